@@ -1,0 +1,5 @@
+DROP TABLE modlog;
+DROP TABLE bans;
+DROP TABLE invites;
+DROP TABLE memberships;
+DROP TABLE groups;

@@ -1,0 +1,4 @@
+DROP TABLE paragraph_counts;
+DROP TABLE reading_sessions;
+DROP TABLE paragraphs;
+DROP TABLE essays;

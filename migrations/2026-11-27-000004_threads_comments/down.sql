@@ -1,0 +1,7 @@
+DROP TABLE comment_revisions;
+DROP TABLE comments;
+DROP SEQUENCE comments_seq;
+DROP TABLE threads;
+DROP FUNCTION pilcrow_thread_counted();
+DROP FUNCTION pilcrow_comment_counted();
+DROP FUNCTION pilcrow_bump_paragraph(uuid, uuid, integer, integer);

@@ -1,0 +1,67 @@
+//! Who is calling. `Caller` requires a valid access token, `MaybeCaller`
+//! accepts anonymous requests but still refuses a bad token. Both only check
+//! the signature and claims; whether the token has since been revoked (its
+//! version) is checked in the same query that first touches the caller's data
+//! (`users::store::current`, `access::resolve`), so it costs no extra round trip.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use std::future::{ready, Ready};
+use uuid::Uuid;
+
+use super::tokens::TokenKeys;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub token_version: i32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "The Authorization header is not readable."))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthorized("invalid_token", "Use `Authorization: Bearer <access token>`.")),
+    }
+}
+
+fn caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = bearer(req)? else { return Ok(None) };
+    let keys = req
+        .app_data::<web::Data<TokenKeys>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TokenKeys not registered")))?;
+    let claims = keys.verify_access(token)?;
+    Ok(Some(Caller { user_id: claims.sub, token_version: claims.ver }))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller(req).and_then(|c| {
+            c.ok_or_else(|| {
+                ApiError::unauthorized("missing_token", "Sign in: this route needs a bearer token.")
+            })
+        }))
+    }
+}
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller(req).map(MaybeCaller))
+    }
+}

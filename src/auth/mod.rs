@@ -1,0 +1,10 @@
+//! Accounts' credentials: password hashing, access and refresh tokens, the
+//! extractors that tell who is calling, and the /auth routes.
+
+pub mod extract;
+pub mod passwords;
+pub mod routes;
+pub mod store;
+pub mod tokens;
+
+pub use extract::{Caller, MaybeCaller};

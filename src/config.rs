@@ -1,0 +1,201 @@
+//! Settings: built-in defaults, then `config/default.toml`, then
+//! `config/{PILCROW_ENV}.toml`, then `PILCROW__SECTION__KEY` variables, then `DATABASE_URL`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use config::{Config, Environment as EnvSource, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const BUILT_IN: &str = include_str!("../config/default.toml");
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+    Test,
+}
+
+impl Environment {
+    fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("PILCROW_ENV").as_deref() {
+            Err(_) | Ok("") | Ok("development") => Ok(Self::Development),
+            Ok("production") => Ok(Self::Production),
+            Ok("test") => Ok(Self::Test),
+            Ok(other) => bail!("PILCROW_ENV must be development, production or test, not {other:?}"),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+            Self::Test => "test",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    #[serde(skip, default = "default_env")]
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+fn default_env() -> Environment {
+    Environment::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub body_limit_bytes: usize,
+    pub essay_body_limit_bytes: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub pool_size: usize,
+    pub pool_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub jwt_secret: Option<SecretString>,
+    pub max_concurrent_hashes: usize,
+    pub hash_queue_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Reads the layers from `config/` under the working directory.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(Path::new("config"))
+    }
+
+    pub fn load_from(config_dir: &Path) -> anyhow::Result<Self> {
+        let environment = Environment::from_env()?;
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BUILT_IN, FileFormat::Toml))
+            .add_source(File::from(config_dir.join("default.toml")).required(false))
+            .add_source(File::from(config_dir.join(format!("{}.toml", environment.as_str()))).required(false))
+            .add_source(
+                EnvSource::with_prefix("PILCROW")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.cors_allowed_origins")
+                    .try_parsing(true),
+            );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            if !url.is_empty() {
+                builder = builder.set_override("database.url", url)?;
+            }
+        }
+        let mut settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        settings.environment = environment;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
+        }
+        if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_days <= 0 {
+            bail!("auth token lifetimes must be positive");
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                bail!("auth.jwt_secret must be at least {MIN_SECRET_BYTES} bytes");
+            }
+        } else if self.environment == Environment::Production {
+            bail!(
+                "production needs a JWT secret of at least {MIN_SECRET_BYTES} bytes: \
+                 set PILCROW__AUTH__JWT_SECRET"
+            );
+        }
+        Ok(())
+    }
+
+    /// The configured JWT secret or, outside production, one kept under the
+    /// data directory (made on first use) so tokens survive a restart.
+    pub fn jwt_secret(&self) -> anyhow::Result<SecretString> {
+        if let Some(secret) = &self.auth.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let path = self.database.data_dir.join("jwt_secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let existing = existing.trim().to_owned();
+            if existing.len() >= MIN_SECRET_BYTES {
+                return Ok(existing.into());
+            }
+        }
+        std::fs::create_dir_all(&self.database.data_dir)
+            .with_context(|| format!("creating {}", self.database.data_dir.display()))?;
+        let secret = crate::auth::tokens::random_token(48);
+        write_private(&path, &secret)?;
+        Ok(secret.into())
+    }
+
+    pub fn workers(&self) -> usize {
+        if self.server.workers == 0 {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        } else {
+            self.server.workers
+        }
+    }
+
+    pub fn max_concurrent_hashes(&self) -> usize {
+        if self.auth.max_concurrent_hashes == 0 {
+            (std::thread::available_parallelism().map_or(2, usize::from) / 2).max(1)
+        } else {
+            self.auth.max_concurrent_hashes
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! A JSON body extractor that answers the way the API contract asks:
+//! 415 for another content type, 413 past the body limit, 400 for malformed
+//! JSON, 422 (with the field's path) for well-formed JSON of the wrong shape,
+//! unknown fields and NUL characters, which PostgreSQL cannot store.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Body limit for JSON requests; a route may register a larger one in its own app data.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<JsonLimit>>()
+            .map(|l| l.0)
+            .or_else(|| req.app_data::<JsonLimit>().map(|l| l.0))
+            .unwrap_or(256 * 1024);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Send the request body as application/json.",
+                ));
+            }
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(too_large(limit));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("The request body is larger than {limit} bytes."),
+    )
+}
+
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}")))?;
+    if let Some(field) = find_nul(&value, String::new()) {
+        return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let (field, message) = describe(&path, &inner.to_string());
+        ApiError::validation(vec![FieldError::new(field, message)])
+    })
+}
+
+/// Turns serde's message into a field name and a sentence a client author can show.
+fn describe(path: &str, message: &str) -> (String, String) {
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    let join =
+        |name: &str| if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    if message.starts_with("unknown field") {
+        let name = quoted.unwrap_or_default();
+        return (join(&name), "unknown field".to_owned());
+    }
+    if message.starts_with("missing field") {
+        let name = quoted.unwrap_or_default();
+        return (join(&name), "is required".to_owned());
+    }
+    let field = if path == "." { String::new() } else { path.to_owned() };
+    (field, message.to_owned())
+}
+
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| find_nul(v, format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            if k.contains('\0') {
+                return Some(p);
+            }
+            find_nul(v, p)
+        }),
+        _ => None,
+    }
+}

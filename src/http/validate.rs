@@ -1,0 +1,53 @@
+//! Collects every invalid field of a request so a client sees them all at once.
+
+use crate::error::{ApiError, ApiResult, FieldError};
+
+#[derive(Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    pub fn require(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.fail(field, message);
+        }
+    }
+
+    /// Length in Unicode scalar values (what users call characters).
+    pub fn chars(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let n = value.chars().count();
+        if n < min || n > max {
+            if min == 0 {
+                self.fail(field, format!("must be at most {max} characters"));
+            } else {
+                self.fail(field, format!("must be {min} to {max} characters"));
+            }
+        }
+    }
+
+    /// Like `chars`, for text that must also hold something besides whitespace.
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        if min > 0 && value.trim().is_empty() {
+            self.fail(field, "must not be blank");
+        } else {
+            self.chars(field, value, min, max);
+        }
+    }
+
+    pub fn done(self) -> ApiResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}

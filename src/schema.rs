@@ -1,0 +1,236 @@
+// @generated-style Diesel schema, kept in step with `migrations/` by hand.
+// The `api::schema::matches_database` test compares it with the database.
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        username -> Text,
+        email -> Text,
+        display_name -> Text,
+        bio -> Nullable<Text>,
+        password_hash -> Text,
+        token_version -> Int4,
+        is_admin -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        family_id -> Uuid,
+        token_hash -> Bytea,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        spent_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        description -> Nullable<Text>,
+        visibility -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (group_id, user_id) {
+        group_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        code_hash -> Bytea,
+        created_by -> Uuid,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bans (group_id, user_id) {
+        group_id -> Uuid,
+        user_id -> Uuid,
+        banned_by -> Uuid,
+        reason -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    modlog (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Uuid,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    essays (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        title -> Text,
+        author -> Nullable<Text>,
+        source_url -> Nullable<Text>,
+        license -> Nullable<Text>,
+        format -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    paragraphs (id) {
+        id -> Uuid,
+        essay_id -> Uuid,
+        position -> Int4,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    reading_sessions (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        essay_id -> Uuid,
+        title -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Nullable<Timestamptz>,
+        status -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    paragraph_counts (session_id, paragraph_id) {
+        session_id -> Uuid,
+        paragraph_id -> Uuid,
+        thread_count -> Int4,
+        comment_count -> Int4,
+    }
+}
+
+diesel::table! {
+    threads (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        paragraph_id -> Uuid,
+        author_id -> Uuid,
+        title -> Nullable<Text>,
+        quote_exact -> Nullable<Text>,
+        quote_start -> Nullable<Int4>,
+        quote_end -> Nullable<Int4>,
+        locked -> Bool,
+        pinned -> Bool,
+        hidden -> Bool,
+        hidden_by -> Nullable<Uuid>,
+        hidden_reason -> Nullable<Text>,
+        comment_count -> Int4,
+        created_at -> Timestamptz,
+        last_activity_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Uuid,
+        thread_id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        depth -> Int2,
+        sort_key -> Text,
+        author_id -> Uuid,
+        body -> Text,
+        deleted -> Bool,
+        deleted_by -> Nullable<Uuid>,
+        hidden -> Bool,
+        hidden_by -> Nullable<Uuid>,
+        hidden_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    comment_revisions (id) {
+        id -> Uuid,
+        comment_id -> Uuid,
+        body -> Text,
+        editor_id -> Uuid,
+        edited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Uuid,
+        group_id -> Uuid,
+        comment_id -> Uuid,
+        reporter_id -> Uuid,
+        reason -> Text,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        note -> Nullable<Text>,
+        resolved_by -> Nullable<Uuid>,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(memberships -> groups (group_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(invites -> groups (group_id));
+diesel::joinable!(essays -> groups (group_id));
+diesel::joinable!(paragraphs -> essays (essay_id));
+diesel::joinable!(reading_sessions -> groups (group_id));
+diesel::joinable!(paragraph_counts -> paragraphs (paragraph_id));
+diesel::joinable!(paragraph_counts -> reading_sessions (session_id));
+diesel::joinable!(threads -> reading_sessions (session_id));
+diesel::joinable!(threads -> paragraphs (paragraph_id));
+diesel::joinable!(threads -> users (author_id));
+diesel::joinable!(comments -> threads (thread_id));
+diesel::joinable!(comments -> users (author_id));
+diesel::joinable!(comment_revisions -> comments (comment_id));
+diesel::joinable!(reports -> comments (comment_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    groups,
+    memberships,
+    invites,
+    bans,
+    modlog,
+    essays,
+    paragraphs,
+    reading_sessions,
+    paragraph_counts,
+    threads,
+    comments,
+    comment_revisions,
+    reports,
+);

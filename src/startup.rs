@@ -1,0 +1,155 @@
+//! Builds the application: database (configured, or a private cluster),
+//! migrations, pool, and the HTTP server with every module's routes.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::passwords::Passwords;
+use crate::auth::tokens::TokenKeys;
+use crate::config::Settings;
+use crate::db::embedded::{Cluster, ClusterOptions};
+use crate::db::{build_pool, migrate};
+use crate::http::{problems, JsonLimit};
+use crate::state::AppState;
+use crate::telemetry;
+
+const LOCAL_DATABASE: &str = "pilcrow";
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    cluster: Option<Cluster>,
+}
+
+/// The configured database URL, or one on a private cluster started now.
+async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Cluster>)> {
+    if let Some(url) = &settings.database.url {
+        return Ok((url.expose_secret().to_owned(), None));
+    }
+    let options = ClusterOptions { root: settings.database.data_dir.clone(), ephemeral: false };
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(options)).await??;
+    cluster.ensure_database(LOCAL_DATABASE).await?;
+    tracing::info!(data_dir = %cluster.data_dir().display(), "started the private PostgreSQL cluster");
+    let url = cluster.url(LOCAL_DATABASE);
+    Ok((url, Some(cluster)))
+}
+
+/// `pilcrow migrate`: apply pending migrations and exit.
+pub async fn migrate_only(settings: &Settings) -> anyhow::Result<()> {
+    let (url, _cluster) = database(settings).await?;
+    let applied = migrate::run(&url).await?;
+    tracing::info!(count = applied.len(), ?applied, "migrations applied");
+    Ok(())
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (url, cluster) = database(&settings).await?;
+        migrate::run(&url).await.context("migrating the database")?;
+        let pool = build_pool(
+            &url,
+            settings.database.pool_size,
+            Duration::from_millis(settings.database.pool_timeout_ms),
+        )?;
+        let secret = settings.jwt_secret()?;
+        let state = AppState {
+            pool,
+            tokens: TokenKeys::new(&secret, &settings.auth),
+            passwords: Passwords::new(
+                settings.max_concurrent_hashes(),
+                Duration::from_millis(settings.auth.hash_queue_timeout_ms),
+            )?,
+        };
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, state, &settings)?;
+        tracing::info!(host = %settings.server.host, port, "listening");
+        Ok(Self { port, server, cluster })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, drains, then stops the private cluster.
+    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+        self.server.await?;
+        if let Some(mut cluster) = self.cluster.take() {
+            tokio::task::spawn_blocking(move || cluster.stop()).await?;
+            tracing::info!("stopped the private PostgreSQL cluster");
+        }
+        Ok(())
+    }
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::LOCATION, header::RETRY_AFTER, telemetry::REQUEST_ID_HEADER.clone()])
+        .max_age(3600)
+}
+
+/// Every module's routes under /api/v1.
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::auth::routes::routes).configure(crate::users::routes::routes);
+}
+
+pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
+    let tokens = web::Data::new(state.tokens.clone());
+    let state = web::Data::new(state);
+    let json_limit = JsonLimit(settings.server.body_limit_bytes);
+    let origins = settings.server.cors_allowed_origins.clone();
+    let openapi = crate::openapi::document();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::REFERRER_POLICY, "no-referrer")),
+            )
+            .wrap(from_fn(telemetry::request_id_header))
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(tokens.clone())
+            .app_data(json_limit)
+            .app_data(problems::query_config())
+            .app_data(problems::path_config())
+            .service(problems::resource("/health").route(web::get().to(crate::health::health)))
+            .service(problems::resource("/ready").route(web::get().to(crate::health::ready)))
+            .service(problems::resource("/docs").route(web::get().to(docs_redirect)))
+            // Before the /api/v1 scope, which would otherwise claim /api/v1/openapi.json.
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
+            .service(
+                web::scope("/api/v1")
+                    // Responses carry private data and tokens: no cache may keep them.
+                    .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
+                    .configure(api_routes),
+            )
+            .default_service(web::to(problems::unknown_route))
+    })
+    .workers(settings.workers())
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

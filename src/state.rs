@@ -1,0 +1,19 @@
+use crate::auth::passwords::Passwords;
+use crate::auth::tokens::TokenKeys;
+use crate::db::{pool, Conn, Pool};
+use crate::error::ApiResult;
+
+/// What every handler can reach, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+    pub passwords: Passwords,
+}
+
+impl AppState {
+    /// A pooled connection, or 503 once the checkout timeout passes.
+    pub async fn conn(&self) -> ApiResult<Conn> {
+        pool::conn(&self.pool).await
+    }
+}

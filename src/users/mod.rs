@@ -1,0 +1,6 @@
+//! Accounts as others see them, and `/me`.
+
+pub mod models;
+pub mod routes;
+
+pub use models::{User, UserView};

@@ -1,0 +1,166 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{unique_violation, ApiError, ApiResult};
+use crate::schema::users;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub password_hash: String,
+    pub token_version: i32,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// A user as anyone may see them.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The signed-in user's own account: the public view plus the email.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub email: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            bio: u.bio.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl From<&User> for MeView {
+    fn from(u: &User) -> Self {
+        MeView { user: u.into(), email: u.email.clone() }
+    }
+}
+
+/// The caller's account, provided the token has not been revoked since it
+/// was issued (password change, logout everywhere).
+pub async fn current(conn: &mut AsyncPgConnection, caller: &Caller) -> ApiResult<User> {
+    users::table
+        .filter(users::id.eq(caller.user_id))
+        .filter(users::token_version.eq(caller.token_version))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(revoked)
+}
+
+pub fn revoked() -> ApiError {
+    ApiError::unauthorized("token_revoked", "The access token is no longer valid; sign in again.")
+}
+
+pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Option<User>> {
+    let login = login.to_lowercase();
+    Ok(users::table
+        .filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login)))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn by_id(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<User> {
+    Ok(users::table.find(id).select(User::as_select()).first(conn).await?)
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> ApiResult<User> {
+    diesel::insert_into(users::table)
+        .values(&new)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some("users_username_lower_key") => {
+                ApiError::conflict("username_taken", "That username is taken.")
+            }
+            Some("users_email_lower_key") => {
+                ApiError::conflict("email_taken", "An account with that email already exists.")
+            }
+            _ => e.into(),
+        })
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges {
+    pub display_name: Option<String>,
+    pub bio: Option<Option<String>>,
+}
+
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: ProfileChanges,
+) -> ApiResult<User> {
+    if changes.display_name.is_none() && changes.bio.is_none() {
+        return by_id(conn, id).await;
+    }
+    Ok(diesel::update(users::table.find(id))
+        .set((&changes, users::updated_at.eq(diesel::dsl::now)))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Stores a new hash and bumps the token version, which revokes every access
+/// token issued before. Returns the new version.
+pub async fn set_password_and_revoke(conn: &mut AsyncPgConnection, id: Uuid, hash: &str) -> ApiResult<i32> {
+    Ok(diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(users::token_version)
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn bump_token_version(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<i32> {
+    Ok(diesel::update(users::table.find(id))
+        .set(users::token_version.eq(users::token_version + 1))
+        .returning(users::token_version)
+        .get_result(conn)
+        .await?)
+}

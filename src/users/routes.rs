@@ -1,0 +1,108 @@
+use actix_web::{web, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::models::{self as users, MeView, ProfileChanges};
+use crate::auth::routes::check_password;
+use crate::auth::{store, Caller};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{double_option, resource, Check, Json};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/me").route(web::get().to(get_me)).route(web::patch().to(patch_me)))
+        .service(resource("/me/password").route(web::post().to(change_password)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMe {
+    /// 1–64 characters.
+    pub display_name: Option<String>,
+    /// Up to 2,000 characters; `null` or "" clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// 8–128 characters.
+    pub new_password: String,
+}
+
+/// The signed-in user's account, with email.
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = MeView), (status = 401, body = Problem)))]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
+    let mut conn = state.conn().await?;
+    let user = users::current(&mut conn, &caller).await?;
+    Ok(web::Json((&user).into()))
+}
+
+/// Change display name or bio.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "users", security(("bearer" = [])), request_body = PatchMe,
+    responses((status = 200, body = MeView), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn patch_me(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<PatchMe>,
+) -> ApiResult<web::Json<MeView>> {
+    let req = body.0;
+    let mut check = Check::new();
+    if let Some(name) = &req.display_name {
+        check.text("display_name", name, 1, 64);
+    }
+    if let Some(Some(bio)) = &req.bio {
+        check.chars("bio", bio, 0, 2000);
+    }
+    check.done()?;
+    let mut conn = state.conn().await?;
+    let user = users::current(&mut conn, &caller).await?;
+    let changes = ProfileChanges {
+        display_name: req.display_name.map(|n| n.trim().to_owned()),
+        bio: req.bio.map(|b| b.filter(|s| !s.is_empty())),
+    };
+    let user = users::update_profile(&mut conn, user.id, changes).await?;
+    Ok(web::Json((&user).into()))
+}
+
+/// Change password; every earlier access and refresh token stops working.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "users", security(("bearer" = [])), request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; sign in again"),
+        (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut check = Check::new();
+    check_password(&mut check, "new_password", &req.new_password);
+    check.done()?;
+    let user = {
+        let mut conn = state.conn().await?;
+        users::current(&mut conn, &caller).await?
+    };
+    if !state.passwords.verify(req.current_password, Some(user.password_hash.clone())).await? {
+        return Err(ApiError::unauthorized("invalid_credentials", "The current password is wrong."));
+    }
+    let hash = state.passwords.hash(req.new_password).await?;
+    let mut conn = state.conn().await?;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            users::set_password_and_revoke(conn, user.id, &hash).await?;
+            store::revoke_all_for_user(conn, user.id).await
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

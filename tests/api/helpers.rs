@@ -1,0 +1,272 @@
+#![allow(dead_code)] // shared by every test file; not each uses every helper
+//! `spawn_app`: the real application on port 0 against its own database,
+//! cloned from a migrated template on one throwaway cluster per test run.
+
+use std::sync::{Mutex, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use pilcrow::auth::tokens::TokenKeys;
+use pilcrow::config::Settings;
+use pilcrow::db::embedded::Cluster;
+use pilcrow::db::migrate;
+use pilcrow::startup::Application;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const TEMPLATE: &str = "template_pilcrow";
+
+struct TestCluster {
+    /// Kept alive for the whole run; the guard stops it when the process exits.
+    _cluster: Mutex<Cluster>,
+    base_url: String,
+}
+
+impl TestCluster {
+    fn url(&self, db: &str) -> String {
+        format!("{} dbname={db}", self.base_url)
+    }
+}
+
+static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+
+fn cluster() -> &'static TestCluster {
+    CLUSTER.get_or_init(|| {
+        // Its own thread and runtime: the first test's runtime ends with that test.
+        std::thread::spawn(|| {
+            let cluster = Cluster::start_ephemeral().expect("starting the test PostgreSQL cluster");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                cluster.ensure_database(TEMPLATE).await.expect("creating the template database");
+                migrate::run(&cluster.url(TEMPLATE)).await.expect("migrating the template database");
+            });
+            let base_url = cluster.url("postgres").replace(" dbname=postgres", "");
+            TestCluster { _cluster: Mutex::new(cluster), base_url }
+        })
+        .join()
+        .expect("test cluster thread")
+    })
+}
+
+/// A fresh database cloned from the migrated template.
+pub async fn fresh_database() -> String {
+    let c = cluster();
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = AsyncPgConnection::establish(&c.url("postgres")).await.expect("admin connection");
+    for attempt in 0..50 {
+        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => return c.url(&name),
+            // The template is briefly "being accessed" right after migrating it.
+            Err(e) if attempt < 49 && e.to_string().contains("being accessed") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("creating {name}: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+fn drop_database(url: &str) {
+    let Some(name) = url.rsplit("dbname=").next().map(str::to_owned) else { return };
+    let admin = cluster().url("postgres");
+    // Drop runs outside any runtime we may use; do it on a thread of its own.
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        rt.block_on(async {
+            let mut conn = AsyncPgConnection::establish(&admin).await.ok()?;
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .ok()
+        })
+    })
+    .join();
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db_url: String,
+    pub client: reqwest::Client,
+    pub keys: TokenKeys,
+    pub settings: Settings,
+    drop_db: bool,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.drop_db {
+            drop_database(&self.db_url);
+        }
+    }
+}
+
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::load().expect("loading settings");
+    settings.server.port = 0;
+    settings.server.workers = 1;
+    settings.database.pool_size = 8;
+    settings.database.pool_timeout_ms = 1500;
+    settings.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4()).into());
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db_url = fresh_database().await;
+    let mut app = spawn_app_on(&db_url, customize).await;
+    app.drop_db = true;
+    app
+}
+
+/// The app against a database the test manages itself.
+pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    settings.database.url = Some(db_url.to_owned().into());
+    customize(&mut settings);
+    let secret = settings.jwt_secret().expect("secret");
+    let keys = TokenKeys::new(&secret, &settings.auth);
+    let app = Application::build(settings.clone()).await.expect("building the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db_url: db_url.to_owned(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        keys,
+        settings,
+        drop_db: false,
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem's `code`, for error responses.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status, "body: {}", self.body);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// `path` is under /api/v1 unless it starts with `!` (then it is taken as is).
+    pub fn url(&self, path: &str) -> String {
+        match path.strip_prefix('!') {
+            Some(raw) => format!("{}{raw}", self.address),
+            None => format!("{}/api/v1{path}", self.address),
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> Resp {
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers `username` (email `<username>@example.org`, password `password-<username>`).
+    pub async fn register(&self, username: &str) -> TestUser {
+        let email = format!("{username}@example.org");
+        let password = format!("password-{username}");
+        let body = self
+            .post("/auth/register", None, json!({"username": username, "email": email, "password": password}))
+            .await
+            .expect(201);
+        TestUser {
+            id: body["user"]["id"].as_str().expect("id").to_owned(),
+            username: username.to_owned(),
+            email,
+            password,
+            token: body["access_token"].as_str().expect("access").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+}
+
+async fn read(res: reqwest::Response) -> Resp {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Resp { status, headers, body }
+}
+
+/// The essay fixture shared by every test, read from ../shared at test time.
+pub fn essay_fixture() -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/essay-revolutions.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}

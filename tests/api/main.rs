@@ -1,0 +1,8 @@
+//! The HTTP API, end to end: real server on port 0, real PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod health;
+mod http;
+mod users;
