@@ -1,13 +1,18 @@
 //! Pilcrow: a discussion-forum backend for reading groups.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod essays;
+pub mod groups;
 pub mod health;
 pub mod http;
+pub mod moderation;
 pub mod openapi;
 pub mod schema;
+pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

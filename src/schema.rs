@@ -108,6 +108,7 @@ diesel::table! {
         essay_id -> Uuid,
         position -> Int4,
         text -> Text,
+        kind -> Text,
     }
 }
 

@@ -109,7 +109,11 @@ fn cors(origins: &[String]) -> Cors {
 
 /// Every module's routes under /api/v1.
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::auth::routes::routes).configure(crate::users::routes::routes);
+    cfg.configure(crate::auth::routes::routes)
+        .configure(crate::users::routes::routes)
+        .configure(crate::groups::routes)
+        .configure(crate::essays::routes)
+        .configure(crate::sessions::routes);
 }
 
 pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {

@@ -17,6 +17,8 @@ CREATE TABLE paragraphs (
     essay_id uuid NOT NULL REFERENCES essays (id) ON DELETE CASCADE,
     position integer NOT NULL CHECK (position >= 0),
     text     text NOT NULL CHECK (text <> ''),
+    -- What the block was in a Markdown essay; plain-text essays have only 'paragraph'.
+    kind     text NOT NULL DEFAULT 'paragraph' CHECK (kind IN ('paragraph', 'heading', 'list_item', 'quote', 'code')),
     UNIQUE (essay_id, position)
 );
 

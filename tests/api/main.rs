@@ -3,6 +3,9 @@
 mod helpers;
 
 mod auth;
+mod essays;
+mod groups;
 mod health;
 mod http;
+mod sessions;
 mod users;

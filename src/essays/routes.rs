@@ -1,0 +1,159 @@
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models::{self as essays_db, EssaySummary, EssayView, NewEssay};
+use super::split;
+use crate::access::{self, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json, JsonLimit, Page, PageParams};
+use crate::state::AppState;
+
+/// An essay body may hold at most this many bytes of text...
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// ...and split into at most this many paragraphs.
+pub const MAX_PARAGRAPHS: usize = 5000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/groups/{group_id}/essays")
+            // JSON escaping can double a body's size; the text itself is checked against MAX_BODY_BYTES.
+            .app_data(JsonLimit(MAX_BODY_BYTES * 5 / 2))
+            .route(web::post().to(import_essay))
+            .route(web::get().to(list_essays)),
+    )
+    .service(resource("/essays/{essay_id}").route(web::get().to(get_essay)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportEssay {
+    /// 1–300 characters.
+    pub title: String,
+    pub author: Option<String>,
+    pub source_url: Option<String>,
+    pub license: Option<String>,
+    pub format: Format,
+    /// The essay, at most 1 MiB. Split on blank lines; see the paragraph rules.
+    pub body: String,
+}
+
+/// Import an essay into paragraphs (organiser or owner).
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/essays", tag = "essays", security(("bearer" = [])),
+    request_body = ImportEssay,
+    responses(
+        (status = 201, body = EssayView),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 413, description = "Body over 1 MiB", body = Problem),
+        (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
+    ))]
+pub async fn import_essay(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<ImportEssay>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    let actor = access.require(Role::Organiser)?;
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("An essay body may hold at most {MAX_BODY_BYTES} bytes."),
+        ));
+    }
+    let mut check = Check::new();
+    check.text("title", &req.title, 1, 300);
+    for (field, value) in [("author", &req.author), ("license", &req.license)] {
+        if let Some(v) = value {
+            check.chars(field, v, 0, 300);
+        }
+    }
+    if let Some(url) = &req.source_url {
+        check.require(
+            url.len() <= 2000 && (url.starts_with("https://") || url.starts_with("http://")),
+            "source_url",
+            "must be an http(s) URL of at most 2,000 characters",
+        );
+    }
+    check.done()?;
+    let (format, blocks) = match req.format {
+        Format::Text => ("text", split::split_text(&req.body)),
+        Format::Markdown => ("markdown", split::split_markdown(&req.body)),
+    };
+    if blocks.is_empty() {
+        return Err(ApiError::invalid_field("body", "must hold at least one paragraph"));
+    }
+    if blocks.len() > MAX_PARAGRAPHS {
+        return Err(ApiError::invalid_field(
+            "body",
+            format!("splits into {} paragraphs; at most {MAX_PARAGRAPHS} are allowed", blocks.len()),
+        ));
+    }
+    let new = NewEssay {
+        group_id: access.group_id,
+        title: req.title.trim(),
+        author: req.author.as_deref(),
+        source_url: req.source_url.as_deref(),
+        license: req.license.as_deref(),
+        format,
+        created_by: actor,
+    };
+    let essay = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move { essays_db::insert(conn, &new, &blocks).await }.scope_boxed()
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/essays/{}", essay.essay.id)))
+        .json(essay))
+}
+
+/// The group's essays, newest first, without their paragraphs.
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}/essays", tag = "essays", params(PageParams),
+    responses((status = 200, body = Page<EssaySummary>), (status = 404, body = Problem)))]
+pub async fn list_essays(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<EssaySummary>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+    access.require_read()?;
+    let rows = essays_db::list(&mut conn, access.group_id, after, limit).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |e| (e.created_at, e.id))))
+}
+
+/// An essay with its paragraphs in order.
+#[utoipa::path(get, path = "/api/v1/essays/{essay_id}", tag = "essays",
+    responses((status = 200, body = EssayView), (status = 404, body = Problem)))]
+pub async fn get_essay(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<EssayView>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(*path)).await?;
+    access.require_read()?;
+    let essay = essays_db::find(&mut conn, *path).await?;
+    let paragraphs = essays_db::paragraphs_of(&mut conn, essay.id).await?;
+    Ok(web::Json(EssayView { essay, paragraphs }))
+}

@@ -1,0 +1,151 @@
+//! Group bans: a moderator or above shuts a lower role out of posting,
+//! reporting and joining, for a while or until lifted.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models as groups_db;
+use crate::access::{self, Role, Scope};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json};
+use crate::moderation::log::{self as modlog, Action, Target};
+use crate::schema::bans;
+use crate::state::AppState;
+use crate::users::{models as users, UserView};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/groups/{group_id}/bans").route(web::post().to(ban)))
+        .service(resource("/groups/{group_id}/bans/{user_id}").route(web::delete().to(unban)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBan {
+    pub user_id: Uuid,
+    /// 1–1,000 characters; goes to the moderation log.
+    pub reason: String,
+    /// When the ban ends by itself; never when absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BanView {
+    pub group_id: Uuid,
+    pub user: UserView,
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub banned_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Ban a user from the group (moderator or above, over lower roles only).
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/bans", tag = "moderation", security(("bearer" = [])),
+    request_body = CreateBan,
+    responses(
+        (status = 201, body = BanView),
+        (status = 403, description = "Not a moderator, or the target's role is equal or higher", body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn ban(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateBan>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    let actor = access.require(Role::Moderator)?;
+    let actor_role = access.role().unwrap_or(Role::Member);
+    let mut check = Check::new();
+    check.text("reason", &req.reason, 1, 1000);
+    check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
+    check.require(req.user_id != actor, "user_id", "you cannot ban yourself");
+    check.done()?;
+    let target = users::by_id(&mut conn, req.user_id).await?;
+    let group_id = access.group_id;
+    let (reason, expires_at) = (req.reason.trim().to_owned(), req.expires_at);
+    let created_at = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let target_role = groups_db::membership(conn, group_id, target.id).await?.map(|m| m.role());
+                if target_role.is_some_and(|r| r >= actor_role) {
+                    return Err(ApiError::forbidden(
+                        "insufficient_role",
+                        "You cannot ban someone whose role is equal to or higher than yours.",
+                    ));
+                }
+                let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
+                    .values((
+                        bans::group_id.eq(group_id),
+                        bans::user_id.eq(target.id),
+                        bans::banned_by.eq(actor),
+                        bans::reason.eq(&reason),
+                        bans::expires_at.eq(expires_at),
+                    ))
+                    .on_conflict((bans::group_id, bans::user_id))
+                    .do_update()
+                    .set((
+                        bans::banned_by.eq(excluded(bans::banned_by)),
+                        bans::reason.eq(excluded(bans::reason)),
+                        bans::expires_at.eq(excluded(bans::expires_at)),
+                        bans::created_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(bans::created_at)
+                    .get_result(conn)
+                    .await?;
+                modlog::record(conn, group_id, actor, Action::Ban, Target::User(target.id), Some(&reason))
+                    .await?;
+                Ok((created_at, target, reason))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let (created_at, target, reason) = created_at;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/groups/{group_id}/bans/{}", target.id)))
+        .json(BanView { group_id, user: (&target).into(), reason, expires_at, banned_by: actor, created_at }))
+}
+
+/// Lift a ban (moderator or above).
+#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/bans/{user_id}", tag = "moderation",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, description = "No such group or no active ban", body = Problem)))]
+pub async fn unban(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (group_id, user_id) = path.into_inner();
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
+    let actor = access.require(Role::Moderator)?;
+    let group_id = access.group_id;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            let removed = diesel::delete(
+                bans::table
+                    .find((group_id, user_id))
+                    .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
+            )
+            .execute(conn)
+            .await?;
+            if removed == 0 {
+                return Err(ApiError::not_found());
+            }
+            modlog::record(conn, group_id, actor, Action::Unban, Target::User(user_id), None).await
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

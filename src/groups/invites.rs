@@ -1,0 +1,169 @@
+//! Invitations to (mostly private) groups: a long random code, kept only as
+//! a hash, with optional use limit and expiry.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models::{self as groups_db, MembershipView};
+use crate::access::{self, Role, Scope};
+use crate::auth::tokens::{random_token, sha256};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json};
+use crate::schema::{bans, invites};
+use crate::state::AppState;
+use crate::users::models as users;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/groups/{group_id}/invites").route(web::post().to(create_invite)))
+        .service(resource("/invites/{code}/accept").route(web::post().to(accept_invite)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvite {
+    /// How many people may use the code; unlimited when absent.
+    pub max_uses: Option<i32>,
+    /// When the code stops working; never when absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    /// The secret code. Shown only here, once: the server keeps only its hash.
+    pub code: String,
+    pub max_uses: Option<i32>,
+    pub uses: i32,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Create an invite code (organiser or owner).
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/invites", tag = "groups", security(("bearer" = [])),
+    request_body = CreateInvite,
+    responses((status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_invite(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateInvite>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    let actor = access.require(Role::Organiser)?;
+    let mut check = Check::new();
+    check.require(req.max_uses.is_none_or(|n| n >= 1), "max_uses", "must be at least 1");
+    check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
+    check.done()?;
+    let code = random_token(24);
+    let (id, created_at): (Uuid, DateTime<Utc>) = diesel::insert_into(invites::table)
+        .values((
+            invites::id.eq(Uuid::now_v7()),
+            invites::group_id.eq(access.group_id),
+            invites::code_hash.eq(sha256(&code)),
+            invites::created_by.eq(actor),
+            invites::max_uses.eq(req.max_uses),
+            invites::expires_at.eq(req.expires_at),
+        ))
+        .returning((invites::id, invites::created_at))
+        .get_result(&mut conn)
+        .await?;
+    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/invites/{code}"))).json(
+        InviteView {
+            id,
+            group_id: access.group_id,
+            code,
+            max_uses: req.max_uses,
+            uses: 0,
+            expires_at: req.expires_at,
+            created_at,
+        },
+    ))
+}
+
+#[derive(Queryable)]
+struct InviteRow {
+    id: Uuid,
+    group_id: Uuid,
+    max_uses: Option<i32>,
+    uses: i32,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Join the invite's group as a member.
+#[utoipa::path(post, path = "/api/v1/invites/{code}/accept", tag = "groups", security(("bearer" = [])),
+    responses(
+        (status = 201, body = MembershipView),
+        (status = 403, description = "`banned`", body = Problem),
+        (status = 404, description = "No such code", body = Problem),
+        (status = 409, description = "`already_member`", body = Problem),
+        (status = 410, description = "`invite_expired` or `invite_used_up`", body = Problem),
+    ))]
+pub async fn accept_invite(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let hash = sha256(&path);
+    let mut conn = state.conn().await?;
+    let user = users::current(&mut conn, &caller).await?;
+    let user_id = user.id;
+    let membership = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                // The row lock makes concurrent accepts take turns, so `uses`
+                // never passes `max_uses`.
+                let invite: InviteRow = invites::table
+                    .filter(invites::code_hash.eq(&hash))
+                    .select((
+                        invites::id,
+                        invites::group_id,
+                        invites::max_uses,
+                        invites::uses,
+                        invites::expires_at,
+                    ))
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(ApiError::not_found)?;
+                if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
+                    return Err(ApiError::gone("invite_expired", "This invite has expired."));
+                }
+                if invite.max_uses.is_some_and(|max| invite.uses >= max) {
+                    return Err(ApiError::gone("invite_used_up", "This invite has been used up."));
+                }
+                let banned: bool = diesel::select(diesel::dsl::exists(
+                    bans::table
+                        .filter(bans::group_id.eq(invite.group_id))
+                        .filter(bans::user_id.eq(user_id))
+                        .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
+                ))
+                .get_result(conn)
+                .await?;
+                if banned {
+                    return Err(ApiError::forbidden("banned", "You are banned from this group."));
+                }
+                let membership = groups_db::join(conn, invite.group_id, user_id).await?;
+                diesel::update(invites::table.find(invite.id))
+                    .set(invites::uses.eq(invites::uses + 1))
+                    .execute(conn)
+                    .await?;
+                Ok(membership)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/groups/{}", membership.group_id)))
+        .json(membership.view((&user).into())))
+}

@@ -1,0 +1,10 @@
+//! Reading groups: groups, memberships and roles, invitations, bans.
+
+pub mod bans;
+pub mod invites;
+pub mod models;
+pub mod routes;
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.configure(routes::routes).configure(invites::routes).configure(bans::routes);
+}

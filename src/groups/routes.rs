@@ -1,0 +1,395 @@
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
+use crate::access::{self, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::{unique_violation, ApiError, ApiResult, Problem};
+use crate::http::{double_option, resource, Check, Json, Page, PageParams};
+use crate::moderation::log::{self as modlog, Action, Target};
+use crate::schema::{groups, memberships};
+use crate::state::AppState;
+use crate::users::models as users;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/groups").route(web::post().to(create_group)).route(web::get().to(list_groups)))
+        .service(
+            resource("/groups/{group_id}")
+                .route(web::get().to(get_group))
+                .route(web::patch().to(update_group)),
+        )
+        .service(resource("/groups/{group_id}/join").route(web::post().to(join_group)))
+        .service(resource("/groups/{group_id}/members").route(web::get().to(list_members)))
+        .service(resource("/groups/{group_id}/members/me").route(web::delete().to(leave_group)))
+        .service(resource("/groups/{group_id}/members/{user_id}/role").route(web::put().to(set_role)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    /// 1–100 characters.
+    pub name: String,
+    /// Lowercase letters, digits and hyphens, at most 64; made from the name when absent.
+    pub slug: Option<String>,
+    /// At most 5,000 characters.
+    pub description: Option<String>,
+    pub visibility: Visibility,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroup {
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub visibility: Option<Visibility>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    pub role: Role,
+}
+
+/// Create a reading group; the caller becomes its owner.
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
+    responses(
+        (status = 201, body = GroupView),
+        (status = 409, description = "`slug_taken`", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn create_group(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateGroup>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut check = Check::new();
+    check.text("name", &req.name, 1, 100);
+    if let Some(slug) = &req.slug {
+        check.require(
+            groups_db::valid_slug(slug),
+            "slug",
+            "must be 1 to 64 lowercase letters, digits and hyphens, not starting or ending with a hyphen",
+        );
+    }
+    if let Some(d) = &req.description {
+        check.chars("description", d, 0, 5000);
+    }
+    check.done()?;
+
+    let mut conn = state.conn().await?;
+    let user = users::current(&mut conn, &caller).await?;
+    let name = req.name.trim();
+    let slug = match &req.slug {
+        Some(slug) => slug.clone(),
+        None => free_slug(&mut conn, &groups_db::slugify(name)).await?,
+    };
+    let new = NewGroup {
+        name,
+        slug: &slug,
+        description: req.description.as_deref(),
+        visibility: req.visibility.as_str(),
+        owner: user.id,
+    };
+    let group = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            async move { groups_db::insert(conn, &new).await }.scope_boxed()
+        })
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some("groups_slug_lower_key") => ApiError::conflict("slug_taken", "Another group has that slug."),
+            _ => e.into(),
+        })?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/groups/{}", group.id)))
+        .json(GroupView::new(group, Some(Role::Owner))))
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is free first.
+async fn free_slug(conn: &mut diesel_async::AsyncPgConnection, base: &str) -> ApiResult<String> {
+    if !groups_db::slug_taken(conn, base).await? {
+        return Ok(base.to_owned());
+    }
+    for n in 2..50 {
+        let candidate = format!("{}-{n}", &base[..base.len().min(60)]);
+        if !groups_db::slug_taken(conn, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    Ok(format!("{}-{}", &base[..base.len().min(50)], &Uuid::new_v4().simple().to_string()[..8]))
+}
+
+/// Public groups and the caller's own, newest first.
+#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(PageParams),
+    responses((status = 200, body = Page<GroupView>), (status = 422, body = Problem)))]
+pub async fn list_groups(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<GroupView>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let uid = match &caller.0 {
+        Some(c) => users::current(&mut conn, c).await?.id,
+        None => Uuid::nil(),
+    };
+    let mut query = groups::table
+        .left_join(
+            memberships::table.on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
+        )
+        .filter(groups::visibility.eq("public").or(memberships::user_id.is_not_null()))
+        .select((Group::as_select(), memberships::role.nullable()))
+        .order((groups::created_at.desc(), groups::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
+    }
+    let rows: Vec<(Group, Option<String>)> = query.load(&mut conn).await?;
+    let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
+    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role.as_deref().and_then(Role::parse)))))
+}
+
+/// A group, with the caller's role in it.
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}", tag = "groups",
+    responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
+pub async fn get_group(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<GroupView>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+    access.require_read()?;
+    let group = groups_db::find(&mut conn, access.group_id).await?;
+    Ok(web::Json(GroupView::new(group, access.membership)))
+}
+
+/// Rename, describe or change visibility (organiser or owner).
+#[utoipa::path(patch, path = "/api/v1/groups/{group_id}", tag = "groups", security(("bearer" = [])),
+    request_body = UpdateGroup,
+    responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_group(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<UpdateGroup>,
+) -> ApiResult<web::Json<GroupView>> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    access.require(Role::Organiser)?;
+    let mut check = Check::new();
+    if let Some(name) = &req.name {
+        check.text("name", name, 1, 100);
+    }
+    if let Some(Some(d)) = &req.description {
+        check.chars("description", d, 0, 5000);
+    }
+    check.done()?;
+
+    #[derive(AsChangeset)]
+    #[diesel(table_name = groups)]
+    struct Changes {
+        name: Option<String>,
+        description: Option<Option<String>>,
+        visibility: Option<&'static str>,
+    }
+    let changes = Changes {
+        name: req.name.map(|n| n.trim().to_owned()),
+        description: req.description,
+        visibility: req.visibility.as_ref().map(Visibility::as_str),
+    };
+    let group = if changes.name.is_none() && changes.description.is_none() && changes.visibility.is_none() {
+        groups_db::find(&mut conn, access.group_id).await?
+    } else {
+        diesel::update(groups::table.find(access.group_id))
+            .set((&changes, groups::updated_at.eq(diesel::dsl::now)))
+            .returning(Group::as_returning())
+            .get_result(&mut conn)
+            .await?
+    };
+    Ok(web::Json(GroupView::new(group, access.membership)))
+}
+
+/// Join a public group as a member.
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/join", tag = "groups", security(("bearer" = [])),
+    responses(
+        (status = 201, body = MembershipView),
+        (status = 403, description = "`banned`, or the group is private (join by invite)", body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`already_member`", body = Problem),
+    ))]
+pub async fn join_group(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    access.require_read()?;
+    let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
+    if access.banned {
+        return Err(ApiError::forbidden("banned", "You are banned from this group."));
+    }
+    if access.membership.is_some() {
+        return Err(ApiError::conflict("already_member", "You are already a member of this group."));
+    }
+    if !access.public {
+        return Err(ApiError::forbidden("invite_only", "This group is private; join it with an invite."));
+    }
+    let membership = groups_db::join(&mut conn, access.group_id, user_id).await?;
+    let user = users::by_id(&mut conn, user_id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/groups/{}/members", access.group_id)))
+        .json(membership.view((&user).into())))
+}
+
+/// Leave a group. The last owner cannot leave (hand ownership over first).
+#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/members/me", tag = "groups", security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
+pub async fn leave_group(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    access.require_read()?;
+    let (Some(user_id), Some(role)) = (access.user_id, access.membership) else {
+        return Err(ApiError::not_found());
+    };
+    let group_id = access.group_id;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            if role == Role::Owner {
+                groups_db::lock_owners(conn, group_id).await?;
+                if groups_db::owner_count(conn, group_id).await? <= 1 {
+                    return Err(last_owner());
+                }
+            }
+            diesel::delete(memberships::table.find((group_id, user_id))).execute(conn).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn last_owner() -> ApiError {
+    ApiError::conflict("last_owner", "A group needs an owner: make someone else owner first.")
+}
+
+/// Members of a group, oldest first (members only).
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}/members", tag = "groups", params(PageParams),
+    responses((status = 200, body = Page<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<MembershipView>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+    access.require(Role::Member)?;
+    let rows = groups_db::members(&mut conn, access.group_id, after, limit).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |m| (m.joined_at, m.user.id))))
+}
+
+/// Change a member's role. Organisers move members between `member` and
+/// `moderator`; only owners grant or remove `organiser` and `owner`. The last
+/// owner cannot be demoted.
+#[utoipa::path(put, path = "/api/v1/groups/{group_id}/members/{user_id}/role", tag = "groups",
+    security(("bearer" = [])), request_body = SetRole,
+    responses(
+        (status = 200, body = MembershipView),
+        (status = 403, body = Problem),
+        (status = 404, description = "No such group or member", body = Problem),
+        (status = 409, description = "`last_owner`", body = Problem),
+    ))]
+pub async fn set_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<SetRole>,
+) -> ApiResult<web::Json<MembershipView>> {
+    let (group_id, target_id) = path.into_inner();
+    let new_role = body.role;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
+    let actor = access.require(Role::Organiser)?;
+    let actor_role = access.role().unwrap_or(Role::Member);
+    let group_id = access.group_id;
+    let membership = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                groups_db::lock_owners(conn, group_id).await?;
+                let current = groups_db::membership(conn, group_id, target_id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+                let old_role = current.role();
+                let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
+                if touches_high && actor_role < Role::Owner {
+                    return Err(ApiError::forbidden(
+                        "insufficient_role",
+                        "Only an owner grants or removes the organiser and owner roles.",
+                    ));
+                }
+                if old_role == new_role {
+                    return Ok(current);
+                }
+                if old_role == Role::Owner && groups_db::owner_count(conn, group_id).await? <= 1 {
+                    return Err(last_owner());
+                }
+                let updated = diesel::update(memberships::table.find((group_id, target_id)))
+                    .set(memberships::role.eq(new_role.as_str()))
+                    .returning(groups_db::Membership::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let reason = format!("{} -> {}", old_role.as_str(), new_role.as_str());
+                modlog::record(
+                    conn,
+                    group_id,
+                    actor,
+                    Action::RoleChange,
+                    Target::User(target_id),
+                    Some(&reason),
+                )
+                .await?;
+                Ok(updated)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let user = users::by_id(&mut conn, target_id).await?;
+    Ok(web::Json(membership.view((&user).into())))
+}

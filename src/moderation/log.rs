@@ -1,0 +1,83 @@
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::schema::modlog;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Lock,
+    Unlock,
+    Pin,
+    Unpin,
+    Hide,
+    Restore,
+    Ban,
+    Unban,
+    RoleChange,
+    ResolveReport,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Lock => "lock",
+            Action::Unlock => "unlock",
+            Action::Pin => "pin",
+            Action::Unpin => "unpin",
+            Action::Hide => "hide",
+            Action::Restore => "restore",
+            Action::Ban => "ban",
+            Action::Unban => "unban",
+            Action::RoleChange => "role_change",
+            Action::ResolveReport => "resolve_report",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Thread(Uuid),
+    Comment(Uuid),
+    User(Uuid),
+    Report(Uuid),
+}
+
+impl Target {
+    fn parts(self) -> (&'static str, Uuid) {
+        match self {
+            Target::Thread(id) => ("thread", id),
+            Target::Comment(id) => ("comment", id),
+            Target::User(id) => ("user", id),
+            Target::Report(id) => ("report", id),
+        }
+    }
+}
+
+/// Writes one log row; call it in the same transaction as the action.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    actor_id: Uuid,
+    action: Action,
+    target: Target,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    let (target_type, target_id) = target.parts();
+    diesel::insert_into(modlog::table)
+        .values((
+            modlog::id.eq(Uuid::now_v7()),
+            modlog::group_id.eq(group_id),
+            modlog::actor_id.eq(actor_id),
+            modlog::action.eq(action.as_str()),
+            modlog::target_type.eq(target_type),
+            modlog::target_id.eq(target_id),
+            modlog::reason.eq(reason),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Moderation: the log every moderator action lands in.
+
+pub mod log;

@@ -1,0 +1,104 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::schema::reading_sessions as rs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Scheduled,
+    Open,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Open => "open",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Status {
+        match s {
+            "open" => Status::Open,
+            "closed" => Status::Closed,
+            _ => Status::Scheduled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rs)]
+pub struct Session {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub essay_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Session {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub essay_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        let status = s.status();
+        SessionView {
+            id: s.id,
+            group_id: s.group_id,
+            essay_id: s.essay_id,
+            title: s.title,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            status,
+            created_at: s.created_at,
+        }
+    }
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Session> {
+    Ok(rs::table.find(id).select(Session::as_select()).first(conn).await?)
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    group_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> ApiResult<Vec<Session>> {
+    let mut query = rs::table
+        .filter(rs::group_id.eq(group_id))
+        .order((rs::starts_at.desc(), rs::id.desc()))
+        .select(Session::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(rs::starts_at.lt(at).or(rs::starts_at.eq(at).and(rs::id.lt(id))));
+    }
+    Ok(query.load(conn).await?)
+}

@@ -1,0 +1,228 @@
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::counts::{self, SessionCounts, SessionParagraphs};
+use super::models::{self as sessions_db, Session, SessionView, Status};
+use crate::access::{self, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{double_option, resource, Check, Json, Page, PageParams};
+use crate::schema::{essays, reading_sessions as rs};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/groups/{group_id}/sessions")
+            .route(web::post().to(create_session))
+            .route(web::get().to(list_sessions)),
+    )
+    .service(
+        resource("/sessions/{session_id}")
+            .route(web::get().to(get_session))
+            .route(web::patch().to(update_session)),
+    )
+    .service(resource("/sessions/{session_id}/paragraphs").route(web::get().to(session_paragraphs)))
+    .service(resource("/sessions/{session_id}/counts").route(web::get().to(session_counts)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// An essay of the same group.
+    pub essay_id: Uuid,
+    /// 1–200 characters.
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    /// After `starts_at` when given.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Defaults to "scheduled".
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSession {
+    pub title: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    /// `null` removes the end.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    /// A closed session takes no new threads or comments (409 `session_closed`).
+    pub status: Option<Status>,
+}
+
+fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: Option<DateTime<Utc>>) {
+    check.require(ends_at.is_none_or(|end| end > starts_at), "ends_at", "must be after starts_at");
+}
+
+/// Open a reading session on one of the group's essays (organiser or owner).
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/sessions", tag = "sessions", security(("bearer" = [])),
+    request_body = CreateSession,
+    responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateSession>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    let actor = access.require(Role::Organiser)?;
+    let mut check = Check::new();
+    check.text("title", &req.title, 1, 200);
+    check_window(&mut check, req.starts_at, req.ends_at);
+    let essay_in_group: bool = diesel::select(diesel::dsl::exists(
+        essays::table.filter(essays::id.eq(req.essay_id)).filter(essays::group_id.eq(access.group_id)),
+    ))
+    .get_result(&mut conn)
+    .await?;
+    check.require(essay_in_group, "essay_id", "is not an essay of this group");
+    check.done()?;
+    let session: Session = diesel::insert_into(rs::table)
+        .values((
+            rs::id.eq(Uuid::now_v7()),
+            rs::group_id.eq(access.group_id),
+            rs::essay_id.eq(req.essay_id),
+            rs::title.eq(req.title.trim()),
+            rs::starts_at.eq(req.starts_at),
+            rs::ends_at.eq(req.ends_at),
+            rs::status.eq(req.status.unwrap_or(Status::Scheduled).as_str()),
+            rs::created_by.eq(actor),
+        ))
+        .returning(Session::as_returning())
+        .get_result(&mut conn)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/sessions/{}", session.id)))
+        .json(SessionView::from(session)))
+}
+
+/// The group's sessions, latest `starts_at` first.
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}/sessions", tag = "sessions", params(PageParams),
+    responses((status = 200, body = Page<SessionView>), (status = 404, body = Problem)))]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<SessionView>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+    access.require_read()?;
+    let rows = sessions_db::list(&mut conn, access.group_id, after, limit).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |s| (s.starts_at, s.id)).map(SessionView::from)))
+}
+
+/// A reading session.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}", tag = "sessions",
+    responses((status = 200, body = SessionView), (status = 404, body = Problem)))]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<SessionView>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    access.require_read()?;
+    Ok(web::Json(sessions_db::find(&mut conn, *path).await?.into()))
+}
+
+/// Retitle, reschedule, open or close a session (organiser or owner).
+#[utoipa::path(patch, path = "/api/v1/sessions/{session_id}", tag = "sessions", security(("bearer" = [])),
+    request_body = UpdateSession,
+    responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<UpdateSession>,
+) -> ApiResult<web::Json<SessionView>> {
+    let req = body.0;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Session(*path)).await?;
+    access.require(Role::Organiser)?;
+    let current = sessions_db::find(&mut conn, *path).await?;
+    let mut check = Check::new();
+    if let Some(title) = &req.title {
+        check.text("title", title, 1, 200);
+    }
+    let starts_at = req.starts_at.unwrap_or(current.starts_at);
+    let ends_at = req.ends_at.unwrap_or(current.ends_at);
+    check_window(&mut check, starts_at, ends_at);
+    check.done()?;
+
+    #[derive(AsChangeset)]
+    #[diesel(table_name = rs)]
+    struct Changes {
+        title: Option<String>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<Option<DateTime<Utc>>>,
+        status: Option<&'static str>,
+    }
+    let changes = Changes {
+        title: req.title.map(|t| t.trim().to_owned()),
+        starts_at: req.starts_at,
+        ends_at: req.ends_at,
+        status: req.status.map(Status::as_str),
+    };
+    if changes.title.is_none()
+        && changes.starts_at.is_none()
+        && changes.ends_at.is_none()
+        && changes.status.is_none()
+    {
+        return Ok(web::Json(current.into()));
+    }
+    let session: Session = diesel::update(rs::table.find(current.id))
+        .set(&changes)
+        .returning(Session::as_returning())
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| match e {
+            // A concurrent edit made the window invalid between our check and the update.
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, _) => {
+                ApiError::invalid_field("ends_at", "must be after starts_at")
+            }
+            other => other.into(),
+        })?;
+    Ok(web::Json(session.into()))
+}
+
+/// Every paragraph of the session's essay with its text and counts: what a reader renders.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/paragraphs", tag = "sessions",
+    responses((status = 200, body = SessionParagraphs), (status = 404, body = Problem)))]
+pub async fn session_paragraphs(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<SessionParagraphs>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    access.require_read()?;
+    let paragraphs = counts::paragraphs_with_counts(&mut conn, *path).await?;
+    Ok(web::Json(SessionParagraphs { session_id: *path, paragraphs }))
+}
+
+/// Thread and comment counts of every paragraph, zeros included. Exact at
+/// every moment; costs the same for ten comments or ten million.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/counts", tag = "sessions",
+    responses((status = 200, body = SessionCounts), (status = 404, body = Problem)))]
+pub async fn session_counts(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<SessionCounts>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    access.require_read()?;
+    let paragraphs = counts::counts(&mut conn, *path).await?;
+    Ok(web::Json(SessionCounts { session_id: *path, paragraphs }))
+}
