@@ -16,4 +16,5 @@ pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod threads;
 pub mod users;

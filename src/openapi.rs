@@ -47,6 +47,13 @@ use utoipa::{Modify, OpenApi};
         crate::sessions::routes::update_session,
         crate::sessions::routes::session_paragraphs,
         crate::sessions::routes::session_counts,
+        crate::threads::routes::create_thread,
+        crate::threads::routes::list_threads,
+        crate::threads::routes::get_thread,
+        crate::threads::comments::list_comments,
+        crate::threads::comments::create_comment,
+        crate::threads::comments::edit_comment,
+        crate::threads::comments::delete_comment,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -113,7 +113,8 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::users::routes::routes)
         .configure(crate::groups::routes)
         .configure(crate::essays::routes)
-        .configure(crate::sessions::routes);
+        .configure(crate::sessions::routes)
+        .configure(crate::threads::routes);
 }
 
 pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {

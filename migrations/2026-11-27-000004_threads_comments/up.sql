@@ -45,6 +45,18 @@ CREATE TABLE comments (
 CREATE UNIQUE INDEX comments_tree_idx ON comments (thread_id, sort_key);
 CREATE INDEX comments_parent_idx ON comments (parent_id);
 
+-- Fills in the tree order key from the parent's, in the same statement as
+-- the insert, so no round trip is needed to draw a sequence number.
+CREATE FUNCTION pilcrow_comment_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.sort_key := coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '')
+                    || lpad(to_hex(nextval('comments_seq')), 16, '0');
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER comments_sort_key BEFORE INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION pilcrow_comment_sort_key();
+
 CREATE TABLE comment_revisions (
     id         uuid PRIMARY KEY,
     comment_id uuid NOT NULL REFERENCES comments (id) ON DELETE CASCADE,
@@ -62,12 +74,23 @@ CREATE INDEX comment_revisions_comment_idx ON comment_revisions (comment_id, edi
 -- Every write path goes through these triggers, inside its own transaction;
 -- row locks are always taken comment -> thread -> paragraph_counts.
 CREATE FUNCTION pilcrow_bump_paragraph(p_session uuid, p_paragraph uuid, d_threads integer, d_comments integer)
-RETURNS void LANGUAGE sql AS $$
-    INSERT INTO paragraph_counts (session_id, paragraph_id, thread_count, comment_count)
-    VALUES (p_session, p_paragraph, d_threads, d_comments)
-    ON CONFLICT (session_id, paragraph_id) DO UPDATE
-       SET thread_count = paragraph_counts.thread_count + EXCLUDED.thread_count,
-           comment_count = paragraph_counts.comment_count + EXCLUDED.comment_count;
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE paragraph_counts
+       SET thread_count = thread_count + d_threads,
+           comment_count = comment_count + d_comments
+     WHERE session_id = p_session AND paragraph_id = p_paragraph;
+    IF NOT FOUND THEN
+        -- First activity on this paragraph. (An upsert cannot serve for both:
+        -- PostgreSQL checks the CHECK constraints of the row it would insert,
+        -- so a negative delta would fail even when the row exists.)
+        INSERT INTO paragraph_counts (session_id, paragraph_id, thread_count, comment_count)
+        VALUES (p_session, p_paragraph, d_threads, d_comments)
+        ON CONFLICT (session_id, paragraph_id) DO UPDATE
+           SET thread_count = paragraph_counts.thread_count + EXCLUDED.thread_count,
+               comment_count = paragraph_counts.comment_count + EXCLUDED.comment_count;
+    END IF;
+END;
 $$;
 
 CREATE FUNCTION pilcrow_comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$

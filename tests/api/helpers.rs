@@ -128,6 +128,9 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     let mut settings = test_settings();
     settings.database.url = Some(db_url.to_owned().into());
     customize(&mut settings);
+    if std::env::var_os("TEST_LOG").is_some() {
+        pilcrow::telemetry::init(&settings.log);
+    }
     let secret = settings.jwt_secret().expect("secret");
     let keys = TokenKeys::new(&secret, &settings.auth);
     let app = Application::build(settings.clone()).await.expect("building the app");
@@ -352,4 +355,83 @@ impl TestApp {
         let session_id = self.open_session(&group_id, owner, &essay_id).await;
         Reading { group_id, essay, session_id }
     }
+}
+
+impl TestApp {
+    /// A direct connection to this test's database, for checking what the API wrote.
+    pub async fn db(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.db_url).await.expect("test database connection")
+    }
+
+    /// Starts a thread on the paragraph; returns the thread JSON.
+    pub async fn start_thread(
+        &self,
+        session_id: &str,
+        user: &TestUser,
+        paragraph_id: &str,
+        body: &str,
+    ) -> Value {
+        self.post(
+            &format!("/sessions/{session_id}/threads"),
+            Some(&user.token),
+            json!({"paragraph_id": paragraph_id, "body": body}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// Comments on a thread (replying to `parent` when given); returns the comment JSON.
+    pub async fn comment(&self, thread_id: &str, user: &TestUser, parent: Option<&str>, body: &str) -> Value {
+        self.post(
+            &format!("/threads/{thread_id}/comments"),
+            Some(&user.token),
+            json!({"body": body, "parent_id": parent}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// (thread_count, comment_count) of one paragraph, as /counts reports it.
+    pub async fn paragraph_counts(
+        &self,
+        session_id: &str,
+        paragraph_id: &str,
+        token: Option<&str>,
+    ) -> (i64, i64) {
+        let counts = self.get(&format!("/sessions/{session_id}/counts"), token).await.expect(200);
+        let p = counts["paragraphs"]
+            .as_array()
+            .expect("paragraphs")
+            .iter()
+            .find(|p| p["paragraph_id"] == paragraph_id)
+            .expect("paragraph in counts")
+            .clone();
+        (
+            p["thread_count"].as_i64().expect("thread_count"),
+            p["comment_count"].as_i64().expect("comment_count"),
+        )
+    }
+}
+
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq)]
+pub struct Recount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub threads: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub comments: i64,
+}
+
+/// Counts for one paragraph recomputed from the rows by the contract's rule.
+pub async fn recount(conn: &mut AsyncPgConnection, session_id: &str, paragraph_id: &str) -> Recount {
+    diesel::sql_query(
+        "SELECT count(DISTINCT t.id) FILTER (WHERE NOT t.hidden) AS threads,
+                count(c.id) FILTER (WHERE NOT t.hidden AND NOT c.hidden AND NOT c.deleted) AS comments
+           FROM threads t LEFT JOIN comments c ON c.thread_id = t.id
+          WHERE t.session_id = $1::uuid AND t.paragraph_id = $2::uuid",
+    )
+    .bind::<diesel::sql_types::Text, _>(session_id)
+    .bind::<diesel::sql_types::Text, _>(paragraph_id)
+    .get_result(conn)
+    .await
+    .expect("recount")
 }

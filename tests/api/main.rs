@@ -3,9 +3,11 @@
 mod helpers;
 
 mod auth;
+mod comments;
 mod essays;
 mod groups;
 mod health;
 mod http;
 mod sessions;
+mod threads;
 mod users;

@@ -1,0 +1,63 @@
+//! Quote anchors: a span of a paragraph in Unicode code points, as in the
+//! W3C TextPositionSelector, together with the exact text it covers
+//! (TextQuoteSelector), which must agree.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quote {
+    /// The quoted text, exactly as it stands in the paragraph.
+    pub exact: String,
+    /// Offset of the first quoted code point.
+    pub start: i32,
+    /// Offset just past the last quoted code point.
+    pub end: i32,
+}
+
+/// Why a quote does not fit its paragraph, as a message for the client.
+pub fn check(paragraph: &str, quote: &Quote) -> Result<(), String> {
+    if quote.start < 0 || quote.end <= quote.start {
+        return Err("start must be at least 0 and end greater than start".to_owned());
+    }
+    let (start, end) = (quote.start as usize, quote.end as usize);
+    let len = paragraph.chars().count();
+    if end > len {
+        return Err(format!("end is past the paragraph's {len} code points"));
+    }
+    let span: String = paragraph.chars().skip(start).take(end - start).collect();
+    if span != quote.exact {
+        return Err(format!("exact does not match the paragraph text at {start}..{end}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quote(exact: &str, start: i32, end: i32) -> Quote {
+        Quote { exact: exact.to_owned(), start, end }
+    }
+
+    #[test]
+    fn offsets_count_code_points_not_bytes_or_utf16_units() {
+        let p = "“Tyranny” — 🔥 ends badly";
+        // “ is 3 bytes in UTF-8, 🔥 is 2 UTF-16 units: code points keep offsets simple.
+        assert!(check(p, &quote("Tyranny", 1, 8)).is_ok());
+        assert!(check(p, &quote("🔥 ends", 12, 18)).is_ok());
+        assert!(check(p, &quote("— 🔥", 10, 13)).is_ok());
+        assert!(check(p, &quote("🔥 end", 12, 18)).is_err());
+    }
+
+    #[test]
+    fn rejects_empty_reversed_and_out_of_range_spans() {
+        let p = "abc";
+        assert!(check(p, &quote("", 1, 1)).is_err());
+        assert!(check(p, &quote("b", 2, 1)).is_err());
+        assert!(check(p, &quote("a", -1, 1)).is_err());
+        assert!(check(p, &quote("abcd", 0, 4)).is_err());
+        assert!(check(p, &quote("abc", 0, 3)).is_ok());
+    }
+}

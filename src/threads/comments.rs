@@ -1,0 +1,299 @@
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models::{self as threads_db, Comment, CommentView, NewComment};
+use super::routes::{check_body, lock_open_session, visible_thread};
+use crate::access::{self, GroupAccess, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::moderation::log::{self as modlog, Action, Target};
+use crate::schema::{comment_revisions, comments, threads};
+use crate::state::AppState;
+use crate::users::models as users;
+
+/// Replies nest at most this deep (a thread's top-level comments are depth 0).
+pub const MAX_DEPTH: i16 = 8;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/threads/{thread_id}/comments")
+            .route(web::get().to(list_comments))
+            .route(web::post().to(create_comment)),
+    )
+    .service(
+        resource("/comments/{comment_id}")
+            .route(web::patch().to(edit_comment))
+            .route(web::delete().to(delete_comment)),
+    );
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateComment {
+    /// 1–10,000 characters of Markdown, stored as written.
+    pub body: String,
+    /// Reply to this comment of the same thread; a top-level comment when absent.
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditComment {
+    pub body: String,
+}
+
+/// A thread's comments in tree order: every reply right after its parent's
+/// subtree begins, siblings oldest first. Pages stay stable while people reply.
+#[utoipa::path(get, path = "/api/v1/threads/{thread_id}/comments", tag = "threads", params(PageParams),
+    responses((status = 200, body = Page<CommentView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<CommentView>>> {
+    let limit = page.limit()?;
+    let after: Option<String> = page.after()?;
+    let mut conn = state.conn().await?;
+    let (access, thread, _) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
+    let moderator = access.is_moderator();
+    let rows = threads_db::list_comments(&mut conn, thread.id, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
+    Ok(web::Json(page.map(|(c, author)| CommentView::new(c, author, moderator))))
+}
+
+#[derive(Queryable)]
+struct ThreadState {
+    session_id: Uuid,
+    locked: bool,
+    hidden: bool,
+}
+
+/// Locks the thread row for this write and refuses what its state forbids:
+/// a hidden thread is 404 and a locked one 409 `thread_locked`, except to moderators.
+async fn lock_writable_thread(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    thread_id: Uuid,
+) -> ApiResult<Uuid> {
+    let state: ThreadState = threads::table
+        .find(thread_id)
+        .select((threads::session_id, threads::locked, threads::hidden))
+        .for_no_key_update()
+        .first(conn)
+        .await?;
+    let moderator = access.is_moderator();
+    if state.hidden && !moderator {
+        return Err(ApiError::not_found());
+    }
+    if state.locked && !moderator {
+        return Err(ApiError::conflict("thread_locked", "This thread is locked."));
+    }
+    Ok(state.session_id)
+}
+
+/// Comment on a thread, or reply to one of its comments.
+#[utoipa::path(post, path = "/api/v1/threads/{thread_id}/comments", tag = "threads", security(("bearer" = [])),
+    request_body = CreateComment,
+    responses(
+        (status = 201, body = CommentView),
+        (status = 403, description = "Not a member, or banned", body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`thread_locked` or `session_closed`", body = Problem),
+        (status = 422, description = "Invalid body, a parent from another thread, or deeper than 8", body = Problem),
+    ))]
+pub async fn create_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateComment>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let thread_id = *path;
+    let mut check = Check::new();
+    check_body(&mut check, &req.body);
+    check.done()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
+    let author_id = access.require(Role::Member)?;
+    let moderator = access.is_moderator();
+    let comment = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let session_id = lock_writable_thread(conn, &access, thread_id).await?;
+                lock_open_session(conn, session_id).await?;
+                let depth = match req.parent_id {
+                    None => 0,
+                    Some(parent_id) => {
+                        let parent: Option<(Uuid, i16)> = comments::table
+                            .find(parent_id)
+                            .select((comments::thread_id, comments::depth))
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        match parent {
+                            Some((parent_thread, depth)) if parent_thread == thread_id => depth + 1,
+                            _ => {
+                                return Err(ApiError::invalid_field(
+                                    "parent_id",
+                                    "is not a comment of this thread",
+                                ))
+                            }
+                        }
+                    }
+                };
+                if depth > MAX_DEPTH {
+                    return Err(ApiError::invalid_field(
+                        "parent_id",
+                        format!("replies nest at most {MAX_DEPTH} levels deep"),
+                    ));
+                }
+                let new =
+                    NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
+                threads_db::insert_comment(conn, &new).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let author = users::by_id(&mut conn, author_id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/comments/{}", comment.id)))
+        .json(CommentView::new(comment, (&author).into(), moderator)))
+}
+
+/// The comment, locked for this write, after the checks every write shares.
+async fn lock_comment(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    comment_id: Uuid,
+) -> ApiResult<Comment> {
+    let comment: Comment =
+        comments::table.find(comment_id).select(Comment::as_select()).for_update().first(conn).await?;
+    let thread_hidden: bool =
+        threads::table.find(comment.thread_id).select(threads::hidden).first(conn).await?;
+    if thread_hidden && !access.is_moderator() {
+        return Err(ApiError::not_found());
+    }
+    Ok(comment)
+}
+
+/// Edit your comment. The earlier version is kept for moderators.
+#[utoipa::path(patch, path = "/api/v1/comments/{comment_id}", tag = "threads", security(("bearer" = [])),
+    request_body = EditComment,
+    responses(
+        (status = 200, body = CommentView),
+        (status = 403, description = "Not the author, or banned", body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`thread_locked`, `comment_deleted` or `comment_hidden`", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn edit_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<EditComment>,
+) -> ApiResult<web::Json<CommentView>> {
+    let req = body.0;
+    let comment_id = *path;
+    let mut check = Check::new();
+    check_body(&mut check, &req.body);
+    check.done()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+    let user_id = access.require(Role::Member)?;
+    let moderator = access.is_moderator();
+    let comment = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let comment = lock_comment(conn, &access, comment_id).await?;
+                if comment.author_id != user_id {
+                    return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
+                }
+                if comment.deleted {
+                    return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+                }
+                if comment.hidden && !moderator {
+                    return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
+                }
+                lock_writable_thread(conn, &access, comment.thread_id).await?;
+                diesel::insert_into(comment_revisions::table)
+                    .values((
+                        comment_revisions::id.eq(Uuid::now_v7()),
+                        comment_revisions::comment_id.eq(comment.id),
+                        comment_revisions::body.eq(&comment.body),
+                        comment_revisions::editor_id.eq(comment.author_id),
+                        comment_revisions::edited_at.eq(comment.edited_at.unwrap_or(comment.created_at)),
+                    ))
+                    .execute(conn)
+                    .await?;
+                Ok(diesel::update(comments::table.find(comment.id))
+                    .set((comments::body.eq(&req.body), comments::edited_at.eq(diesel::dsl::now)))
+                    .returning(Comment::as_returning())
+                    .get_result(conn)
+                    .await?)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let (_, author) = threads_db::find_comment(&mut conn, comment.id).await?;
+    Ok(web::Json(CommentView::new(comment, author, moderator)))
+}
+
+/// Delete a comment (its author, or a moderator). It stays in the tree as a
+/// tombstone so replies keep their place.
+#[utoipa::path(delete, path = "/api/v1/comments/{comment_id}", tag = "threads", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted (also when it already was)"),
+        (status = 403, description = "Neither author nor moderator, or banned", body = Problem),
+        (status = 404, body = Problem),
+    ))]
+pub async fn delete_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let comment_id = *path;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+    let user_id = access.require(Role::Member)?;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            let comment = lock_comment(conn, &access, comment_id).await?;
+            let by_author = comment.author_id == user_id;
+            if !by_author && !access.is_moderator() {
+                return Err(ApiError::forbidden(
+                    "not_author",
+                    "Only the author or a moderator can delete a comment.",
+                ));
+            }
+            if comment.deleted {
+                return Ok(());
+            }
+            diesel::update(comments::table.find(comment.id))
+                .set((comments::deleted.eq(true), comments::deleted_by.eq(user_id)))
+                .execute(conn)
+                .await?;
+            if !by_author {
+                modlog::record(
+                    conn,
+                    access.group_id,
+                    user_id,
+                    Action::Delete,
+                    Target::Comment(comment.id),
+                    None,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

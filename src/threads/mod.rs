@@ -1,0 +1,12 @@
+//! Threads anchored to paragraphs (or a quoted span of one) and their nested
+//! comments. Counting is not done here: the triggers of the threads
+//! migration apply the one "is counted" rule on every insert and state change.
+
+pub mod anchors;
+pub mod comments;
+pub mod models;
+pub mod routes;
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.configure(routes::routes).configure(comments::routes);
+}

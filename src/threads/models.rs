@@ -1,0 +1,240 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::anchors::Quote;
+use crate::error::ApiResult;
+use crate::schema::{comments, threads, users};
+use crate::users::UserView;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = threads)]
+pub struct Thread {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub paragraph_id: Uuid,
+    pub author_id: Uuid,
+    pub title: Option<String>,
+    pub quote_exact: Option<String>,
+    pub quote_start: Option<i32>,
+    pub quote_end: Option<i32>,
+    pub locked: bool,
+    pub pinned: bool,
+    pub hidden: bool,
+    pub hidden_by: Option<Uuid>,
+    pub hidden_reason: Option<String>,
+    pub comment_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+}
+
+/// Who hid something and why: shown to moderators only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Moderation {
+    pub hidden_by: Option<Uuid>,
+    pub hidden_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub paragraph_id: Uuid,
+    pub title: Option<String>,
+    pub quote: Option<Quote>,
+    pub author: UserView,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    /// Comments that are neither hidden nor deleted, the opening one included.
+    pub comment_count: i32,
+    pub locked: bool,
+    pub pinned: bool,
+    pub hidden: bool,
+    /// Present for moderators when the thread is hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
+}
+
+impl ThreadView {
+    pub fn new(t: Thread, author: UserView, moderator: bool) -> Self {
+        let quote = match (t.quote_exact, t.quote_start, t.quote_end) {
+            (Some(exact), Some(start), Some(end)) => Some(Quote { exact, start, end }),
+            _ => None,
+        };
+        let moderation = (moderator && t.hidden)
+            .then(|| Moderation { hidden_by: t.hidden_by, hidden_reason: t.hidden_reason.clone() });
+        ThreadView {
+            id: t.id,
+            session_id: t.session_id,
+            paragraph_id: t.paragraph_id,
+            title: t.title,
+            quote,
+            author,
+            created_at: t.created_at,
+            last_activity_at: t.last_activity_at,
+            comment_count: t.comment_count,
+            locked: t.locked,
+            pinned: t.pinned,
+            hidden: t.hidden,
+            moderation,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = comments)]
+pub struct Comment {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub depth: i16,
+    pub sort_key: String,
+    pub author_id: Uuid,
+    pub body: String,
+    pub deleted: bool,
+    pub hidden: bool,
+    pub hidden_by: Option<Uuid>,
+    pub hidden_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    /// 0 for a comment on the thread itself, at most 8.
+    pub depth: i16,
+    pub author: UserView,
+    /// Markdown as written; null when deleted or hidden (moderators see it).
+    pub body: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub hidden: bool,
+    /// Present for moderators when the comment is hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
+}
+
+impl CommentView {
+    /// Members see tombstones (`body: null`) for deleted and hidden comments;
+    /// moderators see everything, with who hid it and why.
+    pub fn new(c: Comment, author: UserView, moderator: bool) -> Self {
+        let visible = moderator || !(c.deleted || c.hidden);
+        let moderation = (moderator && c.hidden)
+            .then(|| Moderation { hidden_by: c.hidden_by, hidden_reason: c.hidden_reason.clone() });
+        CommentView {
+            id: c.id,
+            thread_id: c.thread_id,
+            parent_id: c.parent_id,
+            depth: c.depth,
+            author,
+            body: visible.then_some(c.body),
+            created_at: c.created_at,
+            edited_at: c.edited_at,
+            deleted: c.deleted,
+            hidden: c.hidden,
+            moderation,
+        }
+    }
+}
+
+pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Thread, UserView)> {
+    Ok(threads::table
+        .inner_join(users::table)
+        .filter(threads::id.eq(id))
+        .select((Thread::as_select(), UserView::as_select()))
+        .first(conn)
+        .await?)
+}
+
+pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Comment, UserView)> {
+    Ok(comments::table
+        .inner_join(users::table)
+        .filter(comments::id.eq(id))
+        .select((Comment::as_select(), UserView::as_select()))
+        .first(conn)
+        .await?)
+}
+
+/// Keyset position in a thread list: pinned first, then latest activity.
+pub type ThreadKey = (bool, DateTime<Utc>, Uuid);
+
+pub async fn list_threads(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    paragraph_id: Option<Uuid>,
+    include_hidden: bool,
+    after: Option<ThreadKey>,
+    limit: i64,
+) -> ApiResult<Vec<(Thread, UserView)>> {
+    let mut query = threads::table
+        .inner_join(users::table)
+        .filter(threads::session_id.eq(session_id))
+        .select((Thread::as_select(), UserView::as_select()))
+        .order((threads::pinned.desc(), threads::last_activity_at.desc(), threads::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(paragraph_id) = paragraph_id {
+        query = query.filter(threads::paragraph_id.eq(paragraph_id));
+    }
+    if !include_hidden {
+        query = query.filter(threads::hidden.eq(false));
+    }
+    if let Some((pinned, at, id)) = after {
+        query = query.filter(threads::pinned.lt(pinned).or(threads::pinned.eq(pinned).and(
+            threads::last_activity_at.lt(at).or(threads::last_activity_at.eq(at).and(threads::id.lt(id))),
+        )));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// A page of a thread's comments in tree order, after the `sort_key` `after`.
+pub async fn list_comments(
+    conn: &mut AsyncPgConnection,
+    thread_id: Uuid,
+    after: Option<String>,
+    limit: i64,
+) -> ApiResult<Vec<(Comment, UserView)>> {
+    let after = after.unwrap_or_default();
+    Ok(comments::table
+        .inner_join(users::table)
+        .filter(comments::thread_id.eq(thread_id))
+        .filter(comments::sort_key.gt(after))
+        .order(comments::sort_key.asc())
+        .limit(limit + 1)
+        .select((Comment::as_select(), UserView::as_select()))
+        .load(conn)
+        .await?)
+}
+
+pub struct NewComment<'a> {
+    pub thread_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub depth: i16,
+    pub author_id: Uuid,
+    pub body: &'a str,
+}
+
+/// Inserts a comment; the database fills in its tree key and the counters.
+pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment<'_>) -> ApiResult<Comment> {
+    Ok(diesel::insert_into(comments::table)
+        .values((
+            comments::id.eq(Uuid::now_v7()),
+            comments::thread_id.eq(new.thread_id),
+            comments::parent_id.eq(new.parent_id),
+            comments::depth.eq(new.depth),
+            // Replaced by the comments_sort_key trigger.
+            comments::sort_key.eq(""),
+            comments::author_id.eq(new.author_id),
+            comments::body.eq(new.body),
+        ))
+        .returning(Comment::as_returning())
+        .get_result(conn)
+        .await?)
+}

@@ -1,0 +1,193 @@
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::anchors::{self, Quote};
+use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
+use crate::access::{self, GroupAccess, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::schema::{paragraphs, reading_sessions as rs, threads};
+use crate::sessions::models::Status;
+use crate::state::AppState;
+use crate::users::models as users;
+
+pub const MAX_BODY_CHARS: usize = 10_000;
+pub const MAX_TITLE_CHARS: usize = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/sessions/{session_id}/threads")
+            .route(web::post().to(create_thread))
+            .route(web::get().to(list_threads)),
+    )
+    .service(resource("/threads/{thread_id}").route(web::get().to(get_thread)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateThread {
+    /// A paragraph of the session's essay.
+    pub paragraph_id: Uuid,
+    /// At most 200 characters.
+    pub title: Option<String>,
+    /// The opening comment: 1–10,000 characters of Markdown.
+    pub body: String,
+    /// Anchors the thread to a span of the paragraph.
+    pub quote: Option<Quote>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ThreadFilter {
+    /// Only threads on this paragraph.
+    pub paragraph_id: Option<Uuid>,
+}
+
+pub fn check_body(check: &mut Check, body: &str) {
+    check.text("body", body, 1, MAX_BODY_CHARS);
+}
+
+/// 409 `session_closed` unless the session takes new posts. The share lock
+/// makes a concurrent close wait until this post has landed.
+pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
+    let status: String = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
+    if Status::parse(&status) == Status::Closed {
+        return Err(ApiError::conflict("session_closed", "This reading session is closed."));
+    }
+    Ok(())
+}
+
+/// Start a thread on a paragraph; the body becomes its first comment.
+#[utoipa::path(post, path = "/api/v1/sessions/{session_id}/threads", tag = "threads", security(("bearer" = [])),
+    request_body = CreateThread,
+    responses(
+        (status = 201, body = ThreadView),
+        (status = 403, description = "Not a member, or banned", body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`session_closed`", body = Problem),
+        (status = 422, description = "Invalid fields, a paragraph of another essay, or a quote that does not match", body = Problem),
+    ))]
+pub async fn create_thread(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateThread>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let session_id = *path;
+    let mut check = Check::new();
+    check_body(&mut check, &req.body);
+    if let Some(title) = &req.title {
+        check.chars("title", title, 0, MAX_TITLE_CHARS);
+    }
+    check.done()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;
+    let author_id = access.require(Role::Member)?;
+    let paragraph: Option<String> = paragraphs::table
+        .filter(paragraphs::id.eq(req.paragraph_id))
+        .filter(
+            paragraphs::essay_id
+                .nullable()
+                .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
+        )
+        .select(paragraphs::text)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let Some(paragraph) = paragraph else {
+        return Err(ApiError::invalid_field("paragraph_id", "is not a paragraph of this session's essay"));
+    };
+    if let Some(quote) = &req.quote {
+        anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
+    }
+    let thread = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                lock_open_session(conn, session_id).await?;
+                let thread_id: Uuid = diesel::insert_into(threads::table)
+                    .values((
+                        threads::id.eq(Uuid::now_v7()),
+                        threads::session_id.eq(session_id),
+                        threads::paragraph_id.eq(req.paragraph_id),
+                        threads::author_id.eq(author_id),
+                        threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
+                        threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
+                        threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
+                        threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
+                    ))
+                    .returning(threads::id)
+                    .get_result(conn)
+                    .await?;
+                let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
+                threads_db::insert_comment(conn, &opening).await?;
+                // Read back after the triggers ran: comment_count and last activity.
+                let thread: Thread =
+                    threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
+                Ok(thread)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let author = users::by_id(&mut conn, author_id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/threads/{}", thread.id)))
+        .json(ThreadView::new(thread, (&author).into(), access.is_moderator())))
+}
+
+/// The session's threads: pinned first, then latest activity. Hidden threads
+/// are listed for moderators only.
+#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/threads", tag = "threads", params(ThreadFilter, PageParams),
+    responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_threads(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    filter: web::Query<ThreadFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<ThreadView>>> {
+    let limit = page.limit()?;
+    let after: Option<ThreadKey> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    access.require_read()?;
+    let moderator = access.is_moderator();
+    let rows =
+        threads_db::list_threads(&mut conn, *path, filter.paragraph_id, moderator, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
+    Ok(web::Json(page.map(|(t, author)| ThreadView::new(t, author, moderator))))
+}
+
+/// A thread the caller may see: hidden ones are 404 except to moderators.
+pub async fn visible_thread(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
+    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
+    access.require_read()?;
+    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
+    if thread.hidden && !access.is_moderator() {
+        return Err(ApiError::not_found());
+    }
+    Ok((access, thread, author))
+}
+
+/// A thread.
+#[utoipa::path(get, path = "/api/v1/threads/{thread_id}", tag = "threads",
+    responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
+pub async fn get_thread(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<ThreadView>> {
+    let mut conn = state.conn().await?;
+    let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
+    Ok(web::Json(ThreadView::new(thread, author, access.is_moderator())))
+}

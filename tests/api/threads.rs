@@ -1,0 +1,226 @@
+use serde_json::json;
+
+use crate::helpers::{recount, spawn_app};
+
+#[tokio::test]
+async fn thread_with_quote_anchor_counts_its_opening_comment() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let reading = app.reading(&owner, "public").await;
+    // Paragraph 4 reads "... A socialist revolution would equitably redistribute the world’s wealth ..."
+    let text = reading.paragraph_text(4);
+    let byte_start = text.find("world’s wealth").expect("fixture text");
+    let start = text[..byte_start].chars().count() as i64;
+    let end = start + "world’s wealth".chars().count() as i64;
+    let para = reading.paragraph_id(4);
+    let created = app
+        .post(
+            &format!("/sessions/{}/threads", reading.session_id),
+            Some(&owner.token),
+            json!({"paragraph_id": para, "title": "Whose wealth?", "body": "Is *redistribution* enough?",
+                   "quote": {"exact": "world’s wealth", "start": start, "end": end}}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(created["quote"]["exact"], "world’s wealth");
+    assert_eq!(created["comment_count"], 1);
+    assert_eq!(created["author"]["username"], "organiser");
+    assert_eq!(app.paragraph_counts(&reading.session_id, &para, None).await, (1, 1));
+
+    // Byte offsets (what a careless client might send) do not match.
+    let bad = app
+        .post(
+            &format!("/sessions/{}/threads", reading.session_id),
+            Some(&owner.token),
+            json!({"paragraph_id": para, "body": "x",
+                   "quote": {"exact": "world’s wealth", "start": byte_start, "end": byte_start + "world’s wealth".len()}}),
+        )
+        .await;
+    bad.expect_problem(422, "validation_failed");
+    assert_eq!(bad.body["errors"][0]["field"], "quote");
+    assert_eq!(recount(&mut app.db().await, &reading.session_id, &para).await.threads, 1);
+}
+
+#[tokio::test]
+async fn quote_offsets_are_code_points_with_emoji_and_dashes() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let group = app.create_group(&owner, "public").await;
+    let essay = app
+        .post(
+            &format!("/groups/{group}/essays"),
+            Some(&owner.token),
+            json!({"title": "Emoji", "format": "text", "body": "“Fire” — 🔥🔥 burns — and then?"}),
+        )
+        .await
+        .expect(201);
+    let session = app.open_session(&group, &owner, essay["id"].as_str().unwrap()).await;
+    let para = essay["paragraphs"][0]["id"].as_str().unwrap();
+    let threads_path = format!("/sessions/{session}/threads");
+    let post = |exact: &str, start: i64, end: i64| {
+        app.post(
+            &threads_path,
+            Some(&owner.token),
+            json!({"paragraph_id": para, "body": "b", "quote": {"exact": exact, "start": start, "end": end}}),
+        )
+    };
+    assert_eq!(post("🔥🔥 burns", 9, 17).await.status, 201);
+    // UTF-16 offsets would put "burns" at 14..19, UTF-8 bytes at 20..25.
+    assert_eq!(post("burns", 14, 19).await.status, 422);
+    assert_eq!(post("burns", 20, 25).await.status, 422);
+    assert_eq!(post("burns", 12, 17).await.status, 201);
+    assert_eq!(post("", 3, 3).await.status, 422);
+    assert_eq!(post("?", 30, 31).await.status, 422);
+}
+
+#[tokio::test]
+async fn paragraph_of_another_essay_is_422_and_closed_session_is_409() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let reading = app.reading(&owner, "public").await;
+    let other = app.reading(&owner, "public").await;
+    let res = app
+        .post(
+            &format!("/sessions/{}/threads", reading.session_id),
+            Some(&owner.token),
+            json!({"paragraph_id": other.paragraph_id(0), "body": "wrong essay"}),
+        )
+        .await;
+    res.expect_problem(422, "validation_failed");
+    assert_eq!(res.body["errors"][0]["field"], "paragraph_id");
+
+    let thread = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "first").await;
+    app.patch(&format!("/sessions/{}", reading.session_id), Some(&owner.token), json!({"status": "closed"}))
+        .await
+        .expect(200);
+    app.post(
+        &format!("/sessions/{}/threads", reading.session_id),
+        Some(&owner.token),
+        json!({"paragraph_id": reading.paragraph_id(0), "body": "late"}),
+    )
+    .await
+    .expect_problem(409, "session_closed");
+    app.post(
+        &format!("/threads/{}/comments", thread["id"].as_str().unwrap()),
+        Some(&owner.token),
+        json!({"body": "late"}),
+    )
+    .await
+    .expect_problem(409, "session_closed");
+}
+
+#[tokio::test]
+async fn threads_list_by_latest_activity_and_filter_by_paragraph() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let reading = app.reading(&owner, "public").await;
+    let a = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(1), "a").await;
+    let b = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(2), "b").await;
+    let c = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(1), "c").await;
+    // A reply makes `a` the most recently active.
+    app.comment(a["id"].as_str().unwrap(), &owner, None, "bump").await;
+    let list = app.get(&format!("/sessions/{}/threads", reading.session_id), None).await.expect(200);
+    let ids: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [a["id"].as_str().unwrap(), c["id"].as_str().unwrap(), b["id"].as_str().unwrap()]);
+    let filtered = app
+        .get(
+            &format!("/sessions/{}/threads?paragraph_id={}", reading.session_id, reading.paragraph_id(1)),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 2);
+    let page = app.get(&format!("/sessions/{}/threads?limit=2", reading.session_id), None).await.expect(200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let rest = app
+        .get(&format!("/sessions/{}/threads?limit=2&cursor={cursor}", reading.session_id), None)
+        .await
+        .expect(200);
+    assert_eq!(rest["items"][0]["id"], b["id"]);
+    assert!(rest["next_cursor"].is_null());
+    app.get(&format!("/sessions/{}/threads?limit=101", reading.session_id), None)
+        .await
+        .expect_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn private_threads_are_404_to_outsiders_and_writes_need_membership() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let outsider = app.register("outsider").await;
+    let reading = app.reading(&owner, "private").await;
+    let thread = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "secret").await;
+    let tid = thread["id"].as_str().unwrap();
+    let cid = app.get(&format!("/threads/{tid}/comments"), Some(&owner.token)).await.expect(200)["items"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for token in [None, Some(outsider.token.as_str())] {
+        app.get(&format!("/threads/{tid}"), token).await.expect_problem(404, "not_found");
+        app.get(&format!("/threads/{tid}/comments"), token).await.expect_problem(404, "not_found");
+        app.get(&format!("/sessions/{}/threads", reading.session_id), token)
+            .await
+            .expect_problem(404, "not_found");
+        app.get(&format!("/sessions/{}/counts", reading.session_id), token)
+            .await
+            .expect_problem(404, "not_found");
+    }
+    app.post(&format!("/threads/{tid}/comments"), Some(&outsider.token), json!({"body": "hi"}))
+        .await
+        .expect_problem(404, "not_found");
+    app.patch(&format!("/comments/{cid}"), Some(&outsider.token), json!({"body": "hi"}))
+        .await
+        .expect_problem(404, "not_found");
+    app.delete(&format!("/comments/{cid}"), Some(&outsider.token)).await.expect_problem(404, "not_found");
+
+    // In a public group an outsider reads but must join to write.
+    let public = app.reading(&owner, "public").await;
+    let open = app.start_thread(&public.session_id, &owner, &public.paragraph_id(0), "open").await;
+    let oid = open["id"].as_str().unwrap();
+    app.get(&format!("/threads/{oid}"), Some(&outsider.token)).await.expect(200);
+    app.post(&format!("/threads/{oid}/comments"), Some(&outsider.token), json!({"body": "hi"}))
+        .await
+        .expect_problem(403, "not_a_member");
+    app.post(&format!("/threads/{oid}/comments"), None, json!({"body": "hi"}))
+        .await
+        .expect_problem(401, "missing_token");
+}
+
+#[tokio::test]
+async fn banned_members_cannot_write_anywhere() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let member = app.register("member").await;
+    let reading = app.reading(&owner, "public").await;
+    app.post(&format!("/groups/{}/join", reading.group_id), Some(&member.token), json!({})).await.expect(201);
+    let thread = app.start_thread(&reading.session_id, &member, &reading.paragraph_id(0), "mine").await;
+    let tid = thread["id"].as_str().unwrap();
+    let comment = app.comment(tid, &member, None, "reply").await;
+    let cid = comment["id"].as_str().unwrap();
+    app.post(
+        &format!("/groups/{}/bans", reading.group_id),
+        Some(&owner.token),
+        json!({"user_id": member.id, "reason": "spam"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/sessions/{}/threads", reading.session_id),
+        Some(&member.token),
+        json!({"paragraph_id": reading.paragraph_id(0), "body": "x"}),
+    )
+    .await
+    .expect_problem(403, "banned");
+    app.post(&format!("/threads/{tid}/comments"), Some(&member.token), json!({"body": "x"}))
+        .await
+        .expect_problem(403, "banned");
+    app.patch(&format!("/comments/{cid}"), Some(&member.token), json!({"body": "x"}))
+        .await
+        .expect_problem(403, "banned");
+    app.delete(&format!("/comments/{cid}"), Some(&member.token)).await.expect_problem(403, "banned");
+    // Reading a public group still works.
+    app.get(&format!("/threads/{tid}/comments"), Some(&member.token)).await.expect(200);
+}
