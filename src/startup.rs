@@ -132,6 +132,7 @@ pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyho
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::REFERRER_POLICY, "no-referrer")),
             )
+            .wrap(from_fn(problems::json_charset))
             .wrap(from_fn(telemetry::request_id_header))
             .wrap(TracingLogger::default())
             .app_data(state.clone())

@@ -13,7 +13,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::error::{unique_violation, ApiError, ApiResult, Problem};
 use crate::http::{double_option, resource, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
-use crate::schema::{groups, memberships};
+use crate::schema::{bans, groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
 
@@ -163,7 +163,17 @@ pub async fn list_groups(
         .left_join(
             memberships::table.on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
         )
-        .filter(groups::visibility.eq("public").or(memberships::user_id.is_not_null()))
+        // A banned member loses sight of a private group, here as in `access`.
+        .filter(
+            groups::visibility.eq("public").or(memberships::user_id.is_not_null().and(diesel::dsl::not(
+                diesel::dsl::exists(
+                    bans::table
+                        .filter(bans::group_id.eq(groups::id))
+                        .filter(bans::user_id.eq(uid))
+                        .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
+                ),
+            ))),
+        )
         .select((Group::as_select(), memberships::role.nullable()))
         .order((groups::created_at.desc(), groups::id.desc()))
         .limit(limit + 1)
