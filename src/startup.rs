@@ -134,7 +134,7 @@ pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyho
             )
             .wrap(from_fn(problems::json_charset))
             .wrap(from_fn(telemetry::request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
             .app_data(state.clone())
             .app_data(tokens.clone())
             .app_data(json_limit)

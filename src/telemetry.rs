@@ -6,7 +6,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
-use tracing_actix_web::RequestId;
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{LogFormat, LogSettings};
@@ -36,4 +37,37 @@ pub async fn request_id_header(
         }
     }
     Ok(res)
+}
+
+/// The root span of every request. It records the route pattern, never the
+/// target: paths can carry secrets (invite codes) and queries cursors.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            request_id = %request_id,
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        let status = match outcome {
+            Ok(res) => res.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        span.record("status", status.as_u16());
+        span.in_scope(|| {
+            if status.is_server_error() {
+                tracing::warn!(status = status.as_u16(), "request finished");
+            } else {
+                tracing::debug!(status = status.as_u16(), "request finished");
+            }
+        });
+    }
 }
