@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use pilcrow::auth::tokens::AccessClaims;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
 fn register_body(username: &str, email: &str, password: &str) -> Value {
     json!({"username": username, "email": email, "password": password})
@@ -272,6 +273,32 @@ async fn refresh_refuses_unknown_tokens() {
     assert_eq!(resp.body["errors"][0]["field"], "refresh_token");
 }
 
+/// Two requests racing with one refresh token: one rotates, the other is a
+/// reuse, never two valid successors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_of_one_token_rotate_it_once() {
+    let app = spawn_app().await;
+    let user = app.register("alice").await;
+    let (a, b) = tokio::join!(app.refresh(&user.refresh), app.refresh(&user.refresh));
+    let (winner, loser) = if a.status == 200 { (a, b) } else { (b, a) };
+    assert_eq!(winner.status, 200, "{}", winner.body);
+    loser.expect_unauthorized("refresh_token_reused");
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused() {
+    let app = spawn_app().await;
+    use diesel_async::RunQueryDsl; // here only: its `load` would shadow AtomicBool's
+
+    let user = app.register("alice").await;
+    let mut conn = AsyncPgConnection::establish(&app.db_url).await.expect("connection");
+    diesel::sql_query("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .expect("expiring refresh tokens");
+    app.refresh(&user.refresh).await.expect_unauthorized("invalid_refresh_token");
+}
+
 #[tokio::test]
 async fn logout_ends_that_sign_in_only() {
     let app = spawn_app().await;
@@ -461,4 +488,24 @@ async fn a_login_flood_does_not_delay_health_checks() {
     }
     assert!(ok > 0, "no login of the flood succeeded");
     eprintln!("{ok}/40 logins succeeded; {during_flood} health checks during the flood, slowest {slowest:?}");
+}
+
+/// When sign-ins pile up past the hashing queue, the excess is told to come
+/// back later instead of waiting without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_beyond_the_hashing_queue_get_429_with_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.auth.max_concurrent_hashes = 1;
+        s.auth.hash_queue_timeout_ms = 1;
+    })
+    .await;
+    let user = app.register("alice").await;
+    let results = futures_util::future::join_all((0..20).map(|_| app.login("alice", &user.password))).await;
+    let limited: Vec<_> = results.iter().filter(|r| r.status != 200).collect();
+    assert!(!limited.is_empty(), "20 concurrent logins all got a hashing slot within 1 ms");
+    assert!(limited.len() < results.len(), "no login got through");
+    for resp in limited {
+        resp.expect_problem(429, "rate_limited");
+        assert_eq!(resp.header("retry-after"), Some("1"));
+    }
 }
