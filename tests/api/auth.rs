@@ -347,6 +347,28 @@ async fn logout_all_ends_every_token() {
     app.get("/me", fresh["access_token"].as_str()).await.expect(200);
 }
 
+/// Signing out everywhere while one of the sessions refreshes: whichever
+/// wins, no token the refresh hands out may outlive the sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_racing_logout_all_leaves_no_live_token() {
+    let app = spawn_app().await;
+    let user = app.register("alice").await;
+    for round in 0..15 {
+        let session = app.login("alice", &user.password).await.expect(200);
+        let access = session["access_token"].as_str().expect("access");
+        let refresh = session["refresh_token"].as_str().expect("refresh");
+        let logout_all = app.call(reqwest::Method::POST, "/auth/logout-all", Some(access), None);
+        let (signed_out, rotated) = tokio::join!(logout_all, app.refresh(refresh));
+        assert_eq!(signed_out.status, 204, "round {round}: {}", signed_out.body);
+        if rotated.status == 200 {
+            let me = app.get("/me", rotated.body["access_token"].as_str()).await;
+            assert_eq!(me.status, 401, "round {round}: an access token outlived logout-all");
+            let again = app.refresh(rotated.body["refresh_token"].as_str().expect("refresh")).await;
+            assert_eq!(again.status, 401, "round {round}: a refresh token outlived logout-all");
+        }
+    }
+}
+
 #[tokio::test]
 async fn logout_all_needs_a_token() {
     let app = spawn_app().await;
