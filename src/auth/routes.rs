@@ -1,4 +1,6 @@
 use actix_web::{web, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -161,8 +163,7 @@ pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiR
     ))]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let (user_id, refresh) = store::rotate(&mut conn, &body.refresh_token).await?;
-    let user = users::by_id(&mut conn, user_id).await?;
+    let (user, refresh) = store::rotate(&mut conn, &body.refresh_token).await?;
     token_response(&state, &user, refresh).await
 }
 
@@ -187,7 +188,14 @@ pub async fn logout(
 pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
-    users::bump_token_version(&mut conn, user.id).await?;
-    store::revoke_all_for_user(&mut conn, user.id).await?;
+    // One transaction, the user row first: see `store::rotate` for the race this closes.
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            users::bump_token_version(conn, user.id).await?;
+            store::revoke_all_for_user(conn, user.id).await
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

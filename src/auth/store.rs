@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::tokens::{random_token, sha256};
 use crate::error::{ApiError, ApiResult};
-use crate::schema::refresh_tokens as rt;
+use crate::schema::{refresh_tokens as rt, users};
+use crate::users::models::User;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = rt)]
@@ -52,7 +53,7 @@ async fn insert(
 }
 
 enum Rotation {
-    Rotated { user_id: Uuid, token: String },
+    Rotated { user: User, token: String },
     Reused,
     Invalid,
 }
@@ -64,11 +65,33 @@ fn invalid() -> ApiError {
 /// Spends `token` and returns its user and the next token of the family.
 /// Presenting a token that was already spent revokes the whole family
 /// (RFC 9700 §4.14.2): whoever holds the other copy is shut out too.
-pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(Uuid, String)> {
+pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(User, String)> {
     let hash = sha256(token);
     let outcome = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
+                let Some(user_id) = rt::table
+                    .filter(rt::token_hash.eq(&hash))
+                    .select(rt::user_id)
+                    .first::<Uuid>(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(Rotation::Invalid);
+                };
+                // The user row before the token, the order in which password change and
+                // logout-all lock them (by updating the user first, in one transaction):
+                // a rotation then either ends before they revoke, its new token revoked with
+                // the rest and the access token carrying the old version, or waits and finds
+                // its token revoked. One order everywhere also rules out deadlocks between them.
+                let user = users::table
+                    .find(user_id)
+                    .select(User::as_select())
+                    .for_share()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let Some(user) = user else { return Ok(Rotation::Invalid) };
                 let Some(stored) = rt::table
                     .filter(rt::token_hash.eq(&hash))
                     .select(Stored::as_select())
@@ -91,13 +114,13 @@ pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(Uui
                     .execute(conn)
                     .await?;
                 let token = insert(conn, stored.user_id, stored.family_id, stored.expires_at).await?;
-                Ok(Rotation::Rotated { user_id: stored.user_id, token })
+                Ok(Rotation::Rotated { user, token })
             }
             .scope_boxed()
         })
         .await?;
     match outcome {
-        Rotation::Rotated { user_id, token } => Ok((user_id, token)),
+        Rotation::Rotated { user, token } => Ok((user, token)),
         Rotation::Reused => Err(ApiError::unauthorized(
             "refresh_token_reused",
             "That refresh token was already used; every token of its sign-in has been revoked.",

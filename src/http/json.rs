@@ -102,8 +102,9 @@ fn describe(path: &str, message: &str) -> (String, String) {
     let join =
         |name: &str| if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
     if message.starts_with("unknown field") {
-        let name = quoted.unwrap_or_default();
-        return (join(&name), "unknown field".to_owned());
+        // Unlike a missing field's, this path already ends at the offending key.
+        let field = if path == "." || path.is_empty() { quoted.unwrap_or_default() } else { path.to_owned() };
+        return (field, "unknown field".to_owned());
     }
     if message.starts_with("missing field") {
         let name = quoted.unwrap_or_default();
@@ -127,5 +128,43 @@ fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
             find_nul(v, p)
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::parse;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        start: u32,
+    }
+
+    fn field_of(body: &str) -> String {
+        let err = parse::<Outer>(body.as_bytes()).expect_err("invalid body");
+        assert_eq!(err.code, "validation_failed");
+        err.errors.expect("errors")[0].field.clone()
+    }
+
+    #[test]
+    fn names_the_offending_field_by_its_path() {
+        assert_eq!(field_of(r#"{"name": "a", "role": "admin"}"#), "role");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {"start": 1, "end": 2}}"#), "inner.end");
+        assert_eq!(field_of(r#"{"inner": {"start": 1}}"#), "name");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {}}"#), "inner.start");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {"start": "x"}}"#), "inner.start");
+        assert_eq!(field_of("{\"name\": \"a\\u0000\"}"), "name");
     }
 }

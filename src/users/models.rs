@@ -91,9 +91,10 @@ pub fn revoked() -> ApiError {
 }
 
 pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Option<User>> {
-    let login = login.to_lowercase();
+    // Both sides through PostgreSQL's lower(), as the unique indexes are: Rust's
+    // to_lowercase folds non-ASCII letters that lower() under the C locale keeps.
     Ok(users::table
-        .filter(lower(users::username).eq(&login).or(lower(users::email).eq(&login)))
+        .filter(lower(users::username).eq(lower(login)).or(lower(users::email).eq(lower(login))))
         .select(User::as_select())
         .first(conn)
         .await

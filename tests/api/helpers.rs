@@ -179,6 +179,17 @@ impl Resp {
         assert_eq!(self.code(), code, "body: {}", self.body);
         assert_eq!(self.body["status"], status, "body: {}", self.body);
     }
+
+    /// A 401 as RFC 6750 asks: problem+json and a `WWW-Authenticate: Bearer` challenge.
+    #[track_caller]
+    pub fn expect_unauthorized(&self, code: &str) {
+        self.expect_problem(401, code);
+        assert!(
+            self.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
+            "no Bearer challenge; headers: {:?}",
+            self.headers
+        );
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +244,14 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         self.call(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Resp {
+        self.post("/auth/login", None, json!({"login": login, "password": password})).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Resp {
+        self.post("/auth/refresh", None, json!({"refresh_token": refresh_token})).await
     }
 
     /// Registers `username` (email `<username>@example.org`, password `password-<username>`).
