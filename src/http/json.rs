@@ -103,7 +103,10 @@ fn describe(path: &str, message: &str) -> (String, String) {
         |name: &str| if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
     if message.starts_with("unknown field") {
         let name = quoted.unwrap_or_default();
-        return (join(&name), "unknown field".to_owned());
+        // The path already ends at the unknown key itself.
+        let at_key = path == name || path.ends_with(&format!(".{name}"));
+        let field = if at_key { path.to_owned() } else { join(&name) };
+        return (field, "unknown field".to_owned());
     }
     if message.starts_with("missing field") {
         let name = quoted.unwrap_or_default();
@@ -127,5 +130,39 @@ fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
             find_nul(v, p)
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        exact: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    fn field_of(body: &str) -> String {
+        let err = parse::<Outer>(body.as_bytes()).expect_err("invalid");
+        err.errors.expect("field errors")[0].field.clone()
+    }
+
+    #[test]
+    fn errors_name_the_field_once() {
+        assert_eq!(field_of(r#"{"name": "a", "role": "owner"}"#), "role");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {"exact": "x", "extra": 1}}"#), "inner.extra");
+        assert_eq!(field_of(r#"{}"#), "name");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {}}"#), "inner.exact");
+        assert_eq!(field_of(r#"{"name": "a\u0000"}"#), "name");
     }
 }
