@@ -2,10 +2,14 @@
 
 mod helpers;
 
+mod access;
 mod auth;
+mod bans;
 mod essays;
 mod groups;
 mod health;
 mod http;
+mod invites;
+mod migrations;
 mod sessions;
 mod users;
