@@ -126,6 +126,18 @@ impl GroupAccess {
     }
 }
 
+/// Whether `uid` holds a ban that has not ended in the group `groups::id`:
+/// the SQL form of [`GroupAccess::banned`], for queries over `groups`.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn active_ban(uid: Uuid) -> _ {
+    diesel::dsl::exists(
+        bans::table
+            .filter(bans::group_id.eq(groups::id))
+            .filter(bans::user_id.eq(uid))
+            .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
+    )
+}
+
 #[derive(Queryable)]
 struct AccessRow {
     group_id: Uuid,
@@ -161,12 +173,7 @@ pub async fn resolve(
                     memberships::role.nullable(),
                     users::id.nullable(),
                     users::is_admin.nullable(),
-                    diesel::dsl::exists(
-                        bans::table
-                            .filter(bans::group_id.eq(groups::id))
-                            .filter(bans::user_id.eq(uid))
-                            .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
-                    ),
+                    active_ban(uid),
                 ))
                 .first::<AccessRow>(conn)
                 .await

@@ -1,5 +1,5 @@
 // @generated-style Diesel schema, kept in step with `migrations/` by hand.
-// The `api::schema::matches_database` test compares it with the database.
+// The `api::migrations::schema_rs_matches_the_database` test compares it with the database.
 
 diesel::table! {
     users (id) {

@@ -13,7 +13,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::error::{unique_violation, ApiError, ApiResult, Problem};
 use crate::http::{double_option, resource, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
-use crate::schema::{bans, groups, memberships};
+use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
 
@@ -163,16 +163,11 @@ pub async fn list_groups(
         .left_join(
             memberships::table.on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
         )
-        // A banned member loses sight of a private group, here as in `access`.
+        // Like `access::resolve`: a ban hides a private group, even from its list.
         .filter(
-            groups::visibility.eq("public").or(memberships::user_id.is_not_null().and(diesel::dsl::not(
-                diesel::dsl::exists(
-                    bans::table
-                        .filter(bans::group_id.eq(groups::id))
-                        .filter(bans::user_id.eq(uid))
-                        .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
-                ),
-            ))),
+            groups::visibility
+                .eq("public")
+                .or(memberships::user_id.is_not_null().and(diesel::dsl::not(access::active_ban(uid)))),
         )
         .select((Group::as_select(), memberships::role.nullable()))
         .order((groups::created_at.desc(), groups::id.desc()))
@@ -283,7 +278,7 @@ pub async fn join_group(
 
 /// Leave a group. The last owner cannot leave (hand ownership over first).
 #[utoipa::path(delete, path = "/api/v1/groups/{group_id}/members/me", tag = "groups", security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
+    responses((status = 204), (status = 403, description = "`not_a_member` or `banned`", body = Problem), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
 pub async fn leave_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -291,9 +286,10 @@ pub async fn leave_group(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
-    access.require_read()?;
-    let (Some(user_id), Some(role)) = (access.user_id, access.membership) else {
-        return Err(ApiError::not_found());
+    // Leaving is acting in the group: a banned member cannot slip out of the ban.
+    let user_id = access.require(Role::Member)?;
+    let Some(role) = access.membership else {
+        return Err(ApiError::forbidden("not_a_member", "You are not a member of this group."));
     };
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(|conn| {

@@ -454,3 +454,55 @@ pub async fn recount(conn: &mut AsyncPgConnection, session_id: &str, paragraph_i
     .await
     .expect("recount")
 }
+
+impl TestApp {
+    /// An invite code for the group, created by `organiser` with `body` (`{max_uses?, expires_at?}`).
+    pub async fn invite(&self, group_id: &str, organiser: &TestUser, body: Value) -> String {
+        let invite =
+            self.post(&format!("/groups/{group_id}/invites"), Some(&organiser.token), body).await.expect(201);
+        invite["code"].as_str().expect("code").to_owned()
+    }
+
+    /// Follows `next_cursor` from `path` (which must not hold a query string yet)
+    /// with pages of `limit`, calling `between` after every page; returns every item id seen.
+    pub async fn walk_ids<F, Fut>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        limit: usize,
+        mut between: F,
+    ) -> Vec<String>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        for page_no in 0..1000 {
+            let url = match &cursor {
+                Some(c) => format!("{path}?limit={limit}&cursor={c}"),
+                None => format!("{path}?limit={limit}"),
+            };
+            let page = self.get(&url, token).await.expect(200);
+            let items = page["items"].as_array().expect("items");
+            assert!(items.len() <= limit, "page larger than limit: {page}");
+            for item in items {
+                let id = item.get("id").or_else(|| item["user"].get("id")).expect("item id");
+                ids.push(id.as_str().expect("id string").to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return ids,
+            }
+            between(page_no).await;
+        }
+        panic!("more than 1000 pages")
+    }
+}
+
+impl Resp {
+    /// Status, content type and body, for comparing two responses.
+    pub fn shape(&self) -> (u16, Option<String>, Value) {
+        (self.status, self.header("content-type").map(str::to_owned), self.body.clone())
+    }
+}

@@ -2,12 +2,16 @@
 
 mod helpers;
 
+mod access;
 mod auth;
+mod bans;
 mod comments;
 mod essays;
 mod groups;
 mod health;
 mod http;
+mod invites;
+mod migrations;
 mod sessions;
 mod threads;
 mod users;

@@ -1,0 +1,220 @@
+//! Every migration reverts cleanly and reapplies, and the hand-kept
+//! `src/schema.rs` matches the database column for column.
+
+use std::collections::BTreeSet;
+
+use diesel::expression::Expression;
+use diesel::sql_types::{Bool, Bytea, Int2, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{Column, QueryableByName, Table};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use pilcrow::db::migrate;
+use pilcrow::schema;
+
+use crate::helpers::fresh_database;
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
+struct ColumnRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+async fn names(conn: &mut AsyncPgConnection, sql: &str) -> BTreeSet<String> {
+    diesel::sql_query(sql).load::<Name>(conn).await.expect(sql).into_iter().map(|n| n.name).collect()
+}
+
+const OBJECTS: &str = "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = 'public' AND c.relname NOT LIKE '__diesel%' \
+     UNION ALL SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'";
+
+#[tokio::test]
+async fn every_migration_reverts_and_reapplies() {
+    let url = fresh_database().await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    // Tables, indexes, sequences and functions of the fully migrated schema.
+    let migrated = names(&mut conn, OBJECTS).await;
+    for expected in [
+        "users",
+        "groups",
+        "memberships",
+        "invites",
+        "bans",
+        "modlog",
+        "essays",
+        "paragraphs",
+        "reading_sessions",
+        "paragraph_counts",
+        "threads",
+        "comments",
+        "comment_revisions",
+        "reports",
+        "groups_slug_lower_key",
+        "memberships_list_idx",
+        "comments_seq",
+        "pilcrow_bump_paragraph",
+    ] {
+        assert!(migrated.contains(expected), "{expected} missing after migrating: {migrated:?}");
+    }
+
+    migrate::revert_all(&url).await.expect("reverting every migration");
+    let left = names(&mut conn, OBJECTS).await;
+    assert!(left.is_empty(), "down.sql left these behind: {left:?}");
+
+    let applied = migrate::run(&url).await.expect("migrating again");
+    assert_eq!(applied.len(), 5, "{applied:?}");
+    assert_eq!(names(&mut conn, OBJECTS).await, migrated);
+
+    // And once more, down and up, from the re-applied state.
+    migrate::revert_all(&url).await.expect("reverting again");
+    assert!(names(&mut conn, OBJECTS).await.is_empty());
+    migrate::run(&url).await.expect("migrating a third time");
+    assert_eq!(names(&mut conn, OBJECTS).await, migrated);
+    drop(conn);
+}
+
+/// The PostgreSQL name of a Diesel SQL type, as `information_schema` spells it.
+trait PgType {
+    const NAME: &'static str;
+    const NULLABLE: bool = false;
+}
+
+macro_rules! pg_types {
+    ($($ty:ty => $name:literal),* $(,)?) => {$(impl PgType for $ty { const NAME: &'static str = $name; })*};
+}
+pg_types!(
+    SqlUuid => "uuid",
+    Text => "text",
+    Int2 => "smallint",
+    Int4 => "integer",
+    Bool => "boolean",
+    Bytea => "bytea",
+    Timestamptz => "timestamp with time zone",
+);
+
+impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
+    const NAME: &'static str = T::NAME;
+    const NULLABLE: bool = true;
+}
+
+/// Describes every column of a table's `all_columns` tuple.
+trait Columns {
+    fn describe(table: &str) -> Vec<ColumnRow>;
+}
+
+macro_rules! tuple_columns {
+    ($($c:ident),+) => {
+        impl<$($c),+> Columns for ($($c,)+)
+        where
+            $($c: Column, <$c as Expression>::SqlType: PgType),+
+        {
+            fn describe(table: &str) -> Vec<ColumnRow> {
+                vec![$(ColumnRow {
+                    table_name: table.to_owned(),
+                    column_name: $c::NAME.to_owned(),
+                    data_type: <<$c as Expression>::SqlType as PgType>::NAME.to_owned(),
+                    nullable: <<$c as Expression>::SqlType as PgType>::NULLABLE,
+                }),+]
+            }
+        }
+    };
+}
+tuple_columns!(A, B, C, D);
+tuple_columns!(A, B, C, D, E);
+tuple_columns!(A, B, C, D, E, F);
+tuple_columns!(A, B, C, D, E, F, G);
+tuple_columns!(A, B, C, D, E, F, G, H);
+tuple_columns!(A, B, C, D, E, F, G, H, I);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+fn describe<T: Table>(name: &str) -> Vec<ColumnRow>
+where
+    T::AllColumns: Columns,
+{
+    <T::AllColumns as Columns>::describe(name)
+}
+
+#[tokio::test]
+async fn schema_rs_matches_the_database() {
+    let url = fresh_database().await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    let mut known: Vec<ColumnRow> = [
+        describe::<schema::users::table>("users"),
+        describe::<schema::refresh_tokens::table>("refresh_tokens"),
+        describe::<schema::groups::table>("groups"),
+        describe::<schema::memberships::table>("memberships"),
+        describe::<schema::invites::table>("invites"),
+        describe::<schema::bans::table>("bans"),
+        describe::<schema::modlog::table>("modlog"),
+        describe::<schema::essays::table>("essays"),
+        describe::<schema::paragraphs::table>("paragraphs"),
+        describe::<schema::reading_sessions::table>("reading_sessions"),
+        describe::<schema::paragraph_counts::table>("paragraph_counts"),
+        describe::<schema::threads::table>("threads"),
+        describe::<schema::comments::table>("comments"),
+        describe::<schema::comment_revisions::table>("comment_revisions"),
+        describe::<schema::reports::table>("reports"),
+    ]
+    .concat();
+    known.sort();
+    let mut actual: Vec<ColumnRow> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text, data_type::text, (is_nullable = 'YES') AS nullable \
+         FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE '__diesel%' \
+         ORDER BY 1, 2",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    actual.sort();
+    let missing: Vec<_> = actual.iter().filter(|c| !known.contains(c)).collect();
+    let extra: Vec<_> = known.iter().filter(|c| !actual.contains(c)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "in the database but not in schema.rs: {missing:#?}\nin schema.rs but not in the database: {extra:#?}"
+    );
+
+    // And Diesel's own queries over every column run against the real tables.
+    macro_rules! select_all {
+        ($($t:ident),+) => {$(
+            let sql = diesel::debug_query::<diesel::pg::Pg, _>(
+                &diesel::QueryDsl::limit(diesel::QueryDsl::select(schema::$t::table, schema::$t::all_columns), 0),
+            )
+            .to_string();
+            let sql = sql.split(" -- binds").next().unwrap().replace("$1", "0");
+            diesel::sql_query(&sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        )+};
+    }
+    select_all!(
+        users,
+        refresh_tokens,
+        groups,
+        memberships,
+        invites,
+        bans,
+        modlog,
+        essays,
+        paragraphs,
+        reading_sessions,
+        paragraph_counts,
+        threads,
+        comments,
+        comment_revisions,
+        reports
+    );
+}
