@@ -180,18 +180,28 @@ fn is_connection_loss(e: &DieselError) -> bool {
     }
 }
 
+/// A serialization failure or deadlock: the transaction lost a race and a
+/// retry will do.
+fn is_contention(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::NotFound => Self::not_found(),
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            ref e if is_contention(e) => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_busy",
                     "The request collided with another; try again.",
                 );
                 err.retry_after_secs = Some(1);
-                err.cause = Some(e.into());
+                err.cause = Some(anyhow::anyhow!("{e}"));
                 err
             }
             ref other if is_connection_loss(other) => Self::unavailable(e),

@@ -35,6 +35,8 @@ use utoipa::{Modify, OpenApi};
         crate::groups::routes::list_members,
         crate::groups::routes::set_role,
         crate::groups::invites::create_invite,
+        crate::groups::invites::list_invites,
+        crate::groups::invites::revoke_invite,
         crate::groups::invites::accept_invite,
         crate::groups::bans::ban,
         crate::groups::bans::unban,

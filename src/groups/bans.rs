@@ -129,9 +129,17 @@ pub async fn unban(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
     let actor = access.require(Role::Moderator)?;
+    let actor_role = access.role().unwrap_or(Role::Member);
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
+            let target_role = groups_db::membership(conn, group_id, user_id).await?.map(|m| m.role());
+            if target_role.is_some_and(|r| r >= actor_role) {
+                return Err(ApiError::forbidden(
+                    "insufficient_role",
+                    "You cannot lift the ban of someone whose role is equal to or higher than yours.",
+                ));
+            }
             let removed = diesel::delete(
                 bans::table
                     .find((group_id, user_id))

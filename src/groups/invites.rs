@@ -15,14 +15,19 @@ use crate::access::{self, Role, Scope};
 use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json};
+use crate::http::{resource, Check, Json, Page, PageParams};
 use crate::schema::{bans, invites};
 use crate::state::AppState;
 use crate::users::models as users;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/groups/{group_id}/invites").route(web::post().to(create_invite)))
-        .service(resource("/invites/{code}/accept").route(web::post().to(accept_invite)));
+    cfg.service(
+        resource("/groups/{group_id}/invites")
+            .route(web::post().to(create_invite))
+            .route(web::get().to(list_invites)),
+    )
+    .service(resource("/groups/{group_id}/invites/{invite_id}").route(web::delete().to(revoke_invite)))
+    .service(resource("/invites/{code}/accept").route(web::post().to(accept_invite)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -77,17 +82,82 @@ pub async fn create_invite(
         .returning((invites::id, invites::created_at))
         .get_result(&mut conn)
         .await?;
-    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/invites/{code}"))).json(
-        InviteView {
-            id,
-            group_id: access.group_id,
-            code,
-            max_uses: req.max_uses,
-            uses: 0,
-            expires_at: req.expires_at,
-            created_at,
-        },
-    ))
+    // The code is a secret: the Location names the list, not the code.
+    let location = format!("/api/v1/groups/{}/invites", access.group_id);
+    Ok(HttpResponse::Created().insert_header(("Location", location)).json(InviteView {
+        id,
+        group_id: access.group_id,
+        code,
+        max_uses: req.max_uses,
+        uses: 0,
+        expires_at: req.expires_at,
+        created_at,
+    }))
+}
+
+/// An invite as listed: everything but the code, which only its creator saw once.
+#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = invites)]
+pub struct InviteSummary {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub created_by: Uuid,
+    pub max_uses: Option<i32>,
+    pub uses: i32,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The group's invites, newest first (organiser or owner).
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}/invites", tag = "groups", security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, body = Page<InviteSummary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_invites(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<InviteSummary>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    access.require(Role::Organiser)?;
+    let mut query = invites::table
+        .filter(invites::group_id.eq(access.group_id))
+        .order((invites::created_at.desc(), invites::id.desc()))
+        .select(InviteSummary::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query =
+            query.filter(invites::created_at.lt(at).or(invites::created_at.eq(at).and(invites::id.lt(id))));
+    }
+    let rows = query.load(&mut conn).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |i| (i.created_at, i.id))))
+}
+
+/// Revoke an invite: its code stops working at once (organiser or owner).
+#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/invites/{invite_id}", tag = "groups",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_invite(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (group_id, invite_id) = path.into_inner();
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
+    access.require(Role::Organiser)?;
+    let removed =
+        diesel::delete(invites::table.find(invite_id).filter(invites::group_id.eq(access.group_id)))
+            .execute(&mut conn)
+            .await?;
+    if removed == 0 {
+        return Err(ApiError::not_found());
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Queryable)]

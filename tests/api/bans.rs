@@ -187,3 +187,25 @@ async fn a_timed_ban_ends_by_itself() {
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_moderator_cannot_lift_the_ban_of_an_equal_or_higher_role() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let moderator = app.register("moderator").await;
+    let organiser = app.register("organiser").await;
+    let member = app.register("member").await;
+    let group = app.create_group(&owner, "public").await;
+    app.add_member(&group, &owner, &moderator, "moderator").await;
+    app.add_member(&group, &owner, &organiser, "organiser").await;
+    app.add_member(&group, &owner, &member, "member").await;
+    ban(&app, &group, &owner, &organiser, json!({})).await.expect(201);
+    ban(&app, &group, &owner, &member, json!({})).await.expect(201);
+    app.delete(&format!("/groups/{group}/bans/{}", organiser.id), Some(&moderator.token))
+        .await
+        .expect_problem(403, "insufficient_role");
+    app.delete(&format!("/groups/{group}/bans/{}", member.id), Some(&moderator.token)).await.expect(204);
+    app.delete(&format!("/groups/{group}/bans/{}", organiser.id), Some(&owner.token)).await.expect(204);
+    let actions: Vec<String> = modlog(&app, &group).await.into_iter().map(|row| row.0).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "unban").count(), 2);
+}

@@ -142,3 +142,42 @@ async fn concurrent_accepts_never_exceed_max_uses() {
         .unwrap();
     assert_eq!(uses, 3);
 }
+
+#[tokio::test]
+async fn organisers_list_and_revoke_invites_without_seeing_codes_again() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let member = app.register("member").await;
+    let guest = app.register("guest").await;
+    let group = app.create_group(&owner, "private").await;
+    app.add_member(&group, &owner, &member, "moderator").await;
+    let created =
+        app.post(&format!("/groups/{group}/invites"), Some(&owner.token), json!({"max_uses": 5})).await;
+    let location = created.header("location").unwrap().to_owned();
+    let created = created.expect(201);
+    let code = created["code"].as_str().unwrap().to_owned();
+    assert!(!location.contains(&code), "the secret code leaked into Location: {location}");
+
+    let listed = app.get(&format!("/groups/{group}/invites"), Some(&owner.token)).await.expect(200);
+    let items = listed["items"].as_array().unwrap();
+    // One from add_member, one just now; neither shows its code.
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i.get("code").is_none()));
+    assert_eq!(items[0]["id"], created["id"]);
+    app.get(&format!("/groups/{group}/invites"), Some(&member.token))
+        .await
+        .expect_problem(403, "insufficient_role");
+    app.get(&format!("/groups/{group}/invites"), Some(&guest.token)).await.expect_problem(404, "not_found");
+
+    let invite_id = created["id"].as_str().unwrap();
+    app.delete(&format!("/groups/{group}/invites/{invite_id}"), Some(&member.token))
+        .await
+        .expect_problem(403, "insufficient_role");
+    app.delete(&format!("/groups/{group}/invites/{invite_id}"), Some(&owner.token)).await.expect(204);
+    app.delete(&format!("/groups/{group}/invites/{invite_id}"), Some(&owner.token))
+        .await
+        .expect_problem(404, "not_found");
+    app.post(&format!("/invites/{code}/accept"), Some(&guest.token), json!({}))
+        .await
+        .expect_problem(404, "not_found");
+}
