@@ -422,6 +422,28 @@ async fn comments_of(app: &TestApp, thread: &str, token: Option<&str>) -> Vec<Va
     list["items"].as_array().unwrap().clone()
 }
 
+/// (hidden, hidden_by, hidden_reason) of a thread or comment row.
+async fn hidden_state(app: &TestApp, table: &str, row_id: &str) -> (bool, Option<String>, Option<String>) {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        hidden: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        hidden_by: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        hidden_reason: Option<String>,
+    }
+    use diesel_async::RunQueryDsl;
+    let row: Row = diesel::sql_query(format!(
+        "SELECT hidden, hidden_by::text AS hidden_by, hidden_reason FROM {table} WHERE id = $1::uuid"
+    ))
+    .bind::<diesel::sql_types::Text, _>(row_id)
+    .get_result(&mut app.db().await)
+    .await
+    .expect("hidden state");
+    (row.hidden, row.hidden_by, row.hidden_reason)
+}
+
 #[tokio::test]
 async fn hiding_and_restoring_a_thread_moves_counts_lists_and_reads() {
     let app = spawn_app().await;
@@ -447,6 +469,8 @@ async fn hiding_and_restoring_a_thread_moves_counts_lists_and_reads() {
     assert_eq!(hidden["hidden"], true);
     assert_eq!(hidden["moderation"]["hidden_by"], cast.moderator.id.as_str());
     assert_eq!(hidden["moderation"]["hidden_reason"], "off topic");
+    let by = Some(cast.moderator.id.clone());
+    assert_eq!(hidden_state(&app, "threads", &t).await, (true, by, Some("off topic".to_owned())));
     // Counts are the same for everyone: the hidden thread and its comments are gone.
     assert_eq!(all_counts(&app, &cast, &para, member).await, (1, 1));
     assert_eq!(all_counts(&app, &cast, &para, moderator).await, (1, 1));
@@ -477,8 +501,7 @@ async fn hiding_and_restoring_a_thread_moves_counts_lists_and_reads() {
     assert!(seen.get("moderation").is_none());
     assert_eq!(thread_ids(&app, &cast, member, &para).await.len(), 2);
     // hidden_by and hidden_reason are cleared in the row too.
-    let again = app.get(&format!("/threads/{t}"), moderator).await.expect(200);
-    assert!(again.get("moderation").is_none(), "{again}");
+    assert_eq!(hidden_state(&app, "threads", &t).await, (false, None, None));
 }
 
 #[tokio::test]
@@ -502,6 +525,8 @@ async fn hiding_and_restoring_a_comment_moves_counts_lists_and_reads() {
     assert_eq!(res["body"], "the hurtful one");
     assert_eq!(res["moderation"]["hidden_by"], cast.moderator.id.as_str());
     assert_eq!(all_counts(&app, &cast, &para, member).await, (1, 2));
+    let by = Some(cast.moderator.id.clone());
+    assert_eq!(hidden_state(&app, "comments", &c).await, (true, by, Some("hurtful".to_owned())));
     let thread_now = app.get(&format!("/threads/{t}"), member).await.expect(200);
     assert_eq!(thread_now["comment_count"], 2);
     // Members (and anonymous readers) see a tombstone in place; the reply stays.
@@ -537,7 +562,8 @@ async fn hiding_and_restoring_a_comment_moves_counts_lists_and_reads() {
     assert_eq!(list[1]["body"], "the hurtful one");
     assert_eq!(list[1]["hidden"], false);
     let list = comments_of(&app, &t, moderator).await;
-    assert!(list[1].get("moderation").is_none(), "hidden_by/hidden_reason cleared: {}", list[1]);
+    assert!(list[1].get("moderation").is_none(), "{}", list[1]);
+    assert_eq!(hidden_state(&app, "comments", &c).await, (false, None, None));
 
     // Hiding the opening comment counts the same way.
     let opening = id(&comments_of(&app, &t, member).await[0]);
