@@ -114,7 +114,8 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::groups::routes)
         .configure(crate::essays::routes)
         .configure(crate::sessions::routes)
-        .configure(crate::threads::routes);
+        .configure(crate::threads::routes)
+        .configure(crate::moderation::routes);
 }
 
 pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {

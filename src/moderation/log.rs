@@ -1,11 +1,14 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::schema::modlog;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Lock,
     Unlock,
@@ -38,6 +41,27 @@ impl Action {
     }
 }
 
+/// The kinds of thing an action is taken on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    Thread,
+    Comment,
+    User,
+    Report,
+}
+
+impl TargetType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetType::Thread => "thread",
+            TargetType::Comment => "comment",
+            TargetType::User => "user",
+            TargetType::Report => "report",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Thread(Uuid),
@@ -57,7 +81,14 @@ impl Target {
     }
 }
 
-/// Writes one log row; call it in the same transaction as the action.
+diesel::define_sql_function! {
+    /// The time of the call itself, not of the transaction's start: an action
+    /// that waited for a row lock is logged after the one it waited for.
+    fn clock_timestamp() -> diesel::sql_types::Timestamptz;
+}
+
+/// Writes one log row; call it in the same transaction as the action, after
+/// taking the row locks that order it.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -76,6 +107,7 @@ pub async fn record(
             modlog::target_type.eq(target_type),
             modlog::target_id.eq(target_id),
             modlog::reason.eq(reason),
+            modlog::created_at.eq(clock_timestamp()),
         ))
         .execute(conn)
         .await?;

@@ -1,3 +1,36 @@
-//! Moderation: the log every moderator action lands in.
+//! Moderation: thread and comment actions, reports, the moderation log and
+//! comment edit history. Every effective action writes one log row in the
+//! same transaction as the change itself.
 
+pub mod comments;
 pub mod log;
+pub mod modlog;
+pub mod reports;
+pub mod revisions;
+pub mod threads;
+
+use actix_web::web;
+
+use crate::error::ApiResult;
+use crate::http::Check;
+
+/// Reasons are optional and at most this long.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(threads::routes)
+        .configure(comments::routes)
+        .configure(reports::routes)
+        .configure(modlog::routes)
+        .configure(revisions::routes);
+}
+
+/// An optional reason: at most 1,000 characters; blank counts as none.
+pub fn optional_reason(reason: Option<&str>) -> ApiResult<Option<String>> {
+    let mut check = Check::new();
+    if let Some(reason) = reason {
+        check.chars("reason", reason, 0, MAX_REASON_CHARS);
+    }
+    check.done()?;
+    Ok(reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned))
+}

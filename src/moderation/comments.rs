@@ -1,0 +1,111 @@
+//! POST /comments/{comment_id}/moderation: hide and restore. Hiding is a
+//! moderator's state, separate from the author's deletion: restoring a
+//! comment its author has deleted leaves it deleted.
+
+use actix_web::web;
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::log::{self as modlog, Action, Target};
+use crate::access::{self, Role, Scope};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Json};
+use crate::schema::comments;
+use crate::state::AppState;
+use crate::threads::models::{self as threads_db, CommentView};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/comments/{comment_id}/moderation").route(web::post().to(moderate_comment)));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentAction {
+    Hide,
+    Restore,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerateComment {
+    pub action: CommentAction,
+    /// At most 1,000 characters. Goes to the moderation log; for `hide`, also
+    /// shown to moderators on the comment.
+    pub reason: Option<String>,
+}
+
+/// Hide or restore a comment (moderator or above of its group). Idempotent:
+/// an action that changes nothing is 200 and is not logged.
+#[utoipa::path(post, path = "/api/v1/comments/{comment_id}/moderation", tag = "moderation",
+    security(("bearer" = [])), request_body = ModerateComment,
+    responses(
+        (status = 200, description = "The comment as a moderator sees it", body = CommentView),
+        (status = 401, body = Problem),
+        (status = 403, description = "`insufficient_role` or `banned`", body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
+    ))]
+pub async fn moderate_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<ModerateComment>,
+) -> ApiResult<web::Json<CommentView>> {
+    let req = body.0;
+    let reason = super::optional_reason(req.reason.as_deref())?;
+    let comment_id = *path;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+    let actor = access.require(Role::Moderator)?;
+    let group_id = access.group_id;
+    conn.transaction::<_, ApiError, _>(|conn| {
+        async move {
+            // Row locks in the triggers' order: comment, then (by the trigger) thread.
+            let hidden: bool =
+                comments::table.find(comment_id).select(comments::hidden).for_update().first(conn).await?;
+            let row = comments::table.find(comment_id);
+            let (changed, action) = match req.action {
+                CommentAction::Hide => {
+                    let changed = !hidden
+                        && diesel::update(row)
+                            .set((
+                                comments::hidden.eq(true),
+                                comments::hidden_by.eq(Some(actor)),
+                                comments::hidden_reason.eq(reason.as_deref()),
+                            ))
+                            .execute(conn)
+                            .await?
+                            == 1;
+                    (changed, Action::Hide)
+                }
+                CommentAction::Restore => {
+                    let changed = hidden
+                        && diesel::update(row)
+                            .set((
+                                comments::hidden.eq(false),
+                                comments::hidden_by.eq(None::<Uuid>),
+                                comments::hidden_reason.eq(None::<String>),
+                            ))
+                            .execute(conn)
+                            .await?
+                            == 1;
+                    (changed, Action::Restore)
+                }
+            };
+            if changed {
+                let target = Target::Comment(comment_id);
+                modlog::record(conn, group_id, actor, action, target, reason.as_deref()).await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    let (comment, author) = threads_db::find_comment(&mut conn, comment_id).await?;
+    Ok(web::Json(CommentView::new(comment, author, true)))
+}

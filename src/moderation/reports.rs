@@ -1,0 +1,374 @@
+//! Reports: members flag a comment, moderators work through the queue.
+//! Reports are shown to moderators only, so the reported author never learns
+//! who reported them.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::log::{self as modlog, Action, Target};
+use crate::access::{self, Role, Scope};
+use crate::auth::Caller;
+use crate::error::{unique_violation, ApiError, ApiResult, Problem};
+use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::schema::{comments, reports, threads, users};
+use crate::state::AppState;
+use crate::threads::models::{Comment, CommentView};
+use crate::users::UserView;
+
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/comments/{comment_id}/reports").route(web::post().to(create_report)))
+        .service(resource("/groups/{group_id}/reports").route(web::get().to(list_reports)))
+        .service(resource("/reports/{report_id}").route(web::get().to(get_report)))
+        .service(resource("/reports/{report_id}/resolve").route(web::post().to(resolve_report)));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    #[default]
+    Open,
+    Resolved,
+}
+
+impl ReportStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Open => "open",
+            ReportStatus::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Dismissed,
+    Actioned,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Dismissed => "dismissed",
+            Outcome::Actioned => "actioned",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReport {
+    /// 1–1,000 characters: what is wrong with the comment.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveReport {
+    pub outcome: Outcome,
+    /// At most 2,000 characters.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportFilter {
+    /// `open` (the default) or `resolved`.
+    pub status: Option<ReportStatus>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reports)]
+pub struct Report {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub comment_id: Uuid,
+    pub reporter_id: Uuid,
+    pub reason: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub resolved_by: Option<Uuid>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub comment_id: Uuid,
+    /// Who reported it (the reporter, and moderators, see this; nobody else sees reports).
+    pub reporter: UserView,
+    pub reason: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// `dismissed` or `actioned` once resolved.
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub resolved_by: Option<Uuid>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// The comment as a moderator sees it (in moderators' views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentView>,
+}
+
+impl ReportView {
+    fn new(r: Report, reporter: UserView, comment: Option<CommentView>) -> Self {
+        ReportView {
+            id: r.id,
+            group_id: r.group_id,
+            comment_id: r.comment_id,
+            reporter,
+            reason: r.reason,
+            status: r.status,
+            outcome: r.outcome,
+            note: r.note,
+            resolved_by: r.resolved_by,
+            resolved_at: r.resolved_at,
+            created_at: r.created_at,
+            comment,
+        }
+    }
+}
+
+/// Moderators' views of `rows`: each with its reporter and its comment.
+async fn moderator_views(conn: &mut AsyncPgConnection, rows: Vec<Report>) -> ApiResult<Vec<ReportView>> {
+    let comment_ids: Vec<Uuid> = rows.iter().map(|r| r.comment_id).collect();
+    let reporter_ids: Vec<Uuid> = rows.iter().map(|r| r.reporter_id).collect();
+    let mut found: HashMap<Uuid, (Comment, UserView)> = comments::table
+        .inner_join(users::table)
+        .filter(comments::id.eq_any(&comment_ids))
+        .select((Comment::as_select(), UserView::as_select()))
+        .load::<(Comment, UserView)>(conn)
+        .await?
+        .into_iter()
+        .map(|(c, u)| (c.id, (c, u)))
+        .collect();
+    let reporters: HashMap<Uuid, UserView> = users::table
+        .filter(users::id.eq_any(&reporter_ids))
+        .select(UserView::as_select())
+        .load::<UserView>(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut views = Vec::with_capacity(rows.len());
+    for r in rows {
+        let comment = found.remove(&r.comment_id).map(|(c, author)| CommentView::new(c, author, true));
+        let Some(reporter) = reporters.get(&r.reporter_id).cloned() else { continue };
+        views.push(ReportView::new(r, reporter, comment));
+    }
+    Ok(views)
+}
+
+async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<ReportView> {
+    moderator_views(conn, vec![report]).await?.pop().ok_or_else(ApiError::not_found)
+}
+
+/// Report a comment to the group's moderators (members). One open report per
+/// member and comment; a comment the caller cannot see is 404.
+#[utoipa::path(post, path = "/api/v1/comments/{comment_id}/reports", tag = "moderation",
+    security(("bearer" = [])), request_body = CreateReport,
+    responses(
+        (status = 201, body = ReportView),
+        (status = 401, body = Problem),
+        (status = 403, description = "`not_a_member` or `banned`", body = Problem),
+        (status = 404, description = "No such comment, or not visible to the caller", body = Problem),
+        (status = 409, description = "`already_reported` or `comment_deleted`", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn create_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateReport>,
+) -> ApiResult<HttpResponse> {
+    let req = body.0;
+    let comment_id = *path;
+    let mut check = Check::new();
+    check.text("reason", &req.reason, 1, super::MAX_REASON_CHARS);
+    check.done()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+    let reporter_id = access.require(Role::Member)?;
+    let (hidden, deleted, thread_hidden): (bool, bool, bool) = comments::table
+        .inner_join(threads::table)
+        .filter(comments::id.eq(comment_id))
+        .select((comments::hidden, comments::deleted, threads::hidden))
+        .first(&mut conn)
+        .await?;
+    // What a member cannot read (a hidden thread, a hidden comment's body)
+    // cannot be reported either.
+    if (hidden || thread_hidden) && !access.is_moderator() {
+        return Err(ApiError::not_found());
+    }
+    if deleted {
+        return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+    }
+    let inserted = diesel::insert_into(reports::table)
+        .values((
+            reports::id.eq(Uuid::now_v7()),
+            reports::group_id.eq(access.group_id),
+            reports::comment_id.eq(comment_id),
+            reports::reporter_id.eq(reporter_id),
+            reports::reason.eq(req.reason.trim()),
+        ))
+        .returning(Report::as_returning())
+        .get_result::<Report>(&mut conn)
+        .await;
+    let report = match inserted {
+        Ok(report) => report,
+        Err(e) if unique_violation(&e) == Some("reports_one_open_key") => {
+            return Err(ApiError::conflict(
+                "already_reported",
+                "You already have an open report on this comment.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let reporter: UserView =
+        users::table.find(reporter_id).select(UserView::as_select()).first(&mut conn).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/reports/{}", report.id)))
+        .json(ReportView::new(report, reporter, None)))
+}
+
+/// The group's reports by status (moderators), oldest first, each with its
+/// comment as a moderator sees it and its reporter.
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}/reports", tag = "moderation",
+    security(("bearer" = [])), params(ReportFilter, PageParams),
+    responses(
+        (status = 200, body = Page<ReportView>),
+        (status = 400, description = "Unknown status or a bad cursor", body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    ))]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    filter: web::Query<ReportFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<ReportView>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let status = filter.status.unwrap_or_default();
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    access.require(Role::Moderator)?;
+    let mut query = reports::table
+        .filter(reports::group_id.eq(access.group_id))
+        .filter(reports::status.eq(status.as_str()))
+        .order((reports::created_at.asc(), reports::id.asc()))
+        .select(Report::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query =
+            query.filter(reports::created_at.gt(at).or(reports::created_at.eq(at).and(reports::id.gt(id))));
+    }
+    let rows = query.load::<Report>(&mut conn).await?;
+    let page = Page::from_rows(rows, limit, |r| (r.created_at, r.id));
+    let items = moderator_views(&mut conn, page.items).await?;
+    Ok(web::Json(Page { items, next_cursor: page.next_cursor }))
+}
+
+/// One report (moderators).
+#[utoipa::path(get, path = "/api/v1/reports/{report_id}", tag = "moderation", security(("bearer" = [])),
+    responses((status = 200, body = ReportView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn get_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<web::Json<ReportView>> {
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Report(*path)).await?;
+    access.require(Role::Moderator)?;
+    let report: Report = reports::table.find(*path).select(Report::as_select()).first(&mut conn).await?;
+    Ok(web::Json(one_view(&mut conn, report).await?))
+}
+
+/// Resolve a report as dismissed or actioned (moderators). Resolving hides
+/// nothing by itself; a resolved report cannot be resolved again.
+#[utoipa::path(post, path = "/api/v1/reports/{report_id}/resolve", tag = "moderation",
+    security(("bearer" = [])), request_body = ResolveReport,
+    responses(
+        (status = 200, body = ReportView),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`already_resolved`", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn resolve_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<ResolveReport>,
+) -> ApiResult<web::Json<ReportView>> {
+    let req = body.0;
+    let mut check = Check::new();
+    if let Some(note) = &req.note {
+        check.chars("note", note, 0, MAX_NOTE_CHARS);
+    }
+    check.done()?;
+    let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    let report_id = *path;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Report(report_id)).await?;
+    let actor = access.require(Role::Moderator)?;
+    let group_id = access.group_id;
+    let outcome = req.outcome;
+    let report = conn
+        .transaction::<_, ApiError, _>(|conn| {
+            async move {
+                let status: String =
+                    reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
+                if status != ReportStatus::Open.as_str() {
+                    return Err(ApiError::conflict("already_resolved", "This report is already resolved."));
+                }
+                let report: Report = diesel::update(reports::table.find(report_id))
+                    .set((
+                        reports::status.eq(ReportStatus::Resolved.as_str()),
+                        reports::outcome.eq(outcome.as_str()),
+                        reports::note.eq(note.as_deref()),
+                        reports::resolved_by.eq(actor),
+                        reports::resolved_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(Report::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let reason = match &note {
+                    Some(note) => format!("{}: {note}", outcome.as_str()),
+                    None => outcome.as_str().to_owned(),
+                };
+                modlog::record(
+                    conn,
+                    group_id,
+                    actor,
+                    Action::ResolveReport,
+                    Target::Report(report_id),
+                    Some(&reason),
+                )
+                .await?;
+                Ok(report)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(web::Json(one_view(&mut conn, report).await?))
+}

@@ -1,0 +1,78 @@
+//! GET /comments/{comment_id}/revisions: a comment's earlier versions, for
+//! moderators. To anyone else the history does not exist (404).
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::access::{self, Role, Scope};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{resource, Page, PageParams};
+use crate::schema::{comment_revisions as revs, users};
+use crate::state::AppState;
+use crate::users::UserView;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/comments/{comment_id}/revisions").route(web::get().to(list_revisions)));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    /// The comment's text as it was.
+    pub body: String,
+    /// When this version was written.
+    pub edited_at: DateTime<Utc>,
+    pub editor: UserView,
+}
+
+#[derive(Queryable)]
+struct Row {
+    id: Uuid,
+    body: String,
+    edited_at: DateTime<Utc>,
+    editor: UserView,
+}
+
+/// Every earlier version of a comment, oldest first (moderators; 404 to members).
+#[utoipa::path(get, path = "/api/v1/comments/{comment_id}/revisions", tag = "moderation",
+    security(("bearer" = [])), params(PageParams),
+    responses(
+        (status = 200, body = Page<RevisionView>),
+        (status = 401, body = Problem),
+        (status = 403, description = "`banned`", body = Problem),
+        (status = 404, description = "No such comment, or the caller is not a moderator", body = Problem),
+    ))]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<RevisionView>>> {
+    let limit = page.limit()?;
+    let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(*path)).await?;
+    // Members and outsiders are not told that a history exists.
+    access.require(Role::Moderator).map_err(|e| match e.code {
+        "insufficient_role" | "not_a_member" => ApiError::not_found(),
+        _ => e,
+    })?;
+    let mut query = revs::table
+        .inner_join(users::table.on(users::id.eq(revs::editor_id)))
+        .filter(revs::comment_id.eq(*path))
+        .order((revs::edited_at.asc(), revs::id.asc()))
+        .select((revs::id, revs::body, revs::edited_at, UserView::as_select()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(revs::edited_at.gt(at).or(revs::edited_at.eq(at).and(revs::id.gt(id))));
+    }
+    let rows = query.load::<Row>(&mut conn).await?;
+    let page = Page::from_rows(rows, limit, |r| (r.edited_at, r.id));
+    Ok(web::Json(page.map(|r| RevisionView { body: r.body, edited_at: r.edited_at, editor: r.editor })))
+}
