@@ -138,6 +138,33 @@ pub fn active_ban(uid: Uuid) -> _ {
     )
 }
 
+/// A moderator acts on another person, or on what they wrote, only from a
+/// strictly higher role: moderators cannot hide, delete or ban what an
+/// organiser or another moderator did. Acting on one's own is always fine.
+pub async fn require_outranks(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    target: Uuid,
+) -> ApiResult<()> {
+    let actor = access.user_id.ok_or_else(ApiError::not_found)?;
+    if actor == target || access.site_admin {
+        return Ok(());
+    }
+    let target_role: Option<String> = memberships::table
+        .find((access.group_id, target))
+        .select(memberships::role)
+        .first(conn)
+        .await
+        .optional()?;
+    match (access.role(), target_role.as_deref().and_then(Role::parse)) {
+        (Some(mine), Some(theirs)) if theirs >= mine => Err(ApiError::forbidden(
+            "insufficient_role",
+            "You cannot act on someone whose role is equal to or higher than yours.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Queryable)]
 struct AccessRow {
     group_id: Uuid,

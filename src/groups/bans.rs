@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::models as groups_db;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -65,7 +64,6 @@ pub async fn ban(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Moderator)?;
-    let actor_role = access.role().unwrap_or(Role::Member);
     let mut check = Check::new();
     check.text("reason", &req.reason, 1, 1000);
     check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
@@ -77,13 +75,7 @@ pub async fn ban(
     let created_at = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let target_role = groups_db::membership(conn, group_id, target.id).await?.map(|m| m.role());
-                if target_role.is_some_and(|r| r >= actor_role) {
-                    return Err(ApiError::forbidden(
-                        "insufficient_role",
-                        "You cannot ban someone whose role is equal to or higher than yours.",
-                    ));
-                }
+                access::require_outranks(conn, &access, target.id).await?;
                 let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
                     .values((
                         bans::group_id.eq(group_id),
@@ -129,17 +121,10 @@ pub async fn unban(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
     let actor = access.require(Role::Moderator)?;
-    let actor_role = access.role().unwrap_or(Role::Member);
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
-            let target_role = groups_db::membership(conn, group_id, user_id).await?.map(|m| m.role());
-            if target_role.is_some_and(|r| r >= actor_role) {
-                return Err(ApiError::forbidden(
-                    "insufficient_role",
-                    "You cannot lift the ban of someone whose role is equal to or higher than yours.",
-                ));
-            }
+            access::require_outranks(conn, &access, user_id).await?;
             let removed = diesel::delete(
                 bans::table
                     .find((group_id, user_id))

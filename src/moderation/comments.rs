@@ -66,8 +66,13 @@ pub async fn moderate_comment(
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
             // Row locks in the triggers' order: comment, then (by the trigger) thread.
-            let hidden: bool =
-                comments::table.find(comment_id).select(comments::hidden).for_update().first(conn).await?;
+            let (hidden, author_id): (bool, Uuid) = comments::table
+                .find(comment_id)
+                .select((comments::hidden, comments::author_id))
+                .for_update()
+                .first(conn)
+                .await?;
+            access::require_outranks(conn, &access, author_id).await?;
             let row = comments::table.find(comment_id);
             let (changed, action) = match req.action {
                 CommentAction::Hide => {

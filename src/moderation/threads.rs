@@ -136,6 +136,10 @@ pub async fn moderate_thread(
                 .for_no_key_update()
                 .first(conn)
                 .await?;
+            // Hiding acts on the author's words; locking and pinning on the discussion.
+            if matches!(req.action, ThreadAction::Hide | ThreadAction::Restore) {
+                access::require_outranks(conn, &access, thread.author_id).await?;
+            }
             if apply(conn, &thread, req.action, actor, reason.as_deref()).await? {
                 let target = Target::Thread(thread_id);
                 modlog::record(conn, group_id, actor, req.action.logged_as(), target, reason.as_deref())

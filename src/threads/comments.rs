@@ -272,6 +272,9 @@ pub async fn delete_comment(
                     "Only the author or a moderator can delete a comment.",
                 ));
             }
+            if !by_author {
+                access::require_outranks(conn, &access, comment.author_id).await?;
+            }
             if comment.deleted {
                 return Ok(());
             }

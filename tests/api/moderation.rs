@@ -826,3 +826,46 @@ async fn concurrent_hide_restore_delete_keep_counts_exact() {
         assert_eq!(actions.len() % 2 == 1, hidden_now, "{actions:?}");
     }
 }
+
+/// Hiding or deleting what someone wrote needs a higher role than theirs;
+/// locking and pinning their thread does not.
+#[tokio::test]
+async fn moderators_act_only_on_what_lower_roles_wrote() {
+    let app = spawn_app().await;
+    let cast = cast(&app, "public").await;
+    let para = cast.reading.paragraph_id(2);
+    let thread = app.start_thread(cast.session(), &cast.organiser, &para, "organiser's").await;
+    let t = id(&thread);
+    let by_organiser = id(&app.comment(&t, &cast.organiser, None, "organiser's reply").await);
+    let by_member = id(&app.comment(&t, &cast.member, None, "member's reply").await);
+    let as_mod = Some(cast.moderator.token.as_str());
+
+    app.post(&format!("/comments/{by_organiser}/moderation"), as_mod, json!({"action": "hide"}))
+        .await
+        .expect_problem(403, "insufficient_role");
+    app.delete(&format!("/comments/{by_organiser}"), as_mod).await.expect_problem(403, "insufficient_role");
+    app.post(&format!("/threads/{t}/moderation"), as_mod, json!({"action": "hide"}))
+        .await
+        .expect_problem(403, "insufficient_role");
+    assert_eq!(
+        app.post(&format!("/threads/{t}/moderation"), as_mod, json!({"action": "lock"})).await.status,
+        200
+    );
+    assert_eq!(
+        app.post(&format!("/comments/{by_member}/moderation"), as_mod, json!({"action": "hide"}))
+            .await
+            .status,
+        200
+    );
+    let as_owner = Some(cast.owner.token.as_str());
+    assert_eq!(
+        app.post(&format!("/comments/{by_organiser}/moderation"), as_owner, json!({"action": "hide"}))
+            .await
+            .status,
+        200
+    );
+    // The refused attempts left no trace in the log: lock and two hides only.
+    let actions: Vec<String> = modlog_rows(&app, cast.group()).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "hide").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "lock").count(), 1, "{actions:?}");
+}
