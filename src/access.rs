@@ -8,6 +8,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::{BoxFuture, FutureExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -165,14 +166,72 @@ pub async fn require_outranks(
     }
 }
 
-#[derive(Queryable)]
-struct AccessRow {
+/// The facts the policy decides on, as one query row: the group, the
+/// caller's membership, whether their token is current, and any live ban.
+/// Select it with [`caller_columns`] from [`groups_with_caller`].
+#[derive(Debug, Queryable)]
+pub struct AccessRow {
     group_id: Uuid,
     visibility: String,
     role: Option<String>,
     user_current: Option<Uuid>,
     site_admin: Option<bool>,
     banned: bool,
+}
+
+/// The caller as query parameters: an anonymous caller is the nil id with a
+/// version no token carries, so it matches no user, membership or ban row.
+pub fn caller_key(caller: Option<&Caller>) -> (Uuid, i32) {
+    caller.map_or((Uuid::nil(), -1), |c| (c.user_id, c.token_version))
+}
+
+/// `groups` beside the caller's rows: their membership, their user row only
+/// while `ver` is still their token version, and their ban if it is live
+/// (each at most one row, so joining more tables to `groups` repeats them
+/// rather than multiplying rows). A query that needs access and data in one
+/// round trip joins its own tables to this and selects [`caller_columns`].
+#[diesel::dsl::auto_type]
+pub fn groups_with_caller(uid: Uuid, ver: i32) -> _ {
+    groups::table
+        .left_join(
+            memberships::table.on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
+        )
+        .left_join(users::table.on(users::id.eq(uid).and(users::token_version.eq(ver))))
+        .left_join(
+            bans::table.on(bans::group_id
+                .eq(groups::id)
+                .and(bans::user_id.eq(uid))
+                .and(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now)))),
+        )
+}
+
+/// The [`AccessRow`] columns of [`groups_with_caller`].
+#[diesel::dsl::auto_type]
+pub fn caller_columns() -> _ {
+    (
+        groups::id,
+        groups::visibility,
+        memberships::role.nullable(),
+        users::id.nullable(),
+        users::is_admin.nullable(),
+        bans::user_id.nullable().is_not_null(),
+    )
+}
+
+/// The caller's access from its row; 401 when a signed-in caller's token has
+/// been revoked. (`None`, no row, is for the caller to turn into 404.)
+pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {
+    if signed_in && row.user_current.is_none() {
+        return Err(crate::users::models::revoked());
+    }
+    Ok(GroupAccess {
+        group_id: row.group_id,
+        public: row.visibility == "public",
+        user_id: row.user_current,
+        membership: row.role.as_deref().and_then(Role::parse),
+        banned: row.banned,
+        site_admin: row.site_admin.unwrap_or(false),
+    })
 }
 
 /// Resolves the caller's access to the group behind `scope`; 404 when
@@ -182,29 +241,28 @@ pub async fn resolve(
     caller: Option<&Caller>,
     scope: Scope,
 ) -> ApiResult<GroupAccess> {
-    // An anonymous caller matches no user, membership or ban row.
-    let (uid, ver) = caller.map_or((Uuid::nil(), -1), |c| (c.user_id, c.token_version));
+    resolve_pipelined(conn, caller, scope).await
+}
+
+/// [`resolve`] as a future that does not hold on to the connection, so a
+/// handler can send the queries this check guards in the same round trip
+/// (pipelined: PostgreSQL runs them in the order they are first polled). Their
+/// results must not be used, nor anything written, before this one allows it.
+pub fn resolve_pipelined(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    scope: Scope,
+) -> BoxFuture<'static, ApiResult<GroupAccess>> {
+    let (uid, ver) = caller_key(caller);
+    let signed_in = caller.is_some();
 
     macro_rules! access_query {
         ($group_filter:expr) => {
-            groups::table
-                .left_join(
-                    memberships::table
-                        .on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
-                )
-                .left_join(users::table.on(users::id.eq(uid).and(users::token_version.eq(ver))))
+            groups_with_caller(uid, ver)
                 .filter($group_filter)
-                .select((
-                    groups::id,
-                    groups::visibility,
-                    memberships::role.nullable(),
-                    users::id.nullable(),
-                    users::is_admin.nullable(),
-                    active_ban(uid),
-                ))
+                .select(caller_columns())
                 .first::<AccessRow>(conn)
-                .await
-                .optional()?
+                .boxed()
         };
     }
 
@@ -234,16 +292,9 @@ pub async fn resolve(
                 .eq(reports::table.find(id).select(reports::group_id).single_value()))
         }
     };
-    let row = row.ok_or_else(ApiError::not_found)?;
-    if caller.is_some() && row.user_current.is_none() {
-        return Err(crate::users::models::revoked());
+    async move {
+        let row = row.await.optional()?.ok_or_else(ApiError::not_found)?;
+        decide(signed_in, row)
     }
-    Ok(GroupAccess {
-        group_id: row.group_id,
-        public: row.visibility == "public",
-        user_id: row.user_current,
-        membership: row.role.as_deref().and_then(Role::parse),
-        banned: row.banned,
-        site_admin: row.site_admin.unwrap_or(false),
-    })
+    .boxed()
 }

@@ -8,8 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ApiResult;
-use crate::schema::{paragraph_counts as pc, paragraphs, reading_sessions as rs};
+use crate::access::{self, AccessRow, GroupAccess};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::schema::{groups, paragraph_counts as pc, paragraphs, reading_sessions as rs};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParagraphCount {
@@ -40,73 +42,97 @@ pub struct SessionParagraphs {
     pub paragraphs: Vec<ParagraphWithCounts>,
 }
 
-/// Every paragraph of the session's essay in order, zeros included.
-pub async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<Vec<ParagraphCount>> {
-    let rows: Vec<(Uuid, i32, Option<i32>, Option<i32>)> = paragraphs::table
-        .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
-        .filter(
-            paragraphs::essay_id
-                .nullable()
-                .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
-        )
-        .order(paragraphs::position.asc())
-        .select((
-            paragraphs::id,
-            paragraphs::position,
+/// The session's paragraphs in essay order, after the caller's access to
+/// the session's group, in one query (one prepared statement, one round
+/// trip): the access facts of [`access::groups_with_caller`] repeat on every
+/// row and [`access::decide`] rules on them. `None` when there is no such
+/// session; the caller still applies `require_read`.
+macro_rules! session_rows {
+    ($conn:expr, $caller:expr, $session_id:expr, ($($column:expr),+ $(,)?)) => {{
+        let (uid, ver) = access::caller_key($caller);
+        access::groups_with_caller(uid, ver)
+            .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
+            .left_join(paragraphs::table.on(paragraphs::essay_id.eq(rs::essay_id)))
+            .left_join(pc::table.on(pc::session_id.eq(rs::id).and(pc::paragraph_id.eq(paragraphs::id))))
+            .filter(rs::id.eq($session_id))
+            .order(paragraphs::position.asc())
+            .select((access::caller_columns(), ($($column),+)))
+            .load($conn)
+            .await?
+    }};
+}
+
+/// Splits the rows of [`session_rows`] into the caller's access and the
+/// paragraphs: 404 for no session, 401 for a revoked token.
+fn split<T, P>(
+    caller: Option<&Caller>,
+    rows: Vec<(AccessRow, T)>,
+    paragraph: impl Fn(T) -> Option<P>,
+) -> ApiResult<(GroupAccess, Vec<P>)> {
+    let mut rows = rows.into_iter();
+    let Some((row, first)) = rows.next() else {
+        return Err(ApiError::not_found());
+    };
+    let access = access::decide(caller.is_some(), row)?;
+    let paragraphs = std::iter::once(first).chain(rows.map(|(_, t)| t)).filter_map(paragraph).collect();
+    Ok((access, paragraphs))
+}
+
+/// Every paragraph of the session's essay in order, zeros included, with the
+/// caller's access to it.
+pub async fn counts(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    session_id: Uuid,
+) -> ApiResult<(GroupAccess, Vec<ParagraphCount>)> {
+    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<i32>, Option<i32>));
+    let rows: Vec<Row> = session_rows!(
+        conn,
+        caller,
+        session_id,
+        (
+            paragraphs::id.nullable(),
+            paragraphs::position.nullable(),
             pc::thread_count.nullable(),
             pc::comment_count.nullable(),
-        ))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(paragraph_id, position, threads, comments)| ParagraphCount {
-            paragraph_id,
-            position,
+        )
+    );
+    split(caller, rows, |(id, position, threads, comments)| {
+        Some(ParagraphCount {
+            paragraph_id: id?,
+            position: position?,
             thread_count: threads.unwrap_or(0),
             comment_count: comments.unwrap_or(0),
         })
-        .collect())
+    })
 }
 
-#[derive(Queryable)]
-struct TextRow {
-    paragraph_id: Uuid,
-    position: i32,
-    text: String,
-    threads: Option<i32>,
-    comments: Option<i32>,
-}
-
+/// Every paragraph with its text and counts, with the caller's access to it.
 pub async fn paragraphs_with_counts(
     conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
     session_id: Uuid,
-) -> ApiResult<Vec<ParagraphWithCounts>> {
-    let rows: Vec<TextRow> = paragraphs::table
-        .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
-        .filter(
-            paragraphs::essay_id
-                .nullable()
-                .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
-        )
-        .order(paragraphs::position.asc())
-        .select((
-            paragraphs::id,
-            paragraphs::position,
-            paragraphs::text,
+) -> ApiResult<(GroupAccess, Vec<ParagraphWithCounts>)> {
+    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>));
+    let rows: Vec<Row> = session_rows!(
+        conn,
+        caller,
+        session_id,
+        (
+            paragraphs::id.nullable(),
+            paragraphs::position.nullable(),
+            paragraphs::text.nullable(),
             pc::thread_count.nullable(),
             pc::comment_count.nullable(),
-        ))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ParagraphWithCounts {
-            paragraph_id: r.paragraph_id,
-            position: r.position,
-            text: r.text,
-            thread_count: r.threads.unwrap_or(0),
-            comment_count: r.comments.unwrap_or(0),
+        )
+    );
+    split(caller, rows, |(id, position, text, threads, comments)| {
+        Some(ParagraphWithCounts {
+            paragraph_id: id?,
+            position: position?,
+            text: text?,
+            thread_count: threads.unwrap_or(0),
+            comment_count: comments.unwrap_or(0),
         })
-        .collect())
+    })
 }

@@ -205,9 +205,8 @@ pub async fn session_paragraphs(
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SessionParagraphs>> {
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    let (access, paragraphs) = counts::paragraphs_with_counts(&mut conn, caller.0.as_ref(), *path).await?;
     access.require_read()?;
-    let paragraphs = counts::paragraphs_with_counts(&mut conn, *path).await?;
     Ok(web::Json(SessionParagraphs { session_id: *path, paragraphs }))
 }
 
@@ -221,8 +220,8 @@ pub async fn session_counts(
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SessionCounts>> {
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+    // Access and counts in one round trip; the policy still rules on the access.
+    let (access, paragraphs) = counts::counts(&mut conn, caller.0.as_ref(), *path).await?;
     access.require_read()?;
-    let paragraphs = counts::counts(&mut conn, *path).await?;
     Ok(web::Json(SessionCounts { session_id: *path, paragraphs }))
 }

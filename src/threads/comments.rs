@@ -2,20 +2,21 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
-use super::routes::{check_body, lock_open_session, visible_thread};
+use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{resource, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
-use crate::schema::{comment_revisions, comments, threads};
+use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads, users as users_t};
 use crate::state::AppState;
-use crate::users::models as users;
+use crate::users::UserView;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
 pub const MAX_DEPTH: i16 = 8;
@@ -88,6 +89,11 @@ async fn lock_writable_thread(
         .for_no_key_update()
         .first(conn)
         .await?;
+    check_writable(&state, access)?;
+    Ok(state.session_id)
+}
+
+fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
     let moderator = access.is_moderator();
     if state.hidden && !moderator {
         return Err(ApiError::not_found());
@@ -95,7 +101,7 @@ async fn lock_writable_thread(
     if state.locked && !moderator {
         return Err(ApiError::conflict("thread_locked", "This thread is locked."));
     }
-    Ok(state.session_id)
+    Ok(())
 }
 
 /// Comment on a thread, or reply to one of its comments.
@@ -120,32 +126,65 @@ pub async fn create_comment(
     check_body(&mut check, &req.body);
     check.done()?;
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
-    let author_id = access.require(Role::Member)?;
-    let moderator = access.is_moderator();
-    let comment = conn
+    let caller = &caller;
+    let (comment, author, moderator) = conn
         .transaction::<_, ApiError, _>(|conn| {
             async move {
-                let session_id = lock_writable_thread(conn, &access, thread_id).await?;
-                lock_open_session(conn, session_id).await?;
-                let depth = match req.parent_id {
-                    None => 0,
-                    Some(parent_id) => {
-                        let parent: Option<(Uuid, i16)> = comments::table
-                            .find(parent_id)
-                            .select((comments::thread_id, comments::depth))
-                            .first(conn)
-                            .await
-                            .optional()?;
-                        match parent {
-                            Some((parent_thread, depth)) if parent_thread == thread_id => depth + 1,
-                            _ => {
-                                return Err(ApiError::invalid_field(
-                                    "parent_id",
-                                    "is not a comment of this thread",
-                                ))
-                            }
-                        }
+                // One round trip for everything the insert depends on: the
+                // access check, the thread row lock (keeps `thread_locked`
+                // exact), the session share lock (keeps `session_closed`
+                // exact), the parent and the author's name. They are
+                // pipelined and run in this order; nothing is used before the
+                // access check allows it, and nothing is written before all
+                // of them are in.
+                let access = access::resolve_pipelined(conn, Some(caller), Scope::Thread(thread_id));
+                let thread = threads::table
+                    .find(thread_id)
+                    .select((threads::session_id, threads::locked, threads::hidden))
+                    .for_no_key_update()
+                    .first::<ThreadState>(conn)
+                    .boxed();
+                let session_status = rs::table
+                    .filter(
+                        rs::id
+                            .nullable()
+                            .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
+                    )
+                    .select(rs::status)
+                    .for_share()
+                    .first::<String>(conn)
+                    .boxed();
+                let parent = req.parent_id.map(|parent_id| {
+                    comments::table
+                        .find(parent_id)
+                        .select((comments::thread_id, comments::depth))
+                        .first::<(Uuid, i16)>(conn)
+                        .boxed()
+                });
+                let parent = async move {
+                    match parent {
+                        Some(query) => query.await.optional(),
+                        None => Ok(None),
+                    }
+                };
+                let author = users_t::table
+                    .find(caller.user_id)
+                    .select(UserView::as_select())
+                    .first::<UserView>(conn)
+                    .boxed();
+                let (access, thread, session_status, parent, author) =
+                    futures_util::join!(access, thread, session_status, parent, author);
+
+                let access = access?;
+                let author_id = access.require(Role::Member)?;
+                let moderator = access.is_moderator();
+                check_writable(&thread?, &access)?;
+                check_open(&session_status?)?;
+                let depth = match (req.parent_id, parent?) {
+                    (None, _) => 0,
+                    (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
+                    (Some(_), _) => {
+                        return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
                     }
                 };
                 if depth > MAX_DEPTH {
@@ -154,17 +193,18 @@ pub async fn create_comment(
                         format!("replies nest at most {MAX_DEPTH} levels deep"),
                     ));
                 }
+                let author = author?;
                 let new =
                     NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
-                threads_db::insert_comment(conn, &new).await
+                let comment = threads_db::insert_comment(conn, &new).await?;
+                Ok((comment, author, moderator))
             }
             .scope_boxed()
         })
         .await?;
-    let author = users::by_id(&mut conn, author_id).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/comments/{}", comment.id)))
-        .json(CommentView::new(comment, (&author).into(), moderator)))
+        .json(CommentView::new(comment, author, moderator)))
 }
 
 /// The comment, locked for this write, after the checks every write shares.

@@ -57,7 +57,12 @@ pub fn check_body(check: &mut Check, body: &str) {
 /// makes a concurrent close wait until this post has landed.
 pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
     let status: String = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    if Status::parse(&status) == Status::Closed {
+    check_open(&status)
+}
+
+/// 409 `session_closed` unless a session with this status takes new posts.
+pub fn check_open(status: &str) -> ApiResult<()> {
+    if Status::parse(status) == Status::Closed {
         return Err(ApiError::conflict("session_closed", "This reading session is closed."));
     }
     Ok(())

@@ -1,3 +1,5 @@
+use serde_json::json;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -15,7 +17,7 @@ async fn counts_list_every_paragraph_with_zeros() {
     assert_eq!(with_text["paragraphs"][3]["text"], reading.paragraph_text(3).as_str());
 }
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::helpers::{TestApp, TestUser};
 
@@ -224,4 +226,43 @@ async fn paragraphs_of_a_session_follow_the_essay() {
     app.get(&format!("/sessions/{unknown}/counts"), Some(&owner.token))
         .await
         .expect_problem(404, "not_found");
+}
+
+/// The counts and paragraphs routes read access and data in one query; the
+/// policy must still hold there: private is 404 to outsiders (signed in or
+/// not), absent is 404, and a revoked token is 401 even on a public group.
+#[tokio::test]
+async fn counts_keep_the_access_policy() {
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let member = app.register("member").await;
+    let outsider = app.register("outsider").await;
+    let private = app.reading(&owner, "private").await;
+    app.add_member(&private.group_id, &owner, &member, "member").await;
+    for route in ["counts", "paragraphs"] {
+        let path = format!("/sessions/{}/{route}", private.session_id);
+        app.get(&path, None).await.expect_problem(404, "not_found");
+        app.get(&path, Some(&outsider.token)).await.expect_problem(404, "not_found");
+        let body = app.get(&path, Some(&member.token)).await.expect(200);
+        assert_eq!(body["paragraphs"].as_array().unwrap().len(), 31);
+        app.get(&path, Some(&owner.token)).await.expect(200);
+        let missing = format!("/sessions/{}/{route}", uuid::Uuid::new_v4());
+        app.get(&missing, Some(&member.token)).await.expect_problem(404, "not_found");
+    }
+
+    let public = app.reading(&owner, "public").await;
+    let path = format!("/sessions/{}/counts", public.session_id);
+    app.get(&path, Some(&outsider.token)).await.expect(200);
+    app.post(
+        "/me/password",
+        Some(&outsider.token),
+        json!({"current_password": outsider.password, "new_password": "a-brand-new-password"}),
+    )
+    .await
+    .expect(204);
+    for route in ["counts", "paragraphs"] {
+        let path = format!("/sessions/{}/{route}", public.session_id);
+        app.get(&path, Some(&outsider.token)).await.expect_problem(401, "token_revoked");
+        app.get(&path, None).await.expect(200);
+    }
 }

@@ -1,0 +1,7 @@
+-- pgbench reference for GET /sessions/{id}/counts: the one statement the
+-- server runs for it (copied from pg_stat_activity, Diesel's SQL verbatim),
+-- for an anonymous caller (:anon is the nil uuid, set with -D by run.sh) on a
+-- random seeded session. Keep it in step with src/sessions/counts.rs.
+\set n random(1, 999)
+\set ver -1
+SELECT "groups"."id", "groups"."visibility", "memberships"."role", "users"."id", "users"."is_admin", ("bans"."user_id" IS NOT NULL), "paragraphs"."id", "paragraphs"."position", "paragraph_counts"."thread_count", "paragraph_counts"."comment_count" FROM (((((("groups" LEFT OUTER JOIN "memberships" ON (("memberships"."group_id" = "groups"."id") AND ("memberships"."user_id" = :anon))) LEFT OUTER JOIN "users" ON (("users"."id" = :anon) AND ("users"."token_version" = :ver))) LEFT OUTER JOIN "bans" ON ((("bans"."group_id" = "groups"."id") AND ("bans"."user_id" = :anon)) AND (("bans"."expires_at" IS NULL) OR ("bans"."expires_at" > CURRENT_TIMESTAMP)))) INNER JOIN "reading_sessions" ON ("reading_sessions"."group_id" = "groups"."id")) LEFT OUTER JOIN "paragraphs" ON ("paragraphs"."essay_id" = "reading_sessions"."essay_id")) LEFT OUTER JOIN "paragraph_counts" ON (("paragraph_counts"."session_id" = "reading_sessions"."id") AND ("paragraph_counts"."paragraph_id" = "paragraphs"."id"))) WHERE ("reading_sessions"."id" = ('00000000-0000-7000-8000-' || lpad(:n::text, 12, '0'))::uuid) ORDER BY "paragraphs"."position" ASC;

@@ -1,0 +1,53 @@
+-- One wrk script for every scenario; pick it after `--`:
+--   wrk ... -s benches/wrk.lua URL -- counts   OUT   GET /sessions/{random}/counts
+--   wrk ... -s benches/wrk.lua URL -- comments OUT   GET /threads/{random}/comments (first page)
+--   wrk ... -s benches/wrk.lua URL -- post     OUT   POST /threads/{random}/comments
+--   wrk ... -s benches/wrk.lua URL -- hot      OUT   POST to threads on one paragraph
+-- OUT is the directory the seeder wrote its id lists and tokens to.
+-- Every request draws a fresh random id (and, for posts, a random member's token).
+
+local mode, ids, tokens = "counts", {}, {}
+
+local function lines(path)
+  local list = {}
+  local f = assert(io.open(path, "r"), "cannot read " .. path)
+  for line in f:lines() do
+    if line ~= "" then list[#list + 1] = line end
+  end
+  f:close()
+  assert(#list > 0, path .. " is empty")
+  return list
+end
+
+local seed = 0
+function setup(thread)
+  seed = seed + 1
+  thread:set("thread_seed", seed)
+end
+
+function init(args)
+  mode = args[1] or "counts"
+  local out = args[2] or "benches/out"
+  local list = ({ counts = "sessions.txt", comments = "threads.txt", post = "threads.txt", hot = "hot_threads.txt" })[mode]
+  assert(list, "unknown mode " .. mode)
+  ids = lines(out .. "/" .. list)
+  if mode == "post" or mode == "hot" then tokens = lines(out .. "/tokens.txt") end
+  math.randomseed(os.time() * 1000 + (thread_seed or 0))
+end
+
+local n = 0
+function request()
+  local id = ids[math.random(#ids)]
+  if mode == "counts" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts")
+  elseif mode == "comments" then
+    return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
+  end
+  n = n + 1
+  local headers = {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
+  }
+  local body = '{"body":"A benchmark comment, number ' .. n .. ', on why revolutions end as they do."}'
+  return wrk.format("POST", "/api/v1/threads/" .. id .. "/comments", headers, body)
+end
