@@ -141,9 +141,9 @@ pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyho
             .app_data(json_limit)
             .app_data(problems::query_config())
             .app_data(problems::path_config())
-            .service(problems::resource("/health").route(web::get().to(crate::health::health)))
-            .service(problems::resource("/ready").route(web::get().to(crate::health::ready)))
-            .service(problems::resource("/docs").route(web::get().to(docs_redirect)))
+            .service(problems::endpoint("/health").get(crate::health::health))
+            .service(problems::endpoint("/ready").get(crate::health::ready))
+            .service(problems::endpoint("/docs").get(docs_redirect))
             // Before the /api/v1 scope, which would otherwise claim /api/v1/openapi.json.
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
             .service(

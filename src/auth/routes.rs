@@ -7,16 +7,16 @@ use uuid::Uuid;
 
 use super::{store, Caller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json};
+use crate::http::{endpoint, Check, Json};
 use crate::state::AppState;
 use crate::users::models::{self as users, MeView, NewUser, User};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/auth/register").route(web::post().to(register)))
-        .service(resource("/auth/login").route(web::post().to(login)))
-        .service(resource("/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/auth/logout").route(web::post().to(logout)))
-        .service(resource("/auth/logout-all").route(web::post().to(logout_all)));
+    cfg.service(endpoint("/auth/register").post(register))
+        .service(endpoint("/auth/login").post(login))
+        .service(endpoint("/auth/refresh").post(refresh))
+        .service(endpoint("/auth/logout").post(logout))
+        .service(endpoint("/auth/logout-all").post(logout_all));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

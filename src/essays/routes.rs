@@ -11,7 +11,7 @@ use super::split;
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json, JsonLimit, Page, PageParams};
+use crate::http::{endpoint, Check, Json, JsonLimit, Page, PageParams};
 use crate::state::AppState;
 
 /// An essay body may hold at most this many bytes of text...
@@ -21,14 +21,14 @@ pub const MAX_PARAGRAPHS: usize = 5000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource("/groups/{group_id}/essays")
+        endpoint("/groups/{group_id}/essays")
             // JSON escapes a control character in six bytes; the text itself is
             // checked against MAX_BODY_BYTES once parsed.
             .app_data(JsonLimit(MAX_BODY_BYTES * 6 + 64 * 1024))
-            .route(web::post().to(import_essay))
-            .route(web::get().to(list_essays)),
+            .post(import_essay)
+            .get(list_essays),
     )
-    .service(resource("/essays/{essay_id}").route(web::get().to(get_essay)));
+    .service(endpoint("/essays/{essay_id}").get(get_essay));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,15 +14,15 @@ use uuid::Uuid;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json};
+use crate::http::{endpoint, Check, Json};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::bans;
 use crate::state::AppState;
 use crate::users::{models as users, UserView};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/groups/{group_id}/bans").route(web::post().to(ban)))
-        .service(resource("/groups/{group_id}/bans/{user_id}").route(web::delete().to(unban)));
+    cfg.service(endpoint("/groups/{group_id}/bans").post(ban))
+        .service(endpoint("/groups/{group_id}/bans/{user_id}").delete(unban));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

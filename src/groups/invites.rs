@@ -15,19 +15,15 @@ use crate::access::{self, Role, Scope};
 use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::{bans, invites};
 use crate::state::AppState;
 use crate::users::models as users;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/groups/{group_id}/invites")
-            .route(web::post().to(create_invite))
-            .route(web::get().to(list_invites)),
-    )
-    .service(resource("/groups/{group_id}/invites/{invite_id}").route(web::delete().to(revoke_invite)))
-    .service(resource("/invites/{code}/accept").route(web::post().to(accept_invite)));
+    cfg.service(endpoint("/groups/{group_id}/invites").post(create_invite).get(list_invites))
+        .service(endpoint("/groups/{group_id}/invites/{invite_id}").delete(revoke_invite))
+        .service(endpoint("/invites/{code}/accept").post(accept_invite));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

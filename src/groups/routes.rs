@@ -11,23 +11,19 @@ use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGrou
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{unique_violation, ApiError, ApiResult, Problem};
-use crate::http::{double_option, resource, Check, Json, Page, PageParams};
+use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/groups").route(web::post().to(create_group)).route(web::get().to(list_groups)))
-        .service(
-            resource("/groups/{group_id}")
-                .route(web::get().to(get_group))
-                .route(web::patch().to(update_group)),
-        )
-        .service(resource("/groups/{group_id}/join").route(web::post().to(join_group)))
-        .service(resource("/groups/{group_id}/members").route(web::get().to(list_members)))
-        .service(resource("/groups/{group_id}/members/me").route(web::delete().to(leave_group)))
-        .service(resource("/groups/{group_id}/members/{user_id}/role").route(web::put().to(set_role)));
+    cfg.service(endpoint("/groups").post(create_group).get(list_groups))
+        .service(endpoint("/groups/{group_id}").get(get_group).patch(update_group))
+        .service(endpoint("/groups/{group_id}/join").post(join_group))
+        .service(endpoint("/groups/{group_id}/members").get(list_members))
+        .service(endpoint("/groups/{group_id}/members/me").delete(leave_group))
+        .service(endpoint("/groups/{group_id}/members/{user_id}/role").put(set_role));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

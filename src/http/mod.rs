@@ -8,7 +8,7 @@ pub mod validate;
 
 pub use json::{Json, JsonLimit};
 pub use pages::{Page, PageParams};
-pub use problems::resource;
+pub use problems::endpoint;
 pub use validate::Check;
 
 /// For PATCH bodies: tells an absent field (`None`) from an explicit `null`

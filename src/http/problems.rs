@@ -12,17 +12,66 @@ pub async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route."))
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "This route does not accept that method.",
-    ))
+/// A route's resource that answers a method it lacks with 405 and an
+/// `Allow` header naming the ones it has (RFC 9110 §15.5.6), instead of the
+/// app's 404. Build it with the method functions, then `cfg.service(...)` it.
+pub struct Endpoint {
+    resource: actix_web::Resource,
+    allow: Vec<&'static str>,
 }
 
-/// A resource that answers 405 (not the app's 404) to methods it lacks.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+pub fn endpoint(path: &str) -> Endpoint {
+    Endpoint { resource: web::resource(path), allow: Vec::new() }
+}
+
+macro_rules! method {
+    ($name:ident, $route:ident, $method:literal) => {
+        pub fn $name<F, Args>(mut self, handler: F) -> Self
+        where
+            F: actix_web::Handler<Args>,
+            Args: actix_web::FromRequest + 'static,
+            F::Output: actix_web::Responder + 'static,
+        {
+            self.resource = self.resource.route(web::$route().to(handler));
+            self.allow.push($method);
+            self
+        }
+    };
+}
+
+impl Endpoint {
+    method!(get, get, "GET");
+    method!(post, post, "POST");
+    method!(put, put, "PUT");
+    method!(patch, patch, "PATCH");
+    method!(delete, delete, "DELETE");
+
+    pub fn app_data<U: 'static>(mut self, data: U) -> Self {
+        self.resource = self.resource.app_data(data);
+        self
+    }
+}
+
+impl actix_web::dev::HttpServiceFactory for Endpoint {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        let allow = self.allow.join(", ");
+        let not_allowed = move || {
+            let allow = allow.clone();
+            async move {
+                let mut response = ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("This route accepts {allow}."),
+                )
+                .error_response();
+                if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                response
+            }
+        };
+        self.resource.default_service(web::to(not_allowed)).register(config)
+    }
 }
 
 pub fn query_config() -> web::QueryConfig {

@@ -14,13 +14,13 @@ use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Json};
+use crate::http::{endpoint, Json};
 use crate::schema::comments;
 use crate::state::AppState;
 use crate::threads::models::{self as threads_db, CommentView};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/comments/{comment_id}/moderation").route(web::post().to(moderate_comment)));
+    cfg.service(endpoint("/comments/{comment_id}/moderation").post(moderate_comment));
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

@@ -12,13 +12,13 @@ use super::log::{Action, TargetType};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::http::{resource, Page, PageParams};
+use crate::http::{endpoint, Page, PageParams};
 use crate::schema::{modlog, users};
 use crate::state::AppState;
 use crate::users::UserView;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/groups/{group_id}/modlog").route(web::get().to(list_modlog)));
+    cfg.service(endpoint("/groups/{group_id}/modlog").get(list_modlog));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -17,7 +17,7 @@ use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{unique_violation, ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
 use crate::threads::models::{Comment, CommentView};
@@ -26,10 +26,10 @@ use crate::users::UserView;
 pub const MAX_NOTE_CHARS: usize = 2000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/comments/{comment_id}/reports").route(web::post().to(create_report)))
-        .service(resource("/groups/{group_id}/reports").route(web::get().to(list_reports)))
-        .service(resource("/reports/{report_id}").route(web::get().to(get_report)))
-        .service(resource("/reports/{report_id}/resolve").route(web::post().to(resolve_report)));
+    cfg.service(endpoint("/comments/{comment_id}/reports").post(create_report))
+        .service(endpoint("/groups/{group_id}/reports").get(list_reports))
+        .service(endpoint("/reports/{report_id}").get(get_report))
+        .service(endpoint("/reports/{report_id}/resolve").post(resolve_report));
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]

@@ -12,13 +12,13 @@ use uuid::Uuid;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Page, PageParams};
+use crate::http::{endpoint, Page, PageParams};
 use crate::schema::{comment_revisions as revs, users};
 use crate::state::AppState;
 use crate::users::UserView;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/comments/{comment_id}/revisions").route(web::get().to(list_revisions)));
+    cfg.service(endpoint("/comments/{comment_id}/revisions").get(list_revisions));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,13 +12,13 @@ use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Json};
+use crate::http::{endpoint, Json};
 use crate::schema::threads;
 use crate::state::AppState;
 use crate::threads::models::{self as threads_db, Thread, ThreadView};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/threads/{thread_id}/moderation").route(web::post().to(moderate_thread)));
+    cfg.service(endpoint("/threads/{thread_id}/moderation").post(moderate_thread));
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

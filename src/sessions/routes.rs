@@ -11,23 +11,15 @@ use super::models::{self as sessions_db, Session, SessionView, Status};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{double_option, resource, Check, Json, Page, PageParams};
+use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
 use crate::schema::{essays, reading_sessions as rs};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/groups/{group_id}/sessions")
-            .route(web::post().to(create_session))
-            .route(web::get().to(list_sessions)),
-    )
-    .service(
-        resource("/sessions/{session_id}")
-            .route(web::get().to(get_session))
-            .route(web::patch().to(update_session)),
-    )
-    .service(resource("/sessions/{session_id}/paragraphs").route(web::get().to(session_paragraphs)))
-    .service(resource("/sessions/{session_id}/counts").route(web::get().to(session_counts)));
+    cfg.service(endpoint("/groups/{group_id}/sessions").post(create_session).get(list_sessions))
+        .service(endpoint("/sessions/{session_id}").get(get_session).patch(update_session))
+        .service(endpoint("/sessions/{session_id}/paragraphs").get(session_paragraphs))
+        .service(endpoint("/sessions/{session_id}/counts").get(session_counts));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

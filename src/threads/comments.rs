@@ -12,7 +12,7 @@ use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads, users as users_t};
 use crate::state::AppState;
@@ -22,16 +22,8 @@ use crate::users::UserView;
 pub const MAX_DEPTH: i16 = 8;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/threads/{thread_id}/comments")
-            .route(web::get().to(list_comments))
-            .route(web::post().to(create_comment)),
-    )
-    .service(
-        resource("/comments/{comment_id}")
-            .route(web::patch().to(edit_comment))
-            .route(web::delete().to(delete_comment)),
-    );
+    cfg.service(endpoint("/threads/{thread_id}/comments").get(list_comments).post(create_comment))
+        .service(endpoint("/comments/{comment_id}").patch(edit_comment).delete(delete_comment));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

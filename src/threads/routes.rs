@@ -11,7 +11,7 @@ use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadVie
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{resource, Check, Json, Page, PageParams};
+use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
@@ -21,12 +21,8 @@ pub const MAX_BODY_CHARS: usize = 10_000;
 pub const MAX_TITLE_CHARS: usize = 200;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/sessions/{session_id}/threads")
-            .route(web::post().to(create_thread))
-            .route(web::get().to(list_threads)),
-    )
-    .service(resource("/threads/{thread_id}").route(web::get().to(get_thread)));
+    cfg.service(endpoint("/sessions/{session_id}/threads").post(create_thread).get(list_threads))
+        .service(endpoint("/threads/{thread_id}").get(get_thread));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

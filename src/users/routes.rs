@@ -8,12 +8,12 @@ use super::models::{self as users, MeView, ProfileChanges};
 use crate::auth::routes::check_password;
 use crate::auth::{store, Caller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{double_option, resource, Check, Json};
+use crate::http::{double_option, endpoint, Check, Json};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/me").route(web::get().to(get_me)).route(web::patch().to(patch_me)))
-        .service(resource("/me/password").route(web::post().to(change_password)));
+    cfg.service(endpoint("/me").get(get_me).patch(patch_me))
+        .service(endpoint("/me/password").post(change_password));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
