@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{bans, comments, essays, groups, memberships, reading_sessions, reports, threads, users};
+use crate::users::UserView;
 
 /// Roles, lowest first, so `role >= Role::Moderator` reads naturally.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -70,6 +71,9 @@ pub struct GroupAccess {
     pub membership: Option<Role>,
     pub banned: bool,
     pub site_admin: bool,
+    /// The caller as others see them (read in the same query, so a route
+    /// that shows its author needs no second one).
+    pub caller: Option<UserView>,
 }
 
 impl GroupAccess {
@@ -177,6 +181,10 @@ pub struct AccessRow {
     user_current: Option<Uuid>,
     site_admin: Option<bool>,
     banned: bool,
+    username: Option<String>,
+    display_name: Option<String>,
+    bio: Option<String>,
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The caller as query parameters: an anonymous caller is the nil id with a
@@ -215,6 +223,10 @@ pub fn caller_columns() -> _ {
         users::id.nullable(),
         users::is_admin.nullable(),
         bans::user_id.nullable().is_not_null(),
+        users::username.nullable(),
+        users::display_name.nullable(),
+        users::bio.nullable(),
+        users::created_at.nullable(),
     )
 }
 
@@ -224,7 +236,14 @@ pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {
     if signed_in && row.user_current.is_none() {
         return Err(crate::users::models::revoked());
     }
+    let caller = match (row.user_current, row.username, row.display_name, row.created_at) {
+        (Some(id), Some(username), Some(display_name), Some(created_at)) => {
+            Some(UserView { id, username, display_name, bio: row.bio, created_at })
+        }
+        _ => None,
+    };
     Ok(GroupAccess {
+        caller,
         group_id: row.group_id,
         public: row.visibility == "public",
         user_id: row.user_current,

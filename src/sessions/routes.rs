@@ -1,7 +1,8 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
-use crate::schema::{essays, reading_sessions as rs};
+use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -173,10 +174,30 @@ pub async fn update_session(
     {
         return Ok(web::Json(current.into()));
     }
-    let session: Session = diesel::update(rs::table.find(current.id))
-        .set(&changes)
-        .returning(Session::as_returning())
-        .get_result(&mut conn)
+    let closing = changes.status == Some(Status::Closed.as_str());
+    let session = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            async move {
+                let session: Session = diesel::update(rs::table.find(current.id))
+                    .set(&changes)
+                    .returning(Session::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if closing {
+                    // Comment posting locks its thread and reads the status
+                    // after that lock; taking every thread's lock here makes
+                    // posts in flight land before the close, and later ones see it.
+                    threads::table
+                        .filter(threads::session_id.eq(session.id))
+                        .select(threads::id)
+                        .for_update()
+                        .load::<Uuid>(conn)
+                        .await?;
+                }
+                Ok(session)
+            }
+            .scope_boxed()
+        })
         .await
         .map_err(|e| match e {
             // A concurrent edit made the window invalid between our check and the update.

@@ -14,9 +14,8 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
-use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads, users as users_t};
+use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::state::AppState;
-use crate::users::UserView;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
 pub const MAX_DEPTH: i16 = 8;
@@ -123,12 +122,13 @@ pub async fn create_comment(
         .transaction::<_, ApiError, _>(|conn| {
             async move {
                 // One round trip for everything the insert depends on: the
-                // access check, the thread row lock (keeps `thread_locked`
-                // exact), the session share lock (keeps `session_closed`
-                // exact), the parent and the author's name. They are
-                // pipelined and run in this order; nothing is used before the
-                // access check allows it, and nothing is written before all
-                // of them are in.
+                // access check (which also reads the author's profile), the
+                // thread row lock (keeps `thread_locked` exact, and
+                // `session_closed` too: closing a session locks its threads,
+                // so the status read after this lock is the final one), the
+                // session status and the parent. They are pipelined and run
+                // in this order; nothing is used before the access check
+                // allows it, and nothing is written before all of them are in.
                 let access = access::resolve_pipelined(conn, Some(caller), Scope::Thread(thread_id));
                 let thread = threads::table
                     .find(thread_id)
@@ -143,7 +143,6 @@ pub async fn create_comment(
                             .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
                     )
                     .select(rs::status)
-                    .for_share()
                     .first::<String>(conn)
                     .boxed();
                 let parent = req.parent_id.map(|parent_id| {
@@ -159,13 +158,8 @@ pub async fn create_comment(
                         None => Ok(None),
                     }
                 };
-                let author = users_t::table
-                    .find(caller.user_id)
-                    .select(UserView::as_select())
-                    .first::<UserView>(conn)
-                    .boxed();
-                let (access, thread, session_status, parent, author) =
-                    futures_util::join!(access, thread, session_status, parent, author);
+                let (access, thread, session_status, parent) =
+                    futures_util::join!(access, thread, session_status, parent);
 
                 let access = access?;
                 let author_id = access.require(Role::Member)?;
@@ -185,7 +179,7 @@ pub async fn create_comment(
                         format!("replies nest at most {MAX_DEPTH} levels deep"),
                     ));
                 }
-                let author = author?;
+                let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
                 let new =
                     NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
                 let comment = threads_db::insert_comment(conn, &new).await?;

@@ -224,3 +224,68 @@ async fn banned_members_cannot_write_anywhere() {
     // Reading a public group still works.
     app.get(&format!("/threads/{tid}/comments"), Some(&member.token)).await.expect(200);
 }
+
+/// Closing a session while members post: every post acknowledged with 201
+/// is stored, nothing else is, and every post sent after the close answered
+/// is refused with 409 `session_closed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closing_a_session_under_load_is_exact() {
+    let app = std::sync::Arc::new(
+        crate::helpers::spawn_app_with(|s| {
+            s.database.pool_size = 24;
+            s.server.workers = 2;
+        })
+        .await,
+    );
+    let owner = app.register("organiser").await;
+    let reading = app.reading(&owner, "public").await;
+    let thread = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(3), "open").await;
+    let tid = thread["id"].as_str().unwrap().to_owned();
+    let closed_at = std::sync::Arc::new(tokio::sync::OnceCell::<std::time::Instant>::new());
+    let mut posters = Vec::new();
+    for _ in 0..6 {
+        let (app, owner, tid, closed_at) = (app.clone(), owner.clone(), tid.clone(), closed_at.clone());
+        posters.push(tokio::spawn(async move {
+            let (mut accepted, mut refused_after_close) = (0i64, 0i64);
+            for i in 0..25 {
+                let sent = std::time::Instant::now();
+                let res = app
+                    .post(
+                        &format!("/threads/{tid}/comments"),
+                        Some(&owner.token),
+                        json!({"body": format!("p{i}")}),
+                    )
+                    .await;
+                match res.status {
+                    201 => {
+                        let closed_before_sent = closed_at.get().is_some_and(|t| *t < sent);
+                        assert!(!closed_before_sent, "a post sent after the close was accepted");
+                        accepted += 1;
+                    }
+                    409 => {
+                        res.expect_problem(409, "session_closed");
+                        refused_after_close += 1;
+                    }
+                    other => panic!("unexpected {other}: {}", res.body),
+                }
+            }
+            (accepted, refused_after_close)
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    app.patch(&format!("/sessions/{}", reading.session_id), Some(&owner.token), json!({"status": "closed"}))
+        .await
+        .expect(200);
+    closed_at.set(std::time::Instant::now()).unwrap();
+    let mut accepted = 0;
+    let mut refused = 0;
+    for p in posters {
+        let (a, r) = p.await.unwrap();
+        accepted += a;
+        refused += r;
+    }
+    assert!(refused > 0, "the close came after every post; nothing was tested");
+    let stored =
+        app.get(&format!("/threads/{tid}"), None).await.expect(200)["comment_count"].as_i64().unwrap();
+    assert_eq!(stored, accepted + 1, "stored comments differ from acknowledged ones");
+}
