@@ -72,7 +72,8 @@ async fn every_migration_reverts_and_reapplies() {
     assert!(left.is_empty(), "down.sql left these behind: {left:?}");
 
     let applied = migrate::run(&url).await.expect("migrating again");
-    assert_eq!(applied.len(), 5, "{applied:?}");
+    let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
+    assert_eq!(applied.len(), on_disk, "{applied:?}");
     assert_eq!(names(&mut conn, OBJECTS).await, migrated);
 
     // And once more, down and up, from the re-applied state.
