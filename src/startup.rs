@@ -73,7 +73,7 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, state, &settings)?;
+        let server = run(listener, state, &settings, cluster.is_some())?;
         tracing::info!(host = %settings.server.host, port, "listening");
         Ok(Self { port, server, cluster })
     }
@@ -118,7 +118,12 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::moderation::routes);
 }
 
-pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
+pub fn run(
+    listener: TcpListener,
+    state: AppState,
+    settings: &Settings,
+    database_on_this_machine: bool,
+) -> anyhow::Result<Server> {
     let tokens = web::Data::new(state.tokens.clone());
     let state = web::Data::new(state);
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
@@ -154,7 +159,7 @@ pub fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyho
             )
             .default_service(web::to(problems::unknown_route))
     })
-    .workers(settings.workers())
+    .workers(settings.workers(database_on_this_machine))
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
