@@ -247,7 +247,12 @@ async fn closing_a_session_under_load_is_exact() {
         let (app, owner, tid, closed_at) = (app.clone(), owner.clone(), tid.clone(), closed_at.clone());
         posters.push(tokio::spawn(async move {
             let (mut accepted, mut refused_after_close) = (0i64, 0i64);
-            for i in 0..25 {
+            // Post until the close has been seen a few times (bounded), so
+            // the close always lands while posts are in flight.
+            for i in 0..2000 {
+                if refused_after_close >= 3 {
+                    break;
+                }
                 let sent = std::time::Instant::now();
                 let res = app
                     .post(
