@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::schema::{bans, comments, essays, groups, memberships, reading_sessions, reports, threads, users};
 use crate::users::UserView;
 
@@ -115,16 +115,21 @@ impl GroupAccess {
     pub fn require(&self, min: Role) -> ApiResult<Uuid> {
         self.require_read()?;
         let Some(user_id) = self.user_id else {
-            return Err(ApiError::unauthorized("missing_token", "Sign in: this route needs a bearer token."));
+            return Err(ApiError::unauthorized(
+                ErrorCode::MissingToken,
+                "Sign in: this route needs a bearer token.",
+            ));
         };
         if self.banned && !self.site_admin {
-            return Err(ApiError::forbidden("banned", "You are banned from this group."));
+            return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
         }
         match self.role() {
             Some(role) if role >= min => Ok(user_id),
-            None if min == Role::Member => Err(ApiError::forbidden("not_a_member", "Join the group first.")),
+            None if min == Role::Member => {
+                Err(ApiError::forbidden(ErrorCode::NotAMember, "Join the group first."))
+            }
             _ => Err(ApiError::forbidden(
-                "insufficient_role",
+                ErrorCode::InsufficientRole,
                 format!("This needs the {} role or higher.", min.as_str()),
             )),
         }
@@ -163,7 +168,7 @@ pub async fn require_outranks(
         .optional()?;
     match (access.role(), target_role.as_deref().and_then(Role::parse)) {
         (Some(mine), Some(theirs)) if theirs >= mine => Err(ApiError::forbidden(
-            "insufficient_role",
+            ErrorCode::InsufficientRole,
             "You cannot act on someone whose role is equal to or higher than yours.",
         )),
         _ => Ok(()),

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::access::Role;
-use crate::error::{unique_violation, ApiError, ApiResult};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -139,7 +139,7 @@ pub async fn add_member(
 pub async fn join(conn: &mut AsyncPgConnection, group_id: Uuid, user_id: Uuid) -> ApiResult<Membership> {
     add_member(conn, group_id, user_id, Role::Member).await.map_err(|e| {
         if unique_violation(&e).is_some() {
-            ApiError::conflict("already_member", "You are already a member of this group.")
+            ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group.")
         } else {
             e.into()
         }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{unique_violation, ApiError, ApiResult, Problem};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
@@ -115,7 +115,9 @@ pub async fn create_group(
         .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
         .await
         .map_err(|e| match unique_violation(&e) {
-            Some("groups_slug_lower_key") => ApiError::conflict("slug_taken", "Another group has that slug."),
+            Some("groups_slug_lower_key") => {
+                ApiError::conflict(ErrorCode::SlugTaken, "Another group has that slug.")
+            }
             _ => e.into(),
         })?;
     Ok(HttpResponse::Created()
@@ -254,13 +256,16 @@ pub async fn join_group(
     access.require_read()?;
     let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
     if access.banned {
-        return Err(ApiError::forbidden("banned", "You are banned from this group."));
+        return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
     }
     if access.membership.is_some() {
-        return Err(ApiError::conflict("already_member", "You are already a member of this group."));
+        return Err(ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group."));
     }
     if !access.public {
-        return Err(ApiError::forbidden("invite_only", "This group is private; join it with an invite."));
+        return Err(ApiError::forbidden(
+            ErrorCode::InviteOnly,
+            "This group is private; join it with an invite.",
+        ));
     }
     let membership = groups_db::join(&mut conn, access.group_id, user_id).await?;
     let user = users::by_id(&mut conn, user_id).await?;
@@ -282,7 +287,7 @@ pub async fn leave_group(
     // Leaving is acting in the group: a banned member cannot slip out of the ban.
     let user_id = access.require(Role::Member)?;
     let Some(role) = access.membership else {
-        return Err(ApiError::forbidden("not_a_member", "You are not a member of this group."));
+        return Err(ApiError::forbidden(ErrorCode::NotAMember, "You are not a member of this group."));
     };
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -300,7 +305,7 @@ pub async fn leave_group(
 }
 
 fn last_owner() -> ApiError {
-    ApiError::conflict("last_owner", "A group needs an owner: make someone else owner first.")
+    ApiError::conflict(ErrorCode::LastOwner, "A group needs an owner: make someone else owner first.")
 }
 
 /// Members of a group, oldest first (members only).
@@ -354,7 +359,7 @@ pub async fn set_role(
             let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
             if touches_high && actor_role < Role::Owner {
                 return Err(ApiError::forbidden(
-                    "insufficient_role",
+                    ErrorCode::InsufficientRole,
                     "Only an owner grants or removes the organiser and owner roles.",
                 ));
             }

@@ -10,7 +10,7 @@ use super::models::{self as threads_db, Comment, CommentView, NewComment};
 use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
@@ -89,7 +89,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
         return Err(ApiError::not_found());
     }
     if state.locked && !moderator {
-        return Err(ApiError::conflict("thread_locked", "This thread is locked."));
+        return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
     }
     Ok(())
 }
@@ -234,13 +234,16 @@ pub async fn edit_comment(
         .transaction::<_, ApiError, _>(async move |conn| {
             let comment = lock_comment(conn, &access, comment_id).await?;
             if comment.author_id != user_id {
-                return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
+                return Err(ApiError::forbidden(ErrorCode::NotAuthor, "Only the author can edit a comment."));
             }
             if comment.deleted {
-                return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+                return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
             }
             if comment.hidden && !moderator {
-                return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
+                return Err(ApiError::conflict(
+                    ErrorCode::CommentHidden,
+                    "A moderator has hidden this comment.",
+                ));
             }
             lock_writable_thread(conn, &access, comment.thread_id).await?;
             diesel::insert_into(comment_revisions::table)
@@ -286,7 +289,7 @@ pub async fn delete_comment(
         let by_author = comment.author_id == user_id;
         if !by_author && !access.is_moderator() {
             return Err(ApiError::forbidden(
-                "not_author",
+                ErrorCode::NotAuthor,
                 "Only the author or a moderator can delete a comment.",
             ));
         }
