@@ -2,6 +2,7 @@
 //! migrations.
 
 pub mod embedded;
+pub mod enums;
 pub mod migrate;
 pub mod pool;
 

@@ -31,36 +31,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(endpoint("/reports/{report_id}/resolve").post(resolve_report));
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportStatus {
-    #[default]
-    Open,
-    Resolved,
-}
-
-impl ReportStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Open => "open",
-            ReportStatus::Resolved => "resolved",
-        }
+crate::db_enum! {
+    #[derive(Default)]
+    pub enum ReportStatus {
+        #[default]
+        Open,
+        Resolved,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Dismissed,
-    Actioned,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Dismissed => "dismissed",
-            Outcome::Actioned => "actioned",
-        }
+crate::db_enum! {
+    pub enum Outcome {
+        Dismissed,
+        Actioned,
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::sessions::models::Status;
 use crate::state::AppState;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
@@ -142,7 +143,7 @@ pub async fn create_comment(
                         .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
                 )
                 .select(rs::status)
-                .first::<String>(&mut &*pipe)
+                .first::<Status>(&mut &*pipe)
                 .boxed();
             let parent = req.parent_id.map(|parent_id| {
                 comments::table
@@ -164,7 +165,7 @@ pub async fn create_comment(
             let author_id = access.require(Role::Member)?;
             let moderator = access.is_moderator();
             check_writable(&thread?, &access)?;
-            check_open(&session_status?)?;
+            check_open(session_status?)?;
             let depth = match (req.parent_id, parent?) {
                 (None, _) => 0,
                 (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
