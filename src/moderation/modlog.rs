@@ -1,5 +1,6 @@
 //! GET /groups/{group_id}/modlog: who did what and why, newest first.
 
+use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,13 +13,13 @@ use super::log::{Action, TargetType};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::http::{endpoint, Page, PageParams};
+use crate::http::{Page, PageParams};
 use crate::schema::{modlog, users};
 use crate::state::AppState;
 use crate::users::UserView;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups/{group_id}/modlog").get(list_modlog));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_modlog);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,7 +59,7 @@ pub struct ModlogEntry {
 
 /// The group's moderation log (moderators), newest first, filterable by
 /// action and target.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/modlog", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), params(ModlogFilter, PageParams),
     responses(
         (status = 200, body = Page<ModlogEntry>),
@@ -67,6 +68,7 @@ pub struct ModlogEntry {
         (status = 403, body = Problem),
         (status = 404, body = Problem),
     ))]
+#[get("/groups/{group_id}/modlog")]
 pub async fn list_modlog(
     state: web::Data<AppState>,
     caller: Caller,
