@@ -36,8 +36,8 @@ pub struct ModlogFilter {
 #[derive(Debug, Queryable)]
 struct Row {
     id: Uuid,
-    action: String,
-    target_type: String,
+    action: Action,
+    target_type: TargetType,
     target_id: Uuid,
     reason: Option<String>,
     created_at: DateTime<Utc>,
@@ -48,10 +48,8 @@ struct Row {
 pub struct ModlogEntry {
     pub id: Uuid,
     pub actor: UserView,
-    /// lock, unlock, pin, unpin, hide, restore, ban, unban, role_change, resolve_report or delete.
-    pub action: String,
-    /// thread, comment, user or report.
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: Uuid,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -97,10 +95,10 @@ pub async fn list_modlog(
         .limit(limit + 1)
         .into_boxed();
     if let Some(action) = filter.action {
-        query = query.filter(modlog::action.eq(action.as_str()));
+        query = query.filter(modlog::action.eq(action));
     }
     if let Some(target_type) = filter.target_type {
-        query = query.filter(modlog::target_type.eq(target_type.as_str()));
+        query = query.filter(modlog::target_type.eq(target_type));
     }
     if let Some(target_id) = filter.target_id {
         query = query.filter(modlog::target_id.eq(target_id));

@@ -76,8 +76,8 @@ pub struct Report {
     pub comment_id: Uuid,
     pub reporter_id: Uuid,
     pub reason: String,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub status: ReportStatus,
+    pub outcome: Option<Outcome>,
     pub note: Option<String>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -92,10 +92,9 @@ pub struct ReportView {
     /// Who reported it (the reporter, and moderators, see this; nobody else sees reports).
     pub reporter: UserView,
     pub reason: String,
-    /// `open` or `resolved`.
-    pub status: String,
-    /// `dismissed` or `actioned` once resolved.
-    pub outcome: Option<String>,
+    pub status: ReportStatus,
+    /// Once resolved.
+    pub outcome: Option<Outcome>,
     pub note: Option<String>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -254,7 +253,7 @@ pub async fn list_reports(
     access.require(Role::Moderator)?;
     let mut query = reports::table
         .filter(reports::group_id.eq(access.group_id))
-        .filter(reports::status.eq(status.as_str()))
+        .filter(reports::status.eq(status))
         .order((reports::created_at.asc(), reports::id.asc()))
         .select(Report::as_select())
         .limit(limit + 1)
@@ -320,9 +319,9 @@ pub async fn resolve_report(
     let outcome = req.outcome;
     let report = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            let status: String =
+            let status: ReportStatus =
                 reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
-            if status != ReportStatus::Open.as_str() {
+            if status != ReportStatus::Open {
                 return Err(ApiError::conflict(
                     ErrorCode::AlreadyResolved,
                     "This report is already resolved.",
@@ -330,8 +329,8 @@ pub async fn resolve_report(
             }
             let report: Report = diesel::update(reports::table.find(report_id))
                 .set((
-                    reports::status.eq(ReportStatus::Resolved.as_str()),
-                    reports::outcome.eq(outcome.as_str()),
+                    reports::status.eq(ReportStatus::Resolved),
+                    reports::outcome.eq(outcome),
                     reports::note.eq(note.as_deref()),
                     reports::resolved_by.eq(actor),
                     reports::resolved_at.eq(diesel::dsl::now),

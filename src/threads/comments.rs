@@ -11,6 +11,7 @@ use super::models::{self as threads_db, Comment, CommentView, NewComment};
 use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
     /// 1–10,000 characters of Markdown, stored as written.
+    #[schema(schema_with = limits::comment_body)]
     pub body: String,
     /// Reply to this comment of the same thread; a top-level comment when absent.
     pub parent_id: Option<Uuid>,
@@ -37,6 +39,7 @@ pub struct CreateComment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditComment {
+    #[schema(schema_with = limits::comment_body)]
     pub body: String,
 }
 

@@ -14,6 +14,7 @@ mod invites;
 mod migrations;
 mod moderation;
 mod modlog;
+mod openapi;
 mod reports;
 mod sessions;
 mod threads;
