@@ -15,6 +15,7 @@ use crate::access::{self, Role, Scope};
 use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::invites;
 use crate::state::AppState;
@@ -125,8 +126,7 @@ pub async fn list_invites(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query =
-            query.filter(invites::created_at.lt(at).or(invites::created_at.eq(at).and(invites::id.lt(id))));
+        query = query.filter(keyset!(<, invites::created_at => at, invites::id => id));
     }
     let rows = query.load(&mut conn).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |i| (i.created_at, i.id))))

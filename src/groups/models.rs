@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Role, Visibility};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
+use crate::http::pages::keyset;
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -170,11 +171,7 @@ pub async fn members(
         .limit(limit + 1)
         .into_boxed();
     if let Some((joined, user)) = after {
-        query = query.filter(
-            memberships::joined_at
-                .gt(joined)
-                .or(memberships::joined_at.eq(joined).and(memberships::user_id.gt(user))),
-        );
+        query = query.filter(keyset!(>, memberships::joined_at => joined, memberships::user_id => user));
     }
     let rows: Vec<(Membership, UserView)> = query.load(conn).await?;
     Ok(rows.into_iter().map(|(m, u)| m.view(u)).collect())

@@ -12,6 +12,7 @@ use crate::access::{self, Role, Scope, Visibility};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::{limits, Slug};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
@@ -157,7 +158,7 @@ pub async fn list_groups(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
+        query = query.filter(keyset!(<, groups::created_at => at, groups::id => id));
     }
     let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));

@@ -18,6 +18,7 @@ use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
@@ -259,8 +260,7 @@ pub async fn list_reports(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query =
-            query.filter(reports::created_at.gt(at).or(reports::created_at.eq(at).and(reports::id.gt(id))));
+        query = query.filter(keyset!(>, reports::created_at => at, reports::id => id));
     }
     let rows = query.load::<Report>(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |r| (r.created_at, r.id));
