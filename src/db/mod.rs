@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod enums;
 pub mod migrate;
+pub mod modlog;
 pub mod pool;
 
 pub use pool::{build_pool, Conn, Pool};
