@@ -246,6 +246,7 @@ pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {
 
 /// Resolves the caller's access to the group behind `scope`; 404 when
 /// nothing is there, 401 when the caller's token has been revoked.
+#[tracing::instrument(skip_all, fields(scope = ?scope))]
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,

@@ -62,6 +62,7 @@ diesel::define_sql_function! {
 
 /// Writes one log row; call it in the same transaction as the action, after
 /// taking the row locks that order it.
+#[tracing::instrument(skip_all)]
 pub async fn record(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,

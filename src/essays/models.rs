@@ -68,6 +68,7 @@ pub struct NewEssay<'a> {
 }
 
 /// Inserts the essay and its paragraphs (call inside a transaction).
+#[tracing::instrument(skip_all)]
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewEssay<'_>,
@@ -108,6 +109,7 @@ pub async fn insert(
     Ok(EssayView { essay, paragraphs })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn paragraphs_of(conn: &mut AsyncPgConnection, essay_id: Uuid) -> ApiResult<Vec<ParagraphView>> {
     let rows: Vec<ParagraphRow> = paragraphs::table
         .filter(paragraphs::essay_id.eq(essay_id))
@@ -118,10 +120,12 @@ pub async fn paragraphs_of(conn: &mut AsyncPgConnection, essay_id: Uuid) -> ApiR
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<EssaySummary> {
     Ok(essays::table.find(id).select(EssaySummary::as_select()).first(conn).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,

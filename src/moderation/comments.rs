@@ -53,6 +53,7 @@ pub struct ModerateComment {
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
 #[post("/comments/{comment_id}/moderation")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_comment(
     state: web::Data<AppState>,
     caller: Caller,

@@ -68,6 +68,7 @@ pub struct ModlogEntry {
         (status = 404, body = Problem),
     ))]
 #[get("/groups/{group_id}/modlog")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_modlog(
     state: web::Data<AppState>,
     caller: Caller,

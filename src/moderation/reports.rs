@@ -171,6 +171,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
         (status = 422, body = Problem),
     ))]
 #[post("/comments/{comment_id}/reports")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -239,6 +240,7 @@ pub async fn create_report(
         (status = 404, body = Problem),
     ))]
 #[get("/groups/{group_id}/reports")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_reports(
     state: web::Data<AppState>,
     caller: Caller,
@@ -273,6 +275,7 @@ pub async fn list_reports(
     responses((status = 200, body = ReportView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
 #[get("/reports/{report_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -298,6 +301,7 @@ pub async fn get_report(
         (status = 422, body = Problem),
     ))]
 #[post("/reports/{report_id}/resolve")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn resolve_report(
     state: web::Data<AppState>,
     caller: Caller,

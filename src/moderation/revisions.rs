@@ -50,6 +50,7 @@ struct Row {
         (status = 404, description = "No such comment, or the caller is not a moderator", body = Problem),
     ))]
 #[get("/comments/{comment_id}/revisions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_revisions(
     state: web::Data<AppState>,
     caller: Caller,

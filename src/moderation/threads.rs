@@ -117,6 +117,7 @@ async fn apply(
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
 #[post("/threads/{thread_id}/moderation")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_thread(
     state: web::Data<AppState>,
     caller: Caller,

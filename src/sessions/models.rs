@@ -58,10 +58,12 @@ impl From<Session> for SessionView {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Session> {
     Ok(rs::table.find(id).select(Session::as_select()).first(conn).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,

@@ -145,6 +145,7 @@ impl CommentView {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Thread, UserView)> {
     Ok(threads::table
         .inner_join(users::table)
@@ -154,6 +155,7 @@ pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(T
         .await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Comment, UserView)> {
     Ok(comments::table
         .inner_join(users::table)
@@ -166,6 +168,7 @@ pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(
 /// Keyset position in a thread list: pinned first, then latest activity.
 pub type ThreadKey = (bool, DateTime<Utc>, Uuid);
 
+#[tracing::instrument(skip_all)]
 pub async fn list_threads(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
@@ -196,6 +199,7 @@ pub async fn list_threads(
 }
 
 /// A page of a thread's comments in tree order, after the `sort_key` `after`.
+#[tracing::instrument(skip_all)]
 pub async fn list_comments(
     conn: &mut AsyncPgConnection,
     thread_id: Uuid,
@@ -223,6 +227,7 @@ pub struct NewComment<'a> {
 }
 
 /// Inserts a comment; the database fills in its tree key and the counters.
+#[tracing::instrument(skip_all)]
 pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment<'_>) -> ApiResult<Comment> {
     Ok(diesel::insert_into(comments::table)
         .values((

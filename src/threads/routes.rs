@@ -55,6 +55,7 @@ pub struct ThreadFilter {
         (status = 422, description = "Invalid fields, a paragraph of another essay, or a quote that does not match", body = Problem),
     ))]
 #[post("/sessions/{session_id}/threads")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_thread(
     state: web::Data<AppState>,
     caller: Caller,
@@ -125,6 +126,7 @@ pub async fn create_thread(
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
     responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_threads(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -148,6 +150,7 @@ pub async fn list_threads(
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads",
     responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
 #[get("/threads/{thread_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_thread(
     state: web::Data<AppState>,
     caller: MaybeCaller,

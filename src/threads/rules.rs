@@ -21,6 +21,7 @@ pub fn check_body(check: &mut Check, body: &str) {
 
 /// 409 `session_closed` unless the session takes new posts. The share lock
 /// makes a concurrent close wait until this post has landed.
+#[tracing::instrument(skip_all)]
 pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
     let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
     check_open(status)
@@ -35,6 +36,7 @@ pub fn check_open(status: Status) -> ApiResult<()> {
 }
 
 /// A thread the caller may see: hidden ones are 404 except to moderators.
+#[tracing::instrument(skip_all)]
 pub async fn visible_thread(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
