@@ -65,7 +65,8 @@ pub async fn moderate_comment(
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(|conn| {
         async move {
-            // Row locks in the triggers' order: comment, then (by the trigger) thread.
+            // Row locks in the triggers' order: comment, then (by the trigger)
+            // thread; the protocol is in src/db/replaceable/triggers.sql.
             let (hidden, author_id): (bool, Uuid) = comments::table
                 .find(comment_id)
                 .select((comments::hidden, comments::author_id))
