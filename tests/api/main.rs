@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod bans;
 mod comments;
+mod database_rules;
 mod essays;
 mod groups;
 mod health;
