@@ -3,7 +3,10 @@
 mod helpers;
 
 mod access;
-mod auth;
+mod auth_login;
+mod auth_refresh;
+mod auth_register;
+mod auth_tokens;
 mod bans;
 mod comments;
 mod database_rules;

@@ -22,4 +22,4 @@ pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use reading::Reading;
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
 pub use threads::{recount, Recount};
-pub use users::TestUser;
+pub use users::{register_body, TestUser};

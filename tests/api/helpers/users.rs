@@ -1,6 +1,6 @@
 //! Signing up and signing in.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::app::TestApp;
 use super::client::Resp;
@@ -41,4 +41,9 @@ impl TestApp {
             refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
         }
     }
+}
+
+/// The body of POST /auth/register.
+pub fn register_body(username: &str, email: &str, password: &str) -> Value {
+    json!({"username": username, "email": email, "password": password})
 }
