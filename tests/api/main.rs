@@ -11,6 +11,7 @@ mod bans;
 mod comments;
 mod database_rules;
 mod essays;
+mod group_members;
 mod groups;
 mod health;
 mod http;

@@ -1,6 +1,8 @@
 //! Calling the API: one method per verb, and `Resp`, a response read once
 //! with assertions for the problem+json shape.
 
+use std::collections::HashSet;
+
 use reqwest::Method;
 use serde_json::Value;
 
@@ -149,5 +151,14 @@ impl Resp {
     /// Status, content type and body, for comparing two responses.
     pub fn shape(&self) -> (u16, Option<String>, Value) {
         (self.status, self.header("content-type").map(str::to_owned), self.body.clone())
+    }
+}
+
+/// Every id of `walked` once, and every id of `before` among them.
+pub fn assert_each_once(walked: &[String], before: &[String]) {
+    let unique: HashSet<&String> = walked.iter().collect();
+    assert_eq!(unique.len(), walked.len(), "an item came twice: {walked:?}");
+    for id in before {
+        assert!(unique.contains(id), "{id} was skipped: {walked:?}");
     }
 }

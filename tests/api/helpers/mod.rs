@@ -13,7 +13,7 @@ mod threads;
 mod users;
 
 pub use app::{spawn_app, spawn_app_on, spawn_app_with, test_settings, TestApp};
-pub use client::Resp;
+pub use client::{assert_each_once, Resp};
 pub use cluster::fresh_database;
 pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
