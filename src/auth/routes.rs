@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{store, Caller};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json};
 use crate::state::AppState;
 use crate::users::models::{self as users, MeView, NewUser, User};
@@ -127,7 +127,7 @@ pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "Wrong login or password.")
+    ApiError::unauthorized(ErrorCode::InvalidCredentials, "Wrong login or password.")
 }
 
 /// Sign in with username or email and password.

@@ -3,6 +3,7 @@
 //! (`src/db/replaceable/triggers.sql`).
 
 pub mod embedded;
+pub mod enums;
 pub mod migrate;
 pub mod pool;
 pub mod replaceable;

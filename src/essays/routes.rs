@@ -73,7 +73,7 @@ pub async fn import_essay(
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
             actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            crate::error::ErrorCode::PayloadTooLarge,
             format!("An essay body may hold at most {MAX_BODY_BYTES} bytes."),
         ));
     }

@@ -13,7 +13,7 @@ use super::models::{self as groups_db, MembershipView};
 use crate::access::{self, Role, Scope};
 use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::invites;
 use crate::state::AppState;
@@ -199,10 +199,10 @@ pub async fn accept_invite(
                 .optional()?
                 .ok_or_else(ApiError::not_found)?;
             if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
-                return Err(ApiError::gone("invite_expired", "This invite has expired."));
+                return Err(ApiError::gone(ErrorCode::InviteExpired, "This invite has expired."));
             }
             if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-                return Err(ApiError::gone("invite_used_up", "This invite has been used up."));
+                return Err(ApiError::gone(ErrorCode::InviteUsedUp, "This invite has been used up."));
             }
             // The code is the caller's way in, so a private group is not
             // 404 here; the ban and membership facts come from the policy.
@@ -211,7 +211,7 @@ pub async fn accept_invite(
                 return Err(crate::users::models::revoked());
             };
             if access.banned {
-                return Err(ApiError::forbidden("banned", "You are banned from this group."));
+                return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
             }
             let membership = groups_db::join(conn, invite.group_id, user_id).await?;
             diesel::update(invites::table.find(invite.id))

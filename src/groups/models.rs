@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::Role;
-use crate::error::{unique_violation, ApiError, ApiResult};
+use crate::access::{Role, Visibility};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -17,7 +17,7 @@ pub struct Group {
     pub name: String,
     pub slug: String,
     pub description: Option<String>,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -28,7 +28,7 @@ pub struct GroupView {
     pub slug: String,
     pub description: Option<String>,
     /// "public" or "private".
-    pub visibility: String,
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
     /// The caller's role; null when not a member (or anonymous).
     pub my_role: Option<Role>,
@@ -61,17 +61,13 @@ pub struct MembershipView {
 pub struct Membership {
     pub group_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub joined_at: DateTime<Utc>,
 }
 
 impl Membership {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Member)
-    }
-
     pub fn view(self, user: UserView) -> MembershipView {
-        let role = self.role();
+        let role = self.role;
         MembershipView { group_id: self.group_id, user, role, joined_at: self.joined_at }
     }
 }
@@ -84,7 +80,7 @@ pub struct NewGroup<'a> {
     pub name: &'a str,
     pub slug: &'a str,
     pub description: Option<&'a str>,
-    pub visibility: &'a str,
+    pub visibility: Visibility,
     pub owner: Uuid,
 }
 
@@ -139,7 +135,7 @@ pub async fn add_member(
 pub async fn join(conn: &mut AsyncPgConnection, group_id: Uuid, user_id: Uuid) -> ApiResult<Membership> {
     add_member(conn, group_id, user_id, Role::Member).await.map_err(|e| {
         if unique_violation(&e).is_some() {
-            ApiError::conflict("already_member", "You are already a member of this group.")
+            ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group.")
         } else {
             e.into()
         }

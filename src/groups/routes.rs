@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
-use crate::access::{self, Role, Scope};
+use crate::access::{self, Role, Scope, Visibility};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{unique_violation, ApiError, ApiResult, Problem};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
@@ -23,22 +23,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(endpoint("/groups/{group_id}/members").get(list_members))
         .service(endpoint("/groups/{group_id}/members/me").delete(leave_group))
         .service(endpoint("/groups/{group_id}/members/{user_id}/role").put(set_role));
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Public,
-    Private,
-}
-
-impl Visibility {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Private => "private",
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,14 +92,16 @@ pub async fn create_group(
         name,
         slug: &slug,
         description: req.description.as_deref(),
-        visibility: req.visibility.as_str(),
+        visibility: req.visibility,
         owner: user.id,
     };
     let group = conn
         .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
         .await
         .map_err(|e| match unique_violation(&e) {
-            Some("groups_slug_lower_key") => ApiError::conflict("slug_taken", "Another group has that slug."),
+            Some("groups_slug_lower_key") => {
+                ApiError::conflict(ErrorCode::SlugTaken, "Another group has that slug.")
+            }
             _ => e.into(),
         })?;
     Ok(HttpResponse::Created()
@@ -159,7 +145,7 @@ pub async fn list_groups(
         // Like `access::resolve`: a ban hides a private group, even from its list.
         .filter(
             groups::visibility
-                .eq("public")
+                .eq(Visibility::Public)
                 .or(memberships::user_id.is_not_null().and(diesel::dsl::not(access::active_ban(uid)))),
         )
         .select((Group::as_select(), memberships::role.nullable()))
@@ -169,9 +155,9 @@ pub async fn list_groups(
     if let Some((at, id)) = after {
         query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
     }
-    let rows: Vec<(Group, Option<String>)> = query.load(&mut conn).await?;
+    let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
-    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role.as_deref().and_then(Role::parse)))))
+    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role))))
 }
 
 /// A group, with the caller's role in it.
@@ -217,12 +203,12 @@ pub async fn update_group(
     struct Changes {
         name: Option<String>,
         description: Option<Option<String>>,
-        visibility: Option<&'static str>,
+        visibility: Option<Visibility>,
     }
     let changes = Changes {
         name: req.name.map(|n| n.trim().to_owned()),
         description: req.description,
-        visibility: req.visibility.as_ref().map(Visibility::as_str),
+        visibility: req.visibility,
     };
     let group = if changes.name.is_none() && changes.description.is_none() && changes.visibility.is_none() {
         groups_db::find(&mut conn, access.group_id).await?
@@ -254,13 +240,16 @@ pub async fn join_group(
     access.require_read()?;
     let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
     if access.banned {
-        return Err(ApiError::forbidden("banned", "You are banned from this group."));
+        return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
     }
     if access.membership.is_some() {
-        return Err(ApiError::conflict("already_member", "You are already a member of this group."));
+        return Err(ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group."));
     }
     if !access.public {
-        return Err(ApiError::forbidden("invite_only", "This group is private; join it with an invite."));
+        return Err(ApiError::forbidden(
+            ErrorCode::InviteOnly,
+            "This group is private; join it with an invite.",
+        ));
     }
     let membership = groups_db::join(&mut conn, access.group_id, user_id).await?;
     let user = users::by_id(&mut conn, user_id).await?;
@@ -282,7 +271,7 @@ pub async fn leave_group(
     // Leaving is acting in the group: a banned member cannot slip out of the ban.
     let user_id = access.require(Role::Member)?;
     let Some(role) = access.membership else {
-        return Err(ApiError::forbidden("not_a_member", "You are not a member of this group."));
+        return Err(ApiError::forbidden(ErrorCode::NotAMember, "You are not a member of this group."));
     };
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -300,7 +289,7 @@ pub async fn leave_group(
 }
 
 fn last_owner() -> ApiError {
-    ApiError::conflict("last_owner", "A group needs an owner: make someone else owner first.")
+    ApiError::conflict(ErrorCode::LastOwner, "A group needs an owner: make someone else owner first.")
 }
 
 /// Members of a group, oldest first (members only).
@@ -350,11 +339,11 @@ pub async fn set_role(
             groups_db::lock_owners(conn, group_id).await?;
             let current =
                 groups_db::membership(conn, group_id, target_id).await?.ok_or_else(ApiError::not_found)?;
-            let old_role = current.role();
+            let old_role = current.role;
             let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
             if touches_high && actor_role < Role::Owner {
                 return Err(ApiError::forbidden(
-                    "insufficient_role",
+                    ErrorCode::InsufficientRole,
                     "Only an owner grants or removes the organiser and owner roles.",
                 ));
             }

@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Body limit for JSON requests; a route may register a larger one in its own app data.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +54,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !content_type_ok {
                 return Err(ApiError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "Send the request body as application/json.",
                 ));
             }
@@ -63,7 +63,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::bad_request(ErrorCode::MalformedBody, e.to_string()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }
@@ -77,14 +78,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("The request body is larger than {limit} bytes."),
     )
 }
 
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}"))
+    })?;
     if let Some(field) = find_nul(&value, String::new()) {
         return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
     }
@@ -154,7 +156,7 @@ mod tests {
 
     fn field_of(body: &str) -> String {
         let err = parse::<Outer>(body.as_bytes()).expect_err("invalid body");
-        assert_eq!(err.code, "validation_failed");
+        assert_eq!(err.code, crate::error::ErrorCode::ValidationFailed);
         err.errors.expect("errors")[0].field.clone()
     }
 

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
@@ -32,7 +32,8 @@ impl PageParams {
     /// The decoded cursor, or `None` for the first page.
     pub fn after<C: DeserializeOwned>(&self) -> ApiResult<Option<C>> {
         let Some(raw) = &self.cursor else { return Ok(None) };
-        let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this list gave out.");
+        let invalid =
+            || ApiError::bad_request(ErrorCode::InvalidCursor, "The cursor is not one this list gave out.");
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
         serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
     }

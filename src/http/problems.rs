@@ -6,10 +6,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, ResponseError};
 
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
 
 pub async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route."))
+    Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route."))
 }
 
 /// A route's resource that answers a method it lacks with 405 and an
@@ -60,7 +60,7 @@ impl actix_web::dev::HttpServiceFactory for Endpoint {
             async move {
                 let mut response = ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
+                    ErrorCode::MethodNotAllowed,
                     format!("This route accepts {allow}."),
                 )
                 .error_response();
@@ -76,7 +76,7 @@ impl actix_web::dev::HttpServiceFactory for Endpoint {
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
-        ApiError::bad_request("invalid_query", format!("Invalid query string: {err}")).into()
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("Invalid query string: {err}")).into()
     })
 }
 
@@ -94,16 +94,18 @@ pub fn bare_error_to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<Er
     }
     let status = res.status();
     let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "No such resource."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This route does not accept that method."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "Send the request body as application/json.")
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "No such resource."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (ErrorCode::MethodNotAllowed, "This route does not accept that method.")
         }
-        StatusCode::BAD_REQUEST => ("bad_request", "The request could not be read."),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long to arrive."),
-        s if s.is_server_error() => ("internal_error", "Something went wrong on our side."),
-        _ => ("error", "The request failed."),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "Send the request body as application/json.")
+        }
+        StatusCode::BAD_REQUEST => (ErrorCode::BadRequest, "The request could not be read."),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::RequestTimeout, "The request took too long to arrive."),
+        s if s.is_server_error() => (ErrorCode::InternalError, "Something went wrong on our side."),
+        _ => (ErrorCode::Error, "The request failed."),
     };
     let allow = res.headers().get(header::ALLOW).cloned();
     let (req, _) = res.into_parts();

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
-use crate::error::{unique_violation, ApiError, ApiResult, Problem};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
@@ -31,36 +31,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(endpoint("/reports/{report_id}/resolve").post(resolve_report));
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportStatus {
-    #[default]
-    Open,
-    Resolved,
-}
-
-impl ReportStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Open => "open",
-            ReportStatus::Resolved => "resolved",
-        }
+crate::db_enum! {
+    #[derive(Default)]
+    pub enum ReportStatus {
+        #[default]
+        Open,
+        Resolved,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Dismissed,
-    Actioned,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Dismissed => "dismissed",
-            Outcome::Actioned => "actioned",
-        }
+crate::db_enum! {
+    pub enum Outcome {
+        Dismissed,
+        Actioned,
     }
 }
 
@@ -214,7 +197,7 @@ pub async fn create_report(
         return Err(ApiError::not_found());
     }
     if deleted {
-        return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+        return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
     }
     let inserted = diesel::insert_into(reports::table)
         .values((
@@ -231,7 +214,7 @@ pub async fn create_report(
         Ok(report) => report,
         Err(e) if unique_violation(&e) == Some("reports_one_open_key") => {
             return Err(ApiError::conflict(
-                "already_reported",
+                ErrorCode::AlreadyReported,
                 "You already have an open report on this comment.",
             ))
         }
@@ -337,7 +320,10 @@ pub async fn resolve_report(
             let status: String =
                 reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
             if status != ReportStatus::Open.as_str() {
-                return Err(ApiError::conflict("already_resolved", "This report is already resolved."));
+                return Err(ApiError::conflict(
+                    ErrorCode::AlreadyResolved,
+                    "This report is already resolved.",
+                ));
             }
             let report: Report = diesel::update(reports::table.find(report_id))
                 .set((

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Page, PageParams};
 use crate::schema::{comment_revisions as revs, users};
 use crate::state::AppState;
@@ -59,7 +59,7 @@ pub async fn list_revisions(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(*path)).await?;
     // Members and outsiders are not told that a history exists.
     access.require(Role::Moderator).map_err(|e| match e.code {
-        "insufficient_role" | "not_a_member" => ApiError::not_found(),
+        ErrorCode::InsufficientRole | ErrorCode::NotAMember => ApiError::not_found(),
         _ => e,
     })?;
     let mut query = revs::table

@@ -10,10 +10,11 @@ use super::models::{self as threads_db, Comment, CommentView, NewComment};
 use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::sessions::models::Status;
 use crate::state::AppState;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
@@ -89,7 +90,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
         return Err(ApiError::not_found());
     }
     if state.locked && !moderator {
-        return Err(ApiError::conflict("thread_locked", "This thread is locked."));
+        return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
     }
     Ok(())
 }
@@ -142,7 +143,7 @@ pub async fn create_comment(
                         .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
                 )
                 .select(rs::status)
-                .first::<String>(&mut &*pipe)
+                .first::<Status>(&mut &*pipe)
                 .boxed();
             let parent = req.parent_id.map(|parent_id| {
                 comments::table
@@ -164,7 +165,7 @@ pub async fn create_comment(
             let author_id = access.require(Role::Member)?;
             let moderator = access.is_moderator();
             check_writable(&thread?, &access)?;
-            check_open(&session_status?)?;
+            check_open(session_status?)?;
             let depth = match (req.parent_id, parent?) {
                 (None, _) => 0,
                 (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
@@ -234,13 +235,16 @@ pub async fn edit_comment(
         .transaction::<_, ApiError, _>(async move |conn| {
             let comment = lock_comment(conn, &access, comment_id).await?;
             if comment.author_id != user_id {
-                return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
+                return Err(ApiError::forbidden(ErrorCode::NotAuthor, "Only the author can edit a comment."));
             }
             if comment.deleted {
-                return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+                return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
             }
             if comment.hidden && !moderator {
-                return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
+                return Err(ApiError::conflict(
+                    ErrorCode::CommentHidden,
+                    "A moderator has hidden this comment.",
+                ));
             }
             lock_writable_thread(conn, &access, comment.thread_id).await?;
             diesel::insert_into(comment_revisions::table)
@@ -286,7 +290,7 @@ pub async fn delete_comment(
         let by_author = comment.author_id == user_id;
         if !by_author && !access.is_moderator() {
             return Err(ApiError::forbidden(
-                "not_author",
+                ErrorCode::NotAuthor,
                 "Only the author or a moderator can delete a comment.",
             ));
         }

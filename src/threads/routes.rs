@@ -9,7 +9,7 @@ use super::anchors::{self, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{endpoint, Check, Json, Page, PageParams};
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
@@ -51,14 +51,14 @@ pub fn check_body(check: &mut Check, body: &str) {
 /// 409 `session_closed` unless the session takes new posts. The share lock
 /// makes a concurrent close wait until this post has landed.
 pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
-    let status: String = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    check_open(&status)
+    let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
+    check_open(status)
 }
 
 /// 409 `session_closed` unless a session with this status takes new posts.
-pub fn check_open(status: &str) -> ApiResult<()> {
-    if Status::parse(status) == Status::Closed {
-        return Err(ApiError::conflict("session_closed", "This reading session is closed."));
+pub fn check_open(status: Status) -> ApiResult<()> {
+    if status == Status::Closed {
+        return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::models::{self as users, MeView, ProfileChanges};
 use crate::auth::routes::check_password;
 use crate::auth::{store, Caller};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, endpoint, Check, Json};
 use crate::state::AppState;
 
@@ -91,7 +91,7 @@ pub async fn change_password(
         users::current(&mut conn, &caller).await?
     };
     if !state.passwords.verify(req.current_password, Some(user.password_hash.clone())).await? {
-        return Err(ApiError::unauthorized("invalid_credentials", "The current password is wrong."));
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The current password is wrong."));
     }
     let hash = state.passwords.hash(req.new_password).await?;
     let mut conn = state.conn().await?;
