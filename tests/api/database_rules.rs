@@ -1,83 +1,11 @@
-//! The replaceable schema (`src/db/replaceable/triggers.sql`): applied once,
-//! skipped while unchanged, harmless to re-apply, and its guards refuse the
-//! moves no trigger counts yet.
+//! The rules of `src/db/replaceable/triggers.sql` at work: re-applying them
+//! leaves every count as it was, and the guards refuse the moves no trigger
+//! counts yet. (Skipping an unchanged file is checked in migrations.rs.)
 
-use std::time::Duration;
-
-use diesel::sql_types::{Nullable, Text};
-use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::SimpleAsyncConnection;
 use pilcrow::db::{migrate, replaceable};
 
-use crate::helpers::{fresh_database, recount, spawn_app, Recount};
-
-#[derive(QueryableByName)]
-struct Oid {
-    #[diesel(sql_type = Text)]
-    oid: String,
-}
-
-/// The identity of every function in schema `r`: a re-apply gives them new oids.
-async fn function_oids(conn: &mut AsyncPgConnection) -> Vec<String> {
-    diesel::sql_query(
-        "SELECT p.oid::text AS oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE n.nspname = 'r' ORDER BY p.proname",
-    )
-    .load::<Oid>(conn)
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|o| o.oid)
-    .collect()
-}
-
-#[derive(QueryableByName)]
-struct Comment {
-    #[diesel(sql_type = Nullable<Text>)]
-    comment: Option<String>,
-}
-
-async fn recorded(conn: &mut AsyncPgConnection) -> Option<String> {
-    diesel::sql_query("SELECT obj_description('r'::regnamespace, 'pg_namespace') AS comment")
-        .get_result::<Comment>(conn)
-        .await
-        .unwrap()
-        .comment
-}
-
-/// Makes the next `migrate::run` re-apply the file, as an edited file would.
-async fn mark_stale(conn: &mut AsyncPgConnection) {
-    conn.batch_execute("COMMENT ON SCHEMA r IS 'sha256:stale'").await.unwrap();
-}
-
-#[tokio::test]
-async fn reapplying_is_skipped_while_the_file_is_unchanged() {
-    let url = fresh_database().await;
-    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
-    let oids = function_oids(&mut conn).await;
-    assert_eq!(
-        oids.len(),
-        5,
-        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
-    );
-
-    // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
-    // a trigger would wait for it; an unchanged start must not.
-    let mut writer = AsyncPgConnection::establish(&url).await.unwrap();
-    writer.batch_execute("BEGIN; LOCK TABLE comments IN ROW EXCLUSIVE MODE").await.unwrap();
-    let started = tokio::time::timeout(Duration::from_secs(20), migrate::run(&url)).await;
-    let applied = started.expect("an unchanged start waited for a table lock").expect("migrating");
-    assert!(applied.is_empty(), "{applied:?}");
-    assert_eq!(function_oids(&mut conn).await, oids, "the functions were re-created");
-    writer.batch_execute("ROLLBACK").await.unwrap();
-
-    // A different fingerprint (an edited file) re-applies and records the new one.
-    mark_stale(&mut conn).await;
-    migrate::run(&url).await.expect("re-applying");
-    assert_ne!(function_oids(&mut conn).await, oids, "the stale schema was kept");
-    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
-}
+use crate::helpers::{mark_stale, recorded, recount, spawn_app, Recount};
 
 #[tokio::test]
 async fn counts_are_unchanged_by_reapplying() {

@@ -1,20 +1,22 @@
 //! Every migration reverts cleanly and reapplies (with the replaceable schema
-//! of `src/db/replaceable/triggers.sql` applied after them), and the
-//! hand-kept `src/schema.rs` matches the database column for column.
+//! of `src/db/replaceable/triggers.sql` applied after them), the replaceable
+//! schema is not touched again while unchanged, and the hand-kept
+//! `src/schema.rs` matches the database column for column.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use diesel::expression::Expression;
 use diesel::sql_types::{Bool, Bytea, Int2, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::Connection;
 use diesel::{Column, QueryableByName, Table};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::MigrationHarness;
-use pilcrow::db::migrate;
+use pilcrow::db::{migrate, replaceable};
 use pilcrow::schema;
 
-use crate::helpers::fresh_database;
+use crate::helpers::{fresh_database, function_oids, mark_stale, recorded};
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
 struct ColumnRow {
@@ -121,6 +123,35 @@ async fn every_migration_reverts_and_reapplies() {
     migrate::run(&url).await.expect("migrating a third time");
     assert_eq!(names(&mut conn, OBJECTS).await, migrated);
     drop(conn);
+}
+
+#[tokio::test]
+async fn reapplying_is_skipped_while_the_file_is_unchanged() {
+    let url = fresh_database().await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
+    let oids = function_oids(&mut conn).await;
+    assert_eq!(
+        oids.len(),
+        5,
+        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
+    );
+
+    // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
+    // a trigger would wait for it; an unchanged start must not.
+    let mut writer = AsyncPgConnection::establish(&url).await.unwrap();
+    writer.batch_execute("BEGIN; LOCK TABLE comments IN ROW EXCLUSIVE MODE").await.unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(20), migrate::run(&url)).await;
+    let applied = started.expect("an unchanged start waited for a table lock").expect("migrating");
+    assert!(applied.is_empty(), "{applied:?}");
+    assert_eq!(function_oids(&mut conn).await, oids, "the functions were re-created");
+    writer.batch_execute("ROLLBACK").await.unwrap();
+
+    // A different fingerprint (an edited file) re-applies and records the new one.
+    mark_stale(&mut conn).await;
+    migrate::run(&url).await.expect("re-applying");
+    assert_ne!(function_oids(&mut conn).await, oids, "the stale schema was kept");
+    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
 }
 
 /// The PostgreSQL name of a Diesel SQL type, as `information_schema` spells it.
