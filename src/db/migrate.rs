@@ -1,3 +1,7 @@
+//! Schema changes at start-up: pending migrations (tables only, under
+//! `migrations/`), then the replaceable schema of triggers and functions
+//! (`src/db/replaceable/triggers.sql`, see `super::replaceable`).
+
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;

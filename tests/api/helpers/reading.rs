@@ -80,6 +80,7 @@ impl Reading {
 }
 
 impl TestApp {
+    /// A `visibility` group owned by `owner`, with the fixture essay and an open session on it.
     pub async fn reading(&self, owner: &TestUser, visibility: &str) -> Reading {
         let group_id = self.create_group(owner, visibility).await;
         let essay = self.import_essay(&group_id, owner, &essay_fixture()).await;
