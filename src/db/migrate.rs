@@ -24,6 +24,9 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+        // One transaction for all of it (each migration becomes a savepoint).
+        // A future migration that cannot run inside a transaction (CREATE
+        // INDEX CONCURRENTLY) would have to be run before this one.
         let result = conn.transaction(|conn| -> anyhow::Result<Vec<String>> {
             let applied: Vec<String> = conn
                 .run_pending_migrations(MIGRATIONS)
