@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::get;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::passwords::Passwords;
@@ -69,6 +71,7 @@ impl Application {
                 settings.max_concurrent_hashes(),
                 Duration::from_millis(settings.auth.hash_queue_timeout_ms),
             )?,
+            essay_body_limit: settings.server.essay_body_limit_bytes,
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
@@ -93,6 +96,7 @@ impl Application {
     }
 }
 
+#[get("/docs")]
 async fn docs_redirect() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
@@ -107,17 +111,6 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
-/// Every module's routes under /api/v1.
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::auth::routes::routes)
-        .configure(crate::users::routes::routes)
-        .configure(crate::groups::routes)
-        .configure(crate::essays::routes)
-        .configure(crate::sessions::routes)
-        .configure(crate::threads::routes)
-        .configure(crate::moderation::routes);
-}
-
 pub fn run(
     listener: TcpListener,
     state: AppState,
@@ -128,7 +121,8 @@ pub fn run(
     let state = web::Data::new(state);
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
-    let openapi = crate::openapi::document();
+    let openapi = crate::routes::openapi_document();
+    let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
@@ -146,17 +140,13 @@ pub fn run(
             .app_data(json_limit)
             .app_data(problems::query_config())
             .app_data(problems::path_config())
-            .service(problems::endpoint("/health").get(crate::health::health))
-            .service(problems::endpoint("/ready").get(crate::health::ready))
-            .service(problems::endpoint("/docs").get(docs_redirect))
+            .app_data(route_table.clone())
+            .service(docs_redirect)
             // Before the /api/v1 scope, which would otherwise claim /api/v1/openapi.json.
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
-            .service(
-                web::scope("/api/v1")
-                    // Responses carry private data and tokens: no cache may keep them.
-                    .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-                    .configure(api_routes),
-            )
+            .into_utoipa_app()
+            .configure(crate::routes::routes)
+            .into_app()
             .default_service(web::to(problems::unknown_route))
     })
     .workers(settings.workers(database_on_this_machine))

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::split::{Block, Kind};
 use crate::error::ApiResult;
+use crate::http::pages::keyset;
 use crate::schema::{essays, paragraphs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -134,7 +135,7 @@ pub async fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(essays::created_at.lt(at).or(essays::created_at.eq(at).and(essays::id.lt(id))));
+        query = query.filter(keyset!(<, essays::created_at => at, essays::id => id));
     }
     Ok(query.load(conn).await?)
 }

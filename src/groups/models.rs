@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Role, Visibility};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
+use crate::http::pages::keyset;
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -170,11 +171,7 @@ pub async fn members(
         .limit(limit + 1)
         .into_boxed();
     if let Some((joined, user)) = after {
-        query = query.filter(
-            memberships::joined_at
-                .gt(joined)
-                .or(memberships::joined_at.eq(joined).and(memberships::user_id.gt(user))),
-        );
+        query = query.filter(keyset!(>, memberships::joined_at => joined, memberships::user_id => user));
     }
     let rows: Vec<(Membership, UserView)> = query.load(conn).await?;
     Ok(rows.into_iter().map(|(m, u)| m.view(u)).collect())
@@ -200,60 +197,4 @@ pub async fn lock_owners(conn: &mut AsyncPgConnection, group_id: Uuid) -> ApiRes
         .load::<Uuid>(conn)
         .await?;
     Ok(())
-}
-
-/// A URL-safe slug from a group name: lowercase ASCII letters and digits
-/// joined by single hyphens.
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-        if slug.len() >= 60 {
-            break;
-        }
-    }
-    let slug = slug.trim_matches('-').to_owned();
-    if slug.is_empty() {
-        "group".to_owned()
-    } else {
-        slug
-    }
-}
-
-pub fn valid_slug(slug: &str) -> bool {
-    let bytes = slug.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_from_names() {
-        assert_eq!(
-            slugify("The Structure of Scientific Revolutions!"),
-            "the-structure-of-scientific-revolutions"
-        );
-        assert_eq!(slugify("  --Émile  Zola-- "), "mile-zola");
-        assert_eq!(slugify("!!!"), "group");
-        assert!(valid_slug(&slugify(&"x".repeat(200))));
-    }
-
-    #[test]
-    fn slug_rules() {
-        assert!(valid_slug("book-club-1"));
-        assert!(!valid_slug("Book"));
-        assert!(!valid_slug("-a"));
-        assert!(!valid_slug("a-"));
-        assert!(!valid_slug(""));
-        assert!(!valid_slug(&"a".repeat(65)));
-    }
 }

@@ -1,3 +1,4 @@
+use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,30 +10,37 @@ use uuid::Uuid;
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
 use crate::access::{self, Role, Scope, Visibility};
 use crate::auth::{Caller, MaybeCaller};
+use crate::domain::{limits, Slug};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
-use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
+use crate::http::pages::keyset;
+use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups").post(create_group).get(list_groups))
-        .service(endpoint("/groups/{group_id}").get(get_group).patch(update_group))
-        .service(endpoint("/groups/{group_id}/join").post(join_group))
-        .service(endpoint("/groups/{group_id}/members").get(list_members))
-        .service(endpoint("/groups/{group_id}/members/me").delete(leave_group))
-        .service(endpoint("/groups/{group_id}/members/{user_id}/role").put(set_role));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_group)
+        .service(list_groups)
+        .service(get_group)
+        .service(update_group)
+        .service(join_group)
+        .service(list_members)
+        .service(leave_group)
+        .service(set_role);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     /// 1–100 characters.
+    #[schema(schema_with = limits::group_name)]
     pub name: String,
     /// Lowercase letters, digits and hyphens, at most 64; made from the name when absent.
+    #[schema(schema_with = Slug::schema_or_null)]
     pub slug: Option<String>,
     /// At most 5,000 characters.
+    #[schema(schema_with = limits::group_description_or_null)]
     pub description: Option<String>,
     pub visibility: Visibility,
 }
@@ -40,10 +48,11 @@ pub struct CreateGroup {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
+    #[schema(schema_with = limits::group_name_or_null)]
     pub name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = limits::group_description_or_null)]
     pub description: Option<Option<String>>,
     pub visibility: Option<Visibility>,
 }
@@ -55,12 +64,13 @@ pub struct SetRole {
 }
 
 /// Create a reading group; the caller becomes its owner.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
+#[utoipa::path(tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
     responses(
         (status = 201, body = GroupView),
         (status = 409, description = "`slug_taken`", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/groups")]
 pub async fn create_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -68,25 +78,19 @@ pub async fn create_group(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut check = Check::new();
-    check.text("name", &req.name, 1, 100);
-    if let Some(slug) = &req.slug {
-        check.require(
-            groups_db::valid_slug(slug),
-            "slug",
-            "must be 1 to 64 lowercase letters, digits and hyphens, not starting or ending with a hyphen",
-        );
-    }
+    check.text("name", &req.name, limits::GROUP_NAME);
+    let slug = req.slug.as_deref().map(|slug| check.parse("slug", Slug::parse(slug)));
     if let Some(d) = &req.description {
-        check.chars("description", d, 0, 5000);
+        check.chars("description", d, limits::GROUP_DESCRIPTION);
     }
     check.done()?;
 
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     let name = req.name.trim();
-    let slug = match &req.slug {
-        Some(slug) => slug.clone(),
-        None => free_slug(&mut conn, &groups_db::slugify(name)).await?,
+    let slug = match slug.flatten() {
+        Some(slug) => slug.as_str().to_owned(),
+        None => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
     };
     let new = NewGroup {
         name,
@@ -124,8 +128,9 @@ async fn free_slug(conn: &mut diesel_async::AsyncPgConnection, base: &str) -> Ap
 }
 
 /// Public groups and the caller's own, newest first.
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<GroupView>), (status = 422, body = Problem)))]
+#[get("/groups")]
 pub async fn list_groups(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -153,7 +158,7 @@ pub async fn list_groups(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
+        query = query.filter(keyset!(<, groups::created_at => at, groups::id => id));
     }
     let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
@@ -161,8 +166,9 @@ pub async fn list_groups(
 }
 
 /// A group, with the caller's role in it.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}", tag = "groups",
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups",
     responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}")]
 pub async fn get_group(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -176,9 +182,10 @@ pub async fn get_group(
 }
 
 /// Rename, describe or change visibility (organiser or owner).
-#[utoipa::path(patch, path = "/api/v1/groups/{group_id}", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     request_body = UpdateGroup,
     responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/groups/{group_id}")]
 pub async fn update_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -191,10 +198,10 @@ pub async fn update_group(
     access.require(Role::Organiser)?;
     let mut check = Check::new();
     if let Some(name) = &req.name {
-        check.text("name", name, 1, 100);
+        check.text("name", name, limits::GROUP_NAME);
     }
     if let Some(Some(d)) = &req.description {
-        check.chars("description", d, 0, 5000);
+        check.chars("description", d, limits::GROUP_DESCRIPTION);
     }
     check.done()?;
 
@@ -223,13 +230,14 @@ pub async fn update_group(
 }
 
 /// Join a public group as a member.
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/join", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses(
         (status = 201, body = MembershipView),
         (status = 403, description = "`banned`, or the group is private (join by invite)", body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "`already_member`", body = Problem),
     ))]
+#[post("/groups/{group_id}/join")]
 pub async fn join_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -259,8 +267,9 @@ pub async fn join_group(
 }
 
 /// Leave a group. The last owner cannot leave (hand ownership over first).
-#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/members/me", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses((status = 204), (status = 403, description = "`not_a_member` or `banned`", body = Problem), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
+#[delete("/groups/{group_id}/members/me")]
 pub async fn leave_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -293,8 +302,9 @@ fn last_owner() -> ApiError {
 }
 
 /// Members of a group, oldest first (members only).
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/members", tag = "groups", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -313,7 +323,7 @@ pub async fn list_members(
 /// Change a member's role. Organisers move members between `member` and
 /// `moderator`; only owners grant or remove `organiser` and `owner`. The last
 /// owner cannot be demoted.
-#[utoipa::path(put, path = "/api/v1/groups/{group_id}/members/{user_id}/role", tag = "groups",
+#[utoipa::path(tag = "groups",
     security(("bearer" = [])), request_body = SetRole,
     responses(
         (status = 200, body = MembershipView),
@@ -321,6 +331,7 @@ pub async fn list_members(
         (status = 404, description = "No such group or member", body = Problem),
         (status = 409, description = "`last_owner`", body = Problem),
     ))]
+#[put("/groups/{group_id}/members/{user_id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
     caller: Caller,

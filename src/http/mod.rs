@@ -6,9 +6,8 @@ pub mod pages;
 pub mod problems;
 pub mod validate;
 
-pub use json::{Json, JsonLimit};
+pub use json::{Json, JsonLimit, LateJson};
 pub use pages::{Page, PageParams};
-pub use problems::endpoint;
 pub use validate::Check;
 
 /// For PATCH bodies: tells an absent field (`None`) from an explicit `null`

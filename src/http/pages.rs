@@ -15,9 +15,22 @@ pub const MAX_LIMIT: i64 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1–100 (default 50).
+    #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// The same numbers `PageParams::limit` enforces.
+fn limit_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .default(Some(DEFAULT_LIMIT.into()))
+        .build()
 }
 
 impl PageParams {
@@ -38,6 +51,22 @@ impl PageParams {
         serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
     }
 }
+
+/// The rows past a keyset cursor, for a list ordered by the named columns
+/// all descending (`<`) or all ascending (`>`): `keyset!(< a => x, b => y)`
+/// is `a < x OR (a = x AND b < y)`, the row comparison `(a, b) < (x, y)`
+/// spelled so that PostgreSQL uses the list's index. Every list pages this way.
+macro_rules! keyset {
+    (<, $col:expr => $val:expr) => { $col.lt($val) };
+    (>, $col:expr => $val:expr) => { $col.gt($val) };
+    (<, $col:expr => $val:expr, $($rest:tt)+) => {
+        $col.lt($val).or($col.eq($val).and($crate::http::pages::keyset!(<, $($rest)+)))
+    };
+    (>, $col:expr => $val:expr, $($rest:tt)+) => {
+        $col.gt($val).or($col.eq($val).and($crate::http::pages::keyset!(>, $($rest)+)))
+    };
+}
+pub(crate) use keyset;
 
 /// A page of a list: `{"items": [...], "next_cursor": "..." | null}`.
 #[derive(Debug, Serialize, ToSchema)]

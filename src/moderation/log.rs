@@ -72,7 +72,7 @@ pub async fn record(
             modlog::id.eq(Uuid::now_v7()),
             modlog::group_id.eq(group_id),
             modlog::actor_id.eq(actor_id),
-            modlog::action.eq(action.as_str()),
+            modlog::action.eq(action),
             modlog::target_type.eq(target_type),
             modlog::target_id.eq(target_id),
             modlog::reason.eq(reason),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::anchors::Quote;
 use crate::error::ApiResult;
+use crate::http::pages::keyset;
 use crate::schema::{comments, threads, users};
 use crate::users::UserView;
 
@@ -187,9 +188,9 @@ pub async fn list_threads(
         query = query.filter(threads::hidden.eq(false));
     }
     if let Some((pinned, at, id)) = after {
-        query = query.filter(threads::pinned.lt(pinned).or(threads::pinned.eq(pinned).and(
-            threads::last_activity_at.lt(at).or(threads::last_activity_at.eq(at).and(threads::id.lt(id))),
-        )));
+        query = query.filter(
+            keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
+        );
     }
     Ok(query.load(conn).await?)
 }

@@ -22,6 +22,7 @@ mod moderation_idempotence;
 mod moderation_locks_and_bans;
 mod moderation_roles;
 mod modlog;
+mod openapi;
 mod reports;
 mod sessions;
 mod threads;
