@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
+pub mod secrets;
 pub mod sessions;
 pub mod startup;
 pub mod state;

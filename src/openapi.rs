@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
+use crate::db::modlog::{Action, TargetType};
 use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
-use crate::moderation::log::{Action, TargetType};
 use crate::moderation::reports::ReportStatus;
 
 #[derive(OpenApi)]

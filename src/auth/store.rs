@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::tokens::{random_token, sha256};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::schema::{refresh_tokens as rt, users};
+use crate::secrets::{random_token, sha256};
 use crate::users::models::User;
 
 #[derive(Debug, Queryable, Selectable)]

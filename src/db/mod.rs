@@ -5,6 +5,7 @@
 pub mod embedded;
 pub mod enums;
 pub mod migrate;
+pub mod modlog;
 pub mod pool;
 pub mod replaceable;
 

@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json};
-use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::bans;
 use crate::state::AppState;
 use crate::users::{models as users, UserView};

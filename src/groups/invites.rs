@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::models::{self as groups_db, MembershipView};
 use crate::access::{self, Role, Scope};
-use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::invites;
+use crate::secrets::{random_token, sha256};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::log::{Action, TargetType};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{Action, TargetType};
 use crate::error::{ApiResult, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Page, PageParams};

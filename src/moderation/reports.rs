@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;

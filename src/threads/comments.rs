@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
-use super::routes::{check_body, check_open, visible_thread};
+use super::rules::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
-use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;

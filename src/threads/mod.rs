@@ -7,6 +7,7 @@ pub mod anchors;
 pub mod comments;
 pub mod models;
 pub mod routes;
+pub mod rules;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(routes::routes).configure(comments::routes);

@@ -1,20 +1,20 @@
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::anchors::{self, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
-use crate::access::{self, GroupAccess, Role, Scope};
+use super::rules::{check_body, lock_open_session, visible_thread};
+use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
-use crate::sessions::models::Status;
 use crate::state::AppState;
 use crate::users::models as users;
 
@@ -42,25 +42,6 @@ pub struct CreateThread {
 pub struct ThreadFilter {
     /// Only threads on this paragraph.
     pub paragraph_id: Option<Uuid>,
-}
-
-pub fn check_body(check: &mut Check, body: &str) {
-    check.text("body", body, limits::COMMENT_BODY);
-}
-
-/// 409 `session_closed` unless the session takes new posts. The share lock
-/// makes a concurrent close wait until this post has landed.
-pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
-    let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    check_open(status)
-}
-
-/// 409 `session_closed` unless a session with this status takes new posts.
-pub fn check_open(status: Status) -> ApiResult<()> {
-    if status == Status::Closed {
-        return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
-    }
-    Ok(())
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
@@ -161,21 +142,6 @@ pub async fn list_threads(
         threads_db::list_threads(&mut conn, *path, filter.paragraph_id, moderator, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
     Ok(web::Json(page.map(|(t, author)| ThreadView::new(t, author, moderator))))
-}
-
-/// A thread the caller may see: hidden ones are 404 except to moderators.
-pub async fn visible_thread(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
-    thread_id: Uuid,
-) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
-    access.require_read()?;
-    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
-    if thread.hidden && !access.is_moderator() {
-        return Err(ApiError::not_found());
-    }
-    Ok((access, thread, author))
 }
 
 /// A thread.

@@ -76,9 +76,10 @@ impl From<&User> for MeView {
 /// The caller's account, provided the token has not been revoked since it
 /// was issued (password change, logout everywhere).
 pub async fn current(conn: &mut AsyncPgConnection, caller: &Caller) -> ApiResult<User> {
+    let (user_id, token_version) = caller.unverified_key();
     users::table
-        .filter(users::id.eq(caller.user_id))
-        .filter(users::token_version.eq(caller.token_version))
+        .filter(users::id.eq(user_id))
+        .filter(users::token_version.eq(token_version))
         .select(User::as_select())
         .first(conn)
         .await

@@ -1,3 +1,7 @@
+//! The moderation log's one writer, and the kinds of entry. It sits below
+//! the features so that any of them (moderation, bans, role changes, deletes)
+//! can log in the same transaction as its action.
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
