@@ -39,9 +39,9 @@
 --   - posting a comment (src/threads/comments.rs) locks its thread
 --     (FOR NO KEY UPDATE) before inserting; the insert trigger then updates
 --     that thread and the paragraph's counter row;
---   - starting a thread (src/threads/routes.rs) share-locks the session, then
---     inserts the thread (counter row) and its first comment (thread, then
---     counter row);
+--   - starting a thread (src/threads/routes.rs) share-locks the session
+--     (lock_open_session, src/threads/rules.rs), then inserts the thread
+--     (counter row) and its first comment (thread, then counter row);
 --   - hiding, restoring or deleting a comment (src/moderation/comments.rs,
 --     src/threads/comments.rs) locks the comment (FOR UPDATE); the update
 --     trigger then updates the thread and the counter row;
