@@ -1,10 +1,12 @@
-//! Connections: the pool, the private cluster used when no URL is set, and
-//! migrations.
+//! Connections: the pool, the private cluster used when no URL is set,
+//! migrations, and the replaceable schema of triggers applied after them
+//! (`src/db/replaceable/triggers.sql`).
 
 pub mod embedded;
 pub mod enums;
 pub mod migrate;
 pub mod modlog;
 pub mod pool;
+pub mod replaceable;
 
 pub use pool::{build_pool, Conn, Pool};

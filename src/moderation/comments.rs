@@ -68,7 +68,8 @@ pub async fn moderate_comment(
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        // Row locks in the triggers' order: comment, then (by the trigger) thread.
+        // Row locks in the triggers' order: comment, then (by the trigger)
+        // thread; the protocol is in src/db/replaceable/triggers.sql.
         let (hidden, author_id): (bool, Uuid) = comments::table
             .find(comment_id)
             .select((comments::hidden, comments::author_id))

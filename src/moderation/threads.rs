@@ -76,7 +76,8 @@ async fn apply(
             thread.pinned != want
                 && diesel::update(row).set(threads::pinned.eq(want)).execute(conn).await? == 1
         }
-        // The counters follow `hidden` through the threads_counted_update trigger.
+        // The counters follow `hidden` through the threads_counted_update
+        // trigger (src/db/replaceable/triggers.sql).
         ThreadAction::Hide => {
             !thread.hidden
                 && diesel::update(row)

@@ -198,7 +198,8 @@ pub async fn update_session(
             if closing {
                 // Comment posting locks its thread and reads the status
                 // after that lock; taking every thread's lock here makes
-                // posts in flight land before the close, and later ones see it.
+                // posts in flight land before the close, and later ones see it
+                // (the write protocol: src/db/replaceable/triggers.sql).
                 threads::table
                     .filter(threads::session_id.eq(session.id))
                     .select(threads::id)
