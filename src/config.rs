@@ -45,6 +45,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
 }
 
@@ -60,6 +61,10 @@ pub struct ServerSettings {
     pub essay_body_limit_bytes: usize,
     pub cors_allowed_origins: Vec<String>,
     pub workers: usize,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` /
+    /// `Forwarded` names the client; see `ratelimit`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +84,30 @@ pub struct AuthSettings {
     pub jwt_secret: Option<SecretString>,
     pub max_concurrent_hashes: usize,
     pub hash_queue_timeout_ms: u64,
+    /// Hashes one client address, or one account, may have waiting or
+    /// running at once; more are refused with 429 at once.
+    pub max_hashes_per_client: usize,
+}
+
+/// `requests` per `window_secs`, replenished evenly (so also a burst of `requests`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Window {
+    pub requests: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub login_per_account: Window,
+    pub login_per_address: Window,
+    pub register_per_address: Window,
+    pub password_reset_per_address: Window,
+    pub groups_per_user: Window,
+    pub threads_per_user: Window,
+    pub comments_per_user: Window,
+    pub reports_per_user: Window,
+    pub invites_per_user: Window,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -112,6 +141,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .try_parsing(true),
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {

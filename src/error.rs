@@ -110,6 +110,8 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Option<Vec<FieldError>>,
     pub retry_after_secs: Option<u64>,
+    /// Extra response headers (the rate-limit headers of a 429).
+    pub headers: Vec<(&'static str, String)>,
     #[source]
     pub cause: Option<anyhow::Error>,
     /// Where the cause arose (the innermost instrumented step, such as one
@@ -127,6 +129,7 @@ impl ApiError {
             detail: detail.into(),
             errors: None,
             retry_after_secs: None,
+            headers: Vec::new(),
             cause: None,
             origin: None,
         }
@@ -238,6 +241,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        for (name, value) in &self.headers {
+            response.insert_header((*name, value.as_str()));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

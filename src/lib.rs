@@ -13,6 +13,7 @@ pub mod http;
 pub mod ids;
 pub mod moderation;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod schema;
 pub mod secrets;

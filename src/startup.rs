@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::db::embedded::{Cluster, ClusterOptions};
 use crate::db::{build_pool, migrate};
 use crate::http::{problems, JsonLimit};
+use crate::ratelimit::RateLimits;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -70,7 +71,9 @@ impl Application {
             passwords: Passwords::new(
                 settings.max_concurrent_hashes(),
                 Duration::from_millis(settings.auth.hash_queue_timeout_ms),
+                settings.auth.max_hashes_per_client,
             )?,
+            limits: RateLimits::new(&settings.rate_limit, &settings.server.trusted_proxies)?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -119,6 +122,17 @@ pub fn run(
     database_on_this_machine: bool,
 ) -> anyhow::Result<Server> {
     let tokens = web::Data::new(state.tokens.clone());
+    let limits = web::Data::new(state.limits.clone());
+    // Forget fully replenished keys, so memory follows recent clients only.
+    let sweep = std::sync::Arc::downgrade(&state.limits);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let Some(limits) = sweep.upgrade() else { break };
+            limits.retain_recent();
+        }
+    });
     let state = web::Data::new(state);
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
@@ -138,6 +152,7 @@ pub fn run(
             .wrap(TracingLogger::<telemetry::RequestSpan>::new())
             .app_data(state.clone())
             .app_data(tokens.clone())
+            .app_data(limits.clone())
             .app_data(json_limit)
             .app_data(problems::query_config())
             .app_data(problems::path_config())

@@ -2,6 +2,7 @@ use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::db::{pool, Conn, Pool};
 use crate::error::ApiResult;
+use crate::ratelimit::RateLimits;
 
 /// What every handler can reach, shared by all workers.
 #[derive(Clone)]
@@ -9,6 +10,7 @@ pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
     pub passwords: Passwords,
+    pub limits: std::sync::Arc<RateLimits>,
     /// The body limit of essay imports, read after the caller is authorised.
     pub essay_body_limit: usize,
 }

@@ -9,6 +9,7 @@ use super::{store, Caller};
 use crate::domain::{limits, Email, Username};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 use crate::users::models::{self as users, MeView, NewUser, User};
 
@@ -79,10 +80,16 @@ fn pair(state: &AppState, user: &User, refresh_token: String) -> ApiResult<Token
         (status = 201, description = "Account created and signed in", body = TokenResponse),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "`rate_limited`: too many registrations from this address; see Retry-After", body = Problem),
     ))]
 #[post("/auth/register")]
 #[tracing::instrument(skip_all)]
-pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -> ApiResult<HttpResponse> {
+pub async fn register(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    state.limits.register(client)?;
     let req = body.0;
     let mut check = Check::new();
     let username = check.parse("username", Username::parse(&req.username));
@@ -96,7 +103,8 @@ pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -
         return Err(ApiError::internal(anyhow::anyhow!("check passed without parsed values")));
     };
 
-    let hash = state.passwords.hash(req.password).await?;
+    let ticket = state.passwords.admit(vec![client.queue_key()])?;
+    let hash = state.passwords.hash(ticket, req.password).await?;
     let mut conn = state.conn().await?;
     let user = users::insert(
         &mut conn,
@@ -126,18 +134,31 @@ fn bad_credentials() -> ApiError {
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`, the same for an unknown login and a wrong password", body = Problem),
-        (status = 429, description = "Too many sign-ins at once; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many sign-ins for this account or from this address, or too many at once; see Retry-After", body = Problem),
     ))]
 #[post("/auth/login")]
 #[tracing::instrument(skip_all)]
-pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     let req = body.0;
     let user = {
         let mut conn = state.conn().await?;
         users::by_login(&mut conn, &req.login).await?
     };
+    // An existing account is counted by its id, whichever of username and
+    // email is typed; an unknown login by what was typed.
+    let account = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{}", req.login.trim().to_lowercase()),
+    };
+    state.limits.password_attempt(client, &account)?;
+    let ticket = state.passwords.admit(vec![client.queue_key(), account])?;
     // The connection goes back to the pool while argon2 runs.
-    let ok = state.passwords.verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok =
+        state.passwords.verify(ticket, req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if ok => user,
         _ => return Err(bad_credentials()),

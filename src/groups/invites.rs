@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::ids::{GroupId, InviteId};
+use crate::ratelimit::Create;
 use crate::schema::invites;
 use crate::secrets::{random_token, sha256};
 use crate::state::AppState;
@@ -49,7 +50,8 @@ pub struct InviteView {
 /// Create an invite code (organiser or owner).
 #[utoipa::path(tag = "groups", security(("bearer" = [])),
     request_body = CreateInvite,
-    responses((status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses(
+        (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),(status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/groups/{group_id}/invites")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_invite(
@@ -58,6 +60,7 @@ pub async fn create_invite(
     path: web::Path<Uuid>,
     body: Json<CreateInvite>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(Create::Invite, &caller)?;
     let req = body.0;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;

@@ -16,6 +16,7 @@ use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::ids::{GroupId, UserId};
+use crate::ratelimit::Create;
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
@@ -67,6 +68,7 @@ pub struct SetRole {
 /// Create a reading group; the caller becomes its owner.
 #[utoipa::path(tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
     responses(
+        (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
         (status = 201, body = GroupView),
         (status = 409, description = "`slug_taken`", body = Problem),
         (status = 422, body = Problem),
@@ -78,6 +80,7 @@ pub async fn create_group(
     caller: Caller,
     body: Json<CreateGroup>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(Create::Group, &caller)?;
     let req = body.0;
     let mut check = Check::new();
     check.text("name", &req.name, limits::GROUP_NAME);

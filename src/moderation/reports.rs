@@ -20,6 +20,7 @@ use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
+use crate::ratelimit::Create;
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
 use crate::threads::models::{Comment, CommentView};
@@ -163,6 +164,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
 #[utoipa::path(tag = "moderation",
     security(("bearer" = [])), request_body = CreateReport,
     responses(
+        (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
         (status = 201, body = ReportView),
         (status = 401, body = Problem),
         (status = 403, description = "`not_a_member` or `banned`", body = Problem),
@@ -178,6 +180,7 @@ pub async fn create_report(
     path: web::Path<Uuid>,
     body: Json<CreateReport>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(Create::Report, &caller)?;
     let req = body.0;
     let comment_id = *path;
     let mut check = Check::new();

@@ -15,6 +15,7 @@ use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
+use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
@@ -104,6 +105,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
 #[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = CreateComment,
     responses(
+        (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
         (status = 201, body = CommentView),
         (status = 403, description = "Not a member, or banned", body = Problem),
         (status = 404, body = Problem),
@@ -118,6 +120,7 @@ pub async fn create_comment(
     path: web::Path<Uuid>,
     body: Json<CreateComment>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(Create::Comment, &caller)?;
     let req = body.0;
     let thread_id = *path;
     let mut check = Check::new();

@@ -14,6 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json, Page, PageParams};
+use crate::ratelimit::Create;
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::state::AppState;
 use crate::users::models as users;
@@ -48,6 +49,7 @@ pub struct ThreadFilter {
 #[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = CreateThread,
     responses(
+        (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
         (status = 201, body = ThreadView),
         (status = 403, description = "Not a member, or banned", body = Problem),
         (status = 404, body = Problem),
@@ -62,6 +64,7 @@ pub async fn create_thread(
     path: web::Path<Uuid>,
     body: Json<CreateThread>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(Create::Thread, &caller)?;
     let req = body.0;
     let session_id = *path;
     let mut check = Check::new();

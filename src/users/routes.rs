@@ -9,6 +9,7 @@ use crate::auth::{store, Caller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, Check, Json};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -81,6 +82,7 @@ pub async fn patch_me(
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed; sign in again"),
+        (status = 429, description = "`rate_limited`: too many password attempts; see Retry-After", body = Problem),
         (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
         (status = 422, body = Problem),
     ))]
@@ -89,6 +91,7 @@ pub async fn patch_me(
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Caller,
+    client: ClientAddr,
     body: Json<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
@@ -99,10 +102,15 @@ pub async fn change_password(
         let mut conn = state.conn().await?;
         users::current(&mut conn, &caller).await?
     };
-    if !state.passwords.verify(req.current_password, Some(user.password_hash.clone())).await? {
+    // The second password oracle: the same limits as login.
+    let account = format!("user:{}", user.id);
+    state.limits.password_attempt(client, &account)?;
+    let ticket = state.passwords.admit(vec![client.queue_key(), account.clone()])?;
+    if !state.passwords.verify(ticket, req.current_password, Some(user.password_hash.clone())).await? {
         return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The current password is wrong."));
     }
-    let hash = state.passwords.hash(req.new_password).await?;
+    let ticket = state.passwords.admit(vec![client.queue_key(), account])?;
+    let hash = state.passwords.hash(ticket, req.new_password).await?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         users::set_password_and_revoke(conn, user.id, &hash).await?;

@@ -23,6 +23,7 @@ mod moderation_locks_and_bans;
 mod moderation_roles;
 mod modlog;
 mod openapi;
+mod rate_limits;
 mod reports;
 mod sessions;
 mod threads;
