@@ -43,6 +43,8 @@ pub enum ErrorCode {
     EmailTaken,
     /// A framework error with a status no other code covers.
     Error,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
     InsufficientRole,
     InternalError,
     InvalidCredentials,

@@ -10,6 +10,7 @@ pub mod essays;
 pub mod groups;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod moderation;
 pub mod openapi;

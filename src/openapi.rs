@@ -96,6 +96,15 @@ fn complete(operation: &mut Operation, path_has_params: bool) {
     if has_body {
         common.extend([StatusCode::PAYLOAD_TOO_LARGE, StatusCode::UNSUPPORTED_MEDIA_TYPE]);
     }
+    // Operations taking `Idempotency-Key` (src/idempotency.rs) can answer 409 `idempotency_key_in_flight`.
+    let takes_key = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if p.name == "Idempotency-Key"));
+    if takes_key {
+        common.push(StatusCode::CONFLICT);
+    }
     let responses = &mut operation.responses.responses;
     for status in common {
         responses.entry(status.as_str().to_owned()).or_insert_with(|| RefOr::T(problem_response(status, "")));

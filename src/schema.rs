@@ -201,7 +201,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Int2,
+        location -> Nullable<Text>,
+        body -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invites -> groups (group_id));
@@ -234,4 +247,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     comment_revisions,
     reports,
+    idempotency_keys,
 );

@@ -17,3 +17,8 @@ pub fn random_token(bytes: usize) -> String {
 pub fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
+
+/// SHA-256 of raw bytes (request bodies).
+pub fn sha256_bytes(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}

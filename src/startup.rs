@@ -110,8 +110,20 @@ fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::LOCATION, header::RETRY_AFTER, telemetry::REQUEST_ID_HEADER.clone()])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static(crate::idempotency::HEADER),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::RETRY_AFTER,
+            telemetry::REQUEST_ID_HEADER.clone(),
+            header::HeaderName::from_static(crate::idempotency::REPLAYED),
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(3600)
 }
 
@@ -123,6 +135,20 @@ pub fn run(
 ) -> anyhow::Result<Server> {
     let tokens = web::Data::new(state.tokens.clone());
     let limits = web::Data::new(state.limits.clone());
+    // Idempotency keys are kept 24 hours.
+    let pool = state.pool.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let Ok(mut conn) = crate::db::pool::conn(&pool).await else { continue };
+            match crate::idempotency::sweep(&mut conn).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired idempotency keys"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping idempotency keys"),
+            }
+        }
+    });
     // Forget fully replenished keys, so memory follows recent clients only.
     let sweep = std::sync::Arc::downgrade(&state.limits);
     tokio::spawn(async move {

@@ -2,7 +2,7 @@
 //! a hash, with optional use limit and expiry.
 
 use actix_web::{delete, get, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::ids::{GroupId, InviteId};
 use crate::ratelimit::Create;
 use crate::schema::invites;
@@ -48,7 +49,7 @@ pub struct InviteView {
 }
 
 /// Create an invite code (organiser or owner).
-#[utoipa::path(tag = "groups", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "groups", security(("bearer" = [])),
     request_body = CreateInvite,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),(status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -56,6 +57,7 @@ pub struct InviteView {
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_invite(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateInvite>,
@@ -63,36 +65,47 @@ pub async fn create_invite(
     state.limits.create(Create::Invite, &caller)?;
     let req = body.0;
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
-    let actor = access.require(Role::Organiser)?;
-    let mut check = Check::new();
-    check.require(req.max_uses.is_none_or(|n| n >= 1), "max_uses", "must be at least 1");
-    check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
-    check.done()?;
-    let code = random_token(24);
-    let (id, created_at): (Uuid, DateTime<Utc>) = diesel::insert_into(invites::table)
-        .values((
-            invites::id.eq(Uuid::now_v7()),
-            invites::group_id.eq(access.group_id),
-            invites::code_hash.eq(sha256(&code)),
-            invites::created_by.eq(actor),
-            invites::max_uses.eq(req.max_uses),
-            invites::expires_at.eq(req.expires_at),
-        ))
-        .returning((invites::id, invites::created_at))
-        .get_result(&mut conn)
-        .await?;
-    // The code is a secret: the Location names the list, not the code.
-    let location = format!("/api/v1/groups/{}/invites", access.group_id);
-    Ok(HttpResponse::Created().insert_header(("Location", location)).json(InviteView {
-        id,
-        group_id: access.group_id,
-        code,
-        max_uses: req.max_uses,
-        uses: 0,
-        expires_at: req.expires_at,
-        created_at,
-    }))
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
+    };
+    let result: ApiResult<Reply> = async {
+        let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+        let actor = access.require(Role::Organiser)?;
+        let mut check = Check::new();
+        check.require(req.max_uses.is_none_or(|n| n >= 1), "max_uses", "must be at least 1");
+        check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
+        check.done()?;
+        let code = random_token(24);
+        let (id, created_at): (Uuid, DateTime<Utc>) = diesel::insert_into(invites::table)
+            .values((
+                invites::id.eq(Uuid::now_v7()),
+                invites::group_id.eq(access.group_id),
+                invites::code_hash.eq(sha256(&code)),
+                invites::created_by.eq(actor),
+                invites::max_uses.eq(req.max_uses),
+                invites::expires_at.eq(req.expires_at),
+            ))
+            .returning((invites::id, invites::created_at))
+            .get_result(&mut conn)
+            .await?;
+        // The code is a secret: the Location names the list, not the code.
+        let location = format!("/api/v1/groups/{}/invites", access.group_id);
+        Reply::created(
+            location,
+            &InviteView {
+                id,
+                group_id: access.group_id,
+                code,
+                max_uses: req.max_uses,
+                uses: 0,
+                expires_at: req.expires_at,
+                created_at,
+            },
+        )
+    }
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// An invite as listed: everything but the code, which only its creator saw once.

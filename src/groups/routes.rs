@@ -1,5 +1,5 @@
 use actix_web::{delete, get, patch, post, put};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -15,6 +15,7 @@ use crate::domain::{limits, Slug};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{double_option, Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::ids::{GroupId, UserId};
 use crate::ratelimit::Create;
 use crate::schema::{groups, memberships};
@@ -66,7 +67,7 @@ pub struct SetRole {
 }
 
 /// Create a reading group; the caller becomes its owner.
-#[utoipa::path(tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
         (status = 201, body = GroupView),
@@ -77,6 +78,7 @@ pub struct SetRole {
 #[tracing::instrument(skip_all)]
 pub async fn create_group(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     body: Json<CreateGroup>,
 ) -> ApiResult<HttpResponse> {
@@ -91,31 +93,37 @@ pub async fn create_group(
     check.done()?;
 
     let mut conn = state.conn().await?;
-    let user = users::current(&mut conn, &caller).await?;
-    let name = req.name.trim();
-    let slug = match slug.flatten() {
-        Some(slug) => slug.as_str().to_owned(),
-        None => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
     };
-    let new = NewGroup {
-        name,
-        slug: &slug,
-        description: req.description.as_deref(),
-        visibility: req.visibility,
-        owner: user.id,
-    };
-    let group = conn
-        .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
-        .await
-        .map_err(|e| match unique_violation(&e) {
-            Some("groups_slug_lower_key") => {
-                ApiError::conflict(ErrorCode::SlugTaken, "Another group has that slug.")
-            }
-            _ => e.into(),
-        })?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/groups/{}", group.id)))
-        .json(GroupView::new(group, Some(Role::Owner))))
+    let result: ApiResult<Reply> = async {
+        let user = users::current(&mut conn, &caller).await?;
+        let name = req.name.trim();
+        let slug = match slug.flatten() {
+            Some(slug) => slug.as_str().to_owned(),
+            None => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
+        };
+        let new = NewGroup {
+            name,
+            slug: &slug,
+            description: req.description.as_deref(),
+            visibility: req.visibility,
+            owner: user.id,
+        };
+        let group = conn
+            .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
+            .await
+            .map_err(|e| match unique_violation(&e) {
+                Some("groups_slug_lower_key") => {
+                    ApiError::conflict(ErrorCode::SlugTaken, "Another group has that slug.")
+                }
+                _ => e.into(),
+            })?;
+        Reply::created(format!("/api/v1/groups/{}", group.id), &GroupView::new(group, Some(Role::Owner)))
+    }
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// `base`, or `base-2`, `base-3`… whichever is free first.

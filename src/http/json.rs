@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,11 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 pub struct JsonLimit(pub usize);
 
 pub struct Json<T>(pub T);
+
+/// SHA-256 of the raw JSON body, kept in the request's extensions when the
+/// request carries an `Idempotency-Key` (which compares bodies by it).
+#[derive(Debug, Clone)]
+pub struct BodyDigest(pub Vec<u8>);
 
 impl<T> std::ops::Deref for Json<T> {
     type Target = T;
@@ -38,7 +43,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .or_else(|| req.app_data::<JsonLimit>().map(|l| l.0))
             .unwrap_or(256 * 1024);
         let body = LateJson::<T>::new(req, payload);
-        Box::pin(async move { body.read(limit).await.map(Json) })
+        let req = req.clone();
+        Box::pin(async move {
+            let bytes = body.read_bytes(limit).await?;
+            if req.headers().contains_key(crate::idempotency::HEADER) {
+                req.extensions_mut().insert(BodyDigest(crate::secrets::sha256_bytes(&bytes)));
+            }
+            parse(&bytes).map(Json)
+        })
     }
 }
 
@@ -72,7 +84,11 @@ impl<T: DeserializeOwned> LateJson<T> {
     }
 
     /// 415 for another content type, 413 past `limit`, then [`parse`].
-    pub async fn read(mut self, limit: usize) -> Result<T, ApiError> {
+    pub async fn read(self, limit: usize) -> Result<T, ApiError> {
+        parse(&self.read_bytes(limit).await?)
+    }
+
+    async fn read_bytes(mut self, limit: usize) -> Result<web::BytesMut, ApiError> {
         if !self.content_type_ok {
             return Err(ApiError::new(
                 actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -91,7 +107,7 @@ impl<T: DeserializeOwned> LateJson<T> {
             }
             body.extend_from_slice(&chunk);
         }
-        parse(&body)
+        Ok(body)
     }
 }
 

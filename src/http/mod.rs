@@ -6,7 +6,7 @@ pub mod pages;
 pub mod problems;
 pub mod validate;
 
-pub use json::{Json, JsonLimit, LateJson};
+pub use json::{BodyDigest, Json, JsonLimit, LateJson};
 pub use pages::{Page, PageParams};
 pub use validate::Check;
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::{get, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -20,6 +20,7 @@ use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::ratelimit::Create;
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
@@ -161,7 +162,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
 
 /// Report a comment to the group's moderators (members). One open report per
 /// member and comment; a comment the caller cannot see is 404.
-#[utoipa::path(tag = "moderation",
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "moderation",
     security(("bearer" = [])), request_body = CreateReport,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
@@ -176,6 +177,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_report(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateReport>,
@@ -187,48 +189,54 @@ pub async fn create_report(
     check.text("reason", &req.reason, limits::REASON);
     check.done()?;
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
-    let reporter_id = access.require(Role::Member)?;
-    let (hidden, deleted, thread_hidden): (bool, bool, bool) = comments::table
-        .inner_join(threads::table)
-        .filter(comments::id.eq(comment_id))
-        .select((comments::hidden, comments::deleted, threads::hidden))
-        .first(&mut conn)
-        .await?;
-    // What a member cannot read (a hidden thread, a hidden comment's body)
-    // cannot be reported either.
-    if (hidden || thread_hidden) && !access.is_moderator() {
-        return Err(ApiError::not_found());
-    }
-    if deleted {
-        return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
-    }
-    let inserted = diesel::insert_into(reports::table)
-        .values((
-            reports::id.eq(Uuid::now_v7()),
-            reports::group_id.eq(access.group_id),
-            reports::comment_id.eq(comment_id),
-            reports::reporter_id.eq(reporter_id),
-            reports::reason.eq(req.reason.trim()),
-        ))
-        .returning(Report::as_returning())
-        .get_result::<Report>(&mut conn)
-        .await;
-    let report = match inserted {
-        Ok(report) => report,
-        Err(e) if unique_violation(&e) == Some("reports_one_open_key") => {
-            return Err(ApiError::conflict(
-                ErrorCode::AlreadyReported,
-                "You already have an open report on this comment.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
     };
-    let reporter: UserView =
-        users::table.find(reporter_id).select(UserView::as_select()).first(&mut conn).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/reports/{}", report.id)))
-        .json(ReportView::new(report, reporter, None)))
+    let result: ApiResult<Reply> = async {
+        let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+        let reporter_id = access.require(Role::Member)?;
+        let (hidden, deleted, thread_hidden): (bool, bool, bool) = comments::table
+            .inner_join(threads::table)
+            .filter(comments::id.eq(comment_id))
+            .select((comments::hidden, comments::deleted, threads::hidden))
+            .first(&mut conn)
+            .await?;
+        // What a member cannot read (a hidden thread, a hidden comment's body)
+        // cannot be reported either.
+        if (hidden || thread_hidden) && !access.is_moderator() {
+            return Err(ApiError::not_found());
+        }
+        if deleted {
+            return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
+        }
+        let inserted = diesel::insert_into(reports::table)
+            .values((
+                reports::id.eq(Uuid::now_v7()),
+                reports::group_id.eq(access.group_id),
+                reports::comment_id.eq(comment_id),
+                reports::reporter_id.eq(reporter_id),
+                reports::reason.eq(req.reason.trim()),
+            ))
+            .returning(Report::as_returning())
+            .get_result::<Report>(&mut conn)
+            .await;
+        let report = match inserted {
+            Ok(report) => report,
+            Err(e) if unique_violation(&e) == Some("reports_one_open_key") => {
+                return Err(ApiError::conflict(
+                    ErrorCode::AlreadyReported,
+                    "You already have an open report on this comment.",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let reporter: UserView =
+            users::table.find(reporter_id).select(UserView::as_select()).first(&mut conn).await?;
+        Reply::created(format!("/api/v1/reports/{}", report.id), &ReportView::new(report, reporter, None))
+    }
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// The group's reports by status (moderators), oldest first, each with its

@@ -1,5 +1,5 @@
 use actix_web::{get, patch, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -14,6 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{double_option, Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
 
@@ -60,48 +61,55 @@ fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: Option<Dat
 }
 
 /// Open a reading session on one of the group's essays (organiser or owner).
-#[utoipa::path(tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "sessions", security(("bearer" = [])),
     request_body = CreateSession,
     responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/groups/{group_id}/sessions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_session(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateSession>,
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
-    let actor = access.require(Role::Organiser)?;
-    let mut check = Check::new();
-    check.text("title", &req.title, limits::SESSION_TITLE);
-    check_window(&mut check, req.starts_at, req.ends_at);
-    let essay_in_group: bool = diesel::select(diesel::dsl::exists(
-        essays::table.filter(essays::id.eq(req.essay_id)).filter(essays::group_id.eq(access.group_id)),
-    ))
-    .get_result(&mut conn)
-    .await?;
-    check.require(essay_in_group, "essay_id", "is not an essay of this group");
-    check.done()?;
-    let session: Session = diesel::insert_into(rs::table)
-        .values((
-            rs::id.eq(Uuid::now_v7()),
-            rs::group_id.eq(access.group_id),
-            rs::essay_id.eq(req.essay_id),
-            rs::title.eq(req.title.trim()),
-            rs::starts_at.eq(req.starts_at),
-            rs::ends_at.eq(req.ends_at),
-            rs::status.eq(req.status.unwrap_or(Status::Scheduled).as_str()),
-            rs::created_by.eq(actor),
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
+    };
+    let result: ApiResult<Reply> = async {
+        let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+        let actor = access.require(Role::Organiser)?;
+        let mut check = Check::new();
+        check.text("title", &req.title, limits::SESSION_TITLE);
+        check_window(&mut check, req.starts_at, req.ends_at);
+        let essay_in_group: bool = diesel::select(diesel::dsl::exists(
+            essays::table.filter(essays::id.eq(req.essay_id)).filter(essays::group_id.eq(access.group_id)),
         ))
-        .returning(Session::as_returning())
         .get_result(&mut conn)
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/sessions/{}", session.id)))
-        .json(SessionView::from(session)))
+        check.require(essay_in_group, "essay_id", "is not an essay of this group");
+        check.done()?;
+        let session: Session = diesel::insert_into(rs::table)
+            .values((
+                rs::id.eq(Uuid::now_v7()),
+                rs::group_id.eq(access.group_id),
+                rs::essay_id.eq(req.essay_id),
+                rs::title.eq(req.title.trim()),
+                rs::starts_at.eq(req.starts_at),
+                rs::ends_at.eq(req.ends_at),
+                rs::status.eq(req.status.unwrap_or(Status::Scheduled).as_str()),
+                rs::created_by.eq(actor),
+            ))
+            .returning(Session::as_returning())
+            .get_result(&mut conn)
+            .await?;
+        Reply::created(format!("/api/v1/sessions/{}", session.id), &SessionView::from(session))
+    }
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// The group's sessions, latest `starts_at` first.

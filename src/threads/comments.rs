@@ -1,5 +1,5 @@
 use actix_web::{delete, get, patch, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
@@ -15,6 +15,7 @@ use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
@@ -102,7 +103,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
 }
 
 /// Comment on a thread, or reply to one of its comments.
-#[utoipa::path(tag = "threads", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "threads", security(("bearer" = [])),
     request_body = CreateComment,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
@@ -116,6 +117,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_comment(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateComment>,
@@ -127,77 +129,87 @@ pub async fn create_comment(
     check_body(&mut check, &req.body);
     check.done()?;
     let mut conn = state.conn().await?;
-    let caller = &caller;
-    let (comment, author, moderator) = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            // One round trip for everything the insert depends on: the
-            // access check (which also reads the author's profile), the
-            // thread row lock (keeps `thread_locked` exact, and
-            // `session_closed` too: closing a session locks its threads,
-            // so the status read after this lock is the final one), the
-            // session status and the parent. They are pipelined and run
-            // in this order; nothing is used before the access check
-            // allows it, and nothing is written before all of them are in.
-            let pipe: &AsyncPgConnection = conn;
-            let access = access::resolve_pipelined(pipe, Some(caller), Scope::Thread(thread_id));
-            let thread = threads::table
-                .find(thread_id)
-                .select((threads::session_id, threads::locked, threads::hidden))
-                .for_no_key_update()
-                .first::<ThreadState>(&mut &*pipe)
-                .boxed();
-            let session_status = rs::table
-                .filter(
-                    rs::id
-                        .nullable()
-                        .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
-                )
-                .select(rs::status)
-                .first::<Status>(&mut &*pipe)
-                .boxed();
-            let parent = req.parent_id.map(|parent_id| {
-                comments::table
-                    .find(parent_id)
-                    .select((comments::thread_id, comments::depth))
-                    .first::<(Uuid, i16)>(&mut &*pipe)
-                    .boxed()
-            });
-            let parent = async move {
-                match parent {
-                    Some(query) => query.await.optional(),
-                    None => Ok(None),
-                }
-            };
-            let (access, thread, session_status, parent) =
-                futures_util::join!(access, thread, session_status, parent);
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
+    };
+    let result: ApiResult<Reply> = async {
+        let caller = &caller;
+        let (comment, author, moderator) = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                // One round trip for everything the insert depends on: the
+                // access check (which also reads the author's profile), the
+                // thread row lock (keeps `thread_locked` exact, and
+                // `session_closed` too: closing a session locks its threads,
+                // so the status read after this lock is the final one), the
+                // session status and the parent. They are pipelined and run
+                // in this order; nothing is used before the access check
+                // allows it, and nothing is written before all of them are in.
+                let pipe: &AsyncPgConnection = conn;
+                let access = access::resolve_pipelined(pipe, Some(caller), Scope::Thread(thread_id));
+                let thread = threads::table
+                    .find(thread_id)
+                    .select((threads::session_id, threads::locked, threads::hidden))
+                    .for_no_key_update()
+                    .first::<ThreadState>(&mut &*pipe)
+                    .boxed();
+                let session_status = rs::table
+                    .filter(
+                        rs::id
+                            .nullable()
+                            .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
+                    )
+                    .select(rs::status)
+                    .first::<Status>(&mut &*pipe)
+                    .boxed();
+                let parent = req.parent_id.map(|parent_id| {
+                    comments::table
+                        .find(parent_id)
+                        .select((comments::thread_id, comments::depth))
+                        .first::<(Uuid, i16)>(&mut &*pipe)
+                        .boxed()
+                });
+                let parent = async move {
+                    match parent {
+                        Some(query) => query.await.optional(),
+                        None => Ok(None),
+                    }
+                };
+                let (access, thread, session_status, parent) =
+                    futures_util::join!(access, thread, session_status, parent);
 
-            let access = access?;
-            let author_id = access.require(Role::Member)?;
-            let moderator = access.is_moderator();
-            check_writable(&thread?, &access)?;
-            check_open(session_status?)?;
-            let depth = match (req.parent_id, parent?) {
-                (None, _) => 0,
-                (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
-                (Some(_), _) => {
-                    return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
+                let access = access?;
+                let author_id = access.require(Role::Member)?;
+                let moderator = access.is_moderator();
+                check_writable(&thread?, &access)?;
+                check_open(session_status?)?;
+                let depth = match (req.parent_id, parent?) {
+                    (None, _) => 0,
+                    (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
+                    (Some(_), _) => {
+                        return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
+                    }
+                };
+                if depth > MAX_DEPTH {
+                    return Err(ApiError::invalid_field(
+                        "parent_id",
+                        format!("replies nest at most {MAX_DEPTH} levels deep"),
+                    ));
                 }
-            };
-            if depth > MAX_DEPTH {
-                return Err(ApiError::invalid_field(
-                    "parent_id",
-                    format!("replies nest at most {MAX_DEPTH} levels deep"),
-                ));
-            }
-            let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
-            let new = NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
-            let comment = threads_db::insert_comment(conn, &new).await?;
-            Ok((comment, author, moderator))
-        })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/comments/{}", comment.id)))
-        .json(CommentView::new(comment, author, moderator)))
+                let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
+                let new =
+                    NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
+                let comment = threads_db::insert_comment(conn, &new).await?;
+                Ok((comment, author, moderator))
+            })
+            .await?;
+        Reply::created(
+            format!("/api/v1/comments/{}", comment.id),
+            &CommentView::new(comment, author, moderator),
+        )
+    }
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// The comment, locked for this write, after the checks every write shares.

@@ -1,5 +1,5 @@
 use actix_web::{get, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json, Page, PageParams};
+use crate::idempotency::{self, Reply, Start};
 use crate::ratelimit::Create;
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::state::AppState;
@@ -46,7 +47,7 @@ pub struct ThreadFilter {
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
-#[utoipa::path(tag = "threads", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "threads", security(("bearer" = [])),
     request_body = CreateThread,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
@@ -60,6 +61,7 @@ pub struct ThreadFilter {
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_thread(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateThread>,
@@ -74,54 +76,66 @@ pub async fn create_thread(
     }
     check.done()?;
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;
-    let author_id = access.require(Role::Member)?;
-    let paragraph: Option<String> = paragraphs::table
-        .filter(paragraphs::id.eq(req.paragraph_id))
-        .filter(
-            paragraphs::essay_id
-                .nullable()
-                .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
-        )
-        .select(paragraphs::text)
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let Some(paragraph) = paragraph else {
-        return Err(ApiError::invalid_field("paragraph_id", "is not a paragraph of this session's essay"));
+    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
     };
-    if let Some(quote) = &req.quote {
-        anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
+    let result: ApiResult<Reply> = async {
+        let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;
+        let author_id = access.require(Role::Member)?;
+        let paragraph: Option<String> = paragraphs::table
+            .filter(paragraphs::id.eq(req.paragraph_id))
+            .filter(
+                paragraphs::essay_id
+                    .nullable()
+                    .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
+            )
+            .select(paragraphs::text)
+            .first(&mut conn)
+            .await
+            .optional()?;
+        let Some(paragraph) = paragraph else {
+            return Err(ApiError::invalid_field(
+                "paragraph_id",
+                "is not a paragraph of this session's essay",
+            ));
+        };
+        if let Some(quote) = &req.quote {
+            anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
+        }
+        let thread = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                lock_open_session(conn, session_id).await?;
+                let thread_id: Uuid = diesel::insert_into(threads::table)
+                    .values((
+                        threads::id.eq(Uuid::now_v7()),
+                        threads::session_id.eq(session_id),
+                        threads::paragraph_id.eq(req.paragraph_id),
+                        threads::author_id.eq(author_id),
+                        threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
+                        threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
+                        threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
+                        threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
+                    ))
+                    .returning(threads::id)
+                    .get_result(conn)
+                    .await?;
+                let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
+                threads_db::insert_comment(conn, &opening).await?;
+                // Read back after the triggers ran: comment_count and last activity.
+                let thread: Thread =
+                    threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
+                Ok(thread)
+            })
+            .await?;
+        let author = users::by_id(&mut conn, author_id).await?;
+        Reply::created(
+            format!("/api/v1/threads/{}", thread.id),
+            &ThreadView::new(thread, (&author).into(), access.is_moderator()),
+        )
     }
-    let thread = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            lock_open_session(conn, session_id).await?;
-            let thread_id: Uuid = diesel::insert_into(threads::table)
-                .values((
-                    threads::id.eq(Uuid::now_v7()),
-                    threads::session_id.eq(session_id),
-                    threads::paragraph_id.eq(req.paragraph_id),
-                    threads::author_id.eq(author_id),
-                    threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
-                    threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
-                    threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
-                    threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
-                ))
-                .returning(threads::id)
-                .get_result(conn)
-                .await?;
-            let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
-            threads_db::insert_comment(conn, &opening).await?;
-            // Read back after the triggers ran: comment_count and last activity.
-            let thread: Thread =
-                threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
-            Ok(thread)
-        })
-        .await?;
-    let author = users::by_id(&mut conn, author_id).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/threads/{}", thread.id)))
-        .json(ThreadView::new(thread, (&author).into(), access.is_moderator())))
+    .await;
+    idem.finish(&mut conn, result).await
 }
 
 /// The session's threads: pinned first, then latest activity. Hidden threads

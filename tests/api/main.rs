@@ -15,6 +15,7 @@ mod group_members;
 mod groups;
 mod health;
 mod http;
+mod idempotency;
 mod invites;
 mod migrations;
 mod moderation_hiding;

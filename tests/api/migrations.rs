@@ -97,8 +97,10 @@ async fn every_migration_reverts_and_reapplies() {
     let public_functions: Vec<_> = migrated.iter().filter(|n| n.starts_with("pilcrow_")).collect();
     assert!(public_functions.is_empty(), "functions left in public: {public_functions:?}");
 
-    // The newest migration's down.sql drops schema r and restores the
-    // triggers as migrations 000004 and 000007 left them.
+    // Migration 000008's down.sql drops schema r and restores the triggers
+    // as migrations 000004 and 000007 left them (000009, idempotency keys,
+    // only adds a table and is reverted first).
+    revert_last(&url).await;
     revert_last(&url).await;
     let before = names(&mut conn, OBJECTS).await;
     for expected in ["pilcrow_bump_paragraph", "pilcrow_comment_counted", "trigger:comments_counted_insert"] {
@@ -171,6 +173,7 @@ pg_types!(
     Bool => "boolean",
     Bytea => "bytea",
     Timestamptz => "timestamp with time zone",
+    diesel::sql_types::Jsonb => "jsonb",
 );
 
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
@@ -241,6 +244,7 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::comments::table>("comments"),
         describe::<schema::comment_revisions::table>("comment_revisions"),
         describe::<schema::reports::table>("reports"),
+        describe::<schema::idempotency_keys::table>("idempotency_keys"),
     ]
     .concat();
     known.sort();
