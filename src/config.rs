@@ -81,12 +81,15 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
+    pub refresh_token_idle_days: i64,
     pub jwt_secret: Option<SecretString>,
     pub max_concurrent_hashes: usize,
     pub hash_queue_timeout_ms: u64,
     /// Hashes one client address, or one account, may have waiting or
     /// running at once; more are refused with 429 at once.
     pub max_hashes_per_client: usize,
+    /// zxcvbn score (0–4) a new password needs.
+    pub min_password_score: u8,
 }
 
 /// `requests` per `window_secs`, replenished evenly (so also a burst of `requests`).
@@ -163,7 +166,10 @@ impl Settings {
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
         }
-        if self.auth.access_token_ttl_secs <= 0 || self.auth.refresh_token_ttl_days <= 0 {
+        if self.auth.access_token_ttl_secs <= 0
+            || self.auth.refresh_token_ttl_days <= 0
+            || self.auth.refresh_token_idle_days <= 0
+        {
             bail!("auth token lifetimes must be positive");
         }
         if let Some(secret) = &self.auth.jwt_secret {

@@ -75,6 +75,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     UsernameTaken,
     ValidationFailed,
+    WeakPassword,
 }
 
 impl ErrorCode {

@@ -73,6 +73,7 @@ impl Application {
                 Duration::from_millis(settings.auth.hash_queue_timeout_ms),
                 settings.auth.max_hashes_per_client,
             )?,
+            min_password_score: settings.auth.min_password_score,
             limits: RateLimits::new(&settings.rate_limit, &settings.server.trusted_proxies)?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
         };

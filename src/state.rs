@@ -11,6 +11,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: Passwords,
     pub limits: std::sync::Arc<RateLimits>,
+    /// zxcvbn score a new password needs (`auth.min_password_score`).
+    pub min_password_score: u8,
     /// The body limit of essay imports, read after the caller is authorised.
     pub essay_body_limit: usize,
 }

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod passwords;
 pub mod routes;
 pub mod store;
+pub mod strength;
 pub mod tokens;
 
 pub use extract::{Caller, MaybeCaller};

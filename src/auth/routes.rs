@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{store, Caller};
+use super::{store, strength, Caller};
 use crate::domain::{limits, Email, Username};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json};
@@ -79,7 +79,7 @@ fn pair(state: &AppState, user: &User, refresh_token: String) -> ApiResult<Token
     responses(
         (status = 201, description = "Account created and signed in", body = TokenResponse),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem),
-        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
         (status = 429, description = "`rate_limited`: too many registrations from this address; see Retry-After", body = Problem),
     ))]
 #[post("/auth/register")]
@@ -103,6 +103,12 @@ pub async fn register(
         return Err(ApiError::internal(anyhow::anyhow!("check passed without parsed values")));
     };
 
+    let inputs = vec![
+        username.as_str().to_owned(),
+        email.as_str().to_owned(),
+        req.display_name.clone().unwrap_or_default(),
+    ];
+    strength::check("password", &req.password, inputs, state.min_password_score).await?;
     let ticket = state.passwords.admit(vec![client.queue_key()])?;
     let hash = state.passwords.hash(ticket, req.password).await?;
     let mut conn = state.conn().await?;
@@ -157,15 +163,36 @@ pub async fn login(
     state.limits.password_attempt(client, &account)?;
     let ticket = state.passwords.admit(vec![client.queue_key(), account])?;
     // The connection goes back to the pool while argon2 runs.
-    let ok =
-        state.passwords.verify(ticket, req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok = state
+        .passwords
+        .verify(ticket, req.password.clone(), user.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
     let user = match user {
         Some(user) if ok => user,
         _ => return Err(bad_credentials()),
     };
+    if state.passwords.needs_rehash(&user.password_hash) {
+        rehash(&state, client, &user, req.password).await;
+    }
     let mut conn = state.conn().await?;
     let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
     token_response(&state, &user, refresh_token).await
+}
+
+/// Stores the password hashed with the configured parameters, replacing a
+/// hash made with older ones (only if the stored hash is still that one).
+/// Best effort: a failure is logged and the sign-in goes on.
+async fn rehash(state: &AppState, client: ClientAddr, user: &User, password: String) {
+    let result = async {
+        let ticket = state.passwords.admit(vec![client.queue_key(), format!("user:{}", user.id)])?;
+        let hash = state.passwords.hash(ticket, password).await?;
+        let mut conn = state.conn().await?;
+        users::replace_password_hash(&mut conn, user.id, &user.password_hash, &hash).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "rehashing a password with the configured parameters");
+    }
 }
 
 /// Trade a refresh token for a new pair; the old refresh token is spent.
@@ -178,7 +205,8 @@ pub async fn login(
 #[tracing::instrument(skip_all)]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let (user, refresh_token) = store::rotate(&mut conn, &body.refresh_token).await?;
+    let (user, refresh_token) =
+        store::rotate(&mut conn, &body.refresh_token, state.tokens.refresh_idle_days).await?;
     token_response(&state, &user, refresh_token).await
 }
 

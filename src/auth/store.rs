@@ -16,6 +16,7 @@ struct Stored {
     id: Uuid,
     user_id: Uuid,
     family_id: Uuid,
+    issued_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     spent_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -66,7 +67,7 @@ fn invalid() -> ApiError {
 /// Presenting a token that was already spent revokes the whole family
 /// (RFC 9700 §4.14.2): whoever holds the other copy is shut out too.
 #[tracing::instrument(skip_all)]
-pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(User, String)> {
+pub async fn rotate(conn: &mut AsyncPgConnection, token: &str, idle_days: i64) -> ApiResult<(User, String)> {
     let hash = sha256(token);
     let outcome = conn
         .transaction::<_, ApiError, _>(async move |conn| {
@@ -102,7 +103,10 @@ pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(Use
             else {
                 return Ok(Rotation::Invalid);
             };
-            if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
+            // Each rotation issues the next token now, so a token's age is the
+            // sign-in's idle time.
+            let idle = stored.issued_at + Duration::days(idle_days) <= Utc::now();
+            if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() || idle {
                 return Ok(Rotation::Invalid);
             }
             if stored.spent_at.is_some() {

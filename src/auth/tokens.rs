@@ -35,6 +35,8 @@ pub struct TokenKeys {
     audience: String,
     pub access_ttl_secs: i64,
     pub refresh_ttl_days: i64,
+    /// A refresh token unused this long stops working (its sign-in went idle).
+    pub refresh_idle_days: i64,
 }
 
 impl TokenKeys {
@@ -54,6 +56,7 @@ impl TokenKeys {
             audience: settings.audience.clone(),
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_days: settings.refresh_token_ttl_days,
+            refresh_idle_days: settings.refresh_token_idle_days,
         }
     }
 

@@ -165,6 +165,22 @@ pub async fn set_password_and_revoke(conn: &mut AsyncPgConnection, id: Uuid, has
         .await?)
 }
 
+/// Replaces `old` with `new` (the same password, rehashed); tokens stay valid.
+/// Does nothing if the password changed meanwhile.
+#[tracing::instrument(skip_all)]
+pub async fn replace_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    old: &str,
+    new: &str,
+) -> ApiResult<()> {
+    diesel::update(users::table.find(id).filter(users::password_hash.eq(old)))
+        .set(users::password_hash.eq(new))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn bump_token_version(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<i32> {
     Ok(diesel::update(users::table.find(id))

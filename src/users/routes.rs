@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::models::{self as users, MeView, ProfileChanges};
-use crate::auth::{store, Caller};
+use crate::auth::{store, strength, Caller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, Check, Json};
@@ -84,7 +84,7 @@ pub async fn patch_me(
         (status = 204, description = "Changed; sign in again"),
         (status = 429, description = "`rate_limited`: too many password attempts; see Retry-After", body = Problem),
         (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
-        (status = 422, body = Problem),
+        (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
     ))]
 #[post("/me/password")]
 #[tracing::instrument(skip_all)]
@@ -102,6 +102,8 @@ pub async fn change_password(
         let mut conn = state.conn().await?;
         users::current(&mut conn, &caller).await?
     };
+    let inputs = vec![user.username.clone(), user.email.clone(), user.display_name.clone()];
+    strength::check("new_password", &req.new_password, inputs, state.min_password_score).await?;
     // The second password oracle: the same limits as login.
     let account = format!("user:{}", user.id);
     state.limits.password_attempt(client, &account)?;

@@ -28,8 +28,10 @@ async fn login_by_username_or_email_in_any_case() {
 async fn login_by_non_ascii_email_as_registered() {
     let app = spawn_app().await;
     let email = "Ünal@Bücher.example";
-    app.post("/auth/register", None, register_body("unal", email, "password1")).await.expect(201);
-    app.login(email, "password1").await.expect(200);
+    app.post("/auth/register", None, register_body("unal", email, "plum tractor velvet orbit"))
+        .await
+        .expect(201);
+    app.login(email, "plum tractor velvet orbit").await.expect(200);
     app.login("ünal@bücher.EXAMPLE", "wrong-password").await.expect_unauthorized("invalid_credentials");
 }
 

@@ -7,6 +7,7 @@ mod auth_login;
 mod auth_refresh;
 mod auth_register;
 mod auth_tokens;
+mod auth_upkeep;
 mod bans;
 mod comments;
 mod database_rules;

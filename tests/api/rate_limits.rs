@@ -121,8 +121,13 @@ async fn registrations_are_limited_per_address() {
     .await;
     app.register("first").await;
     app.register("second").await;
-    let third =
-        app.post("/auth/register", None, register_body("third", "third@example.org", "password-third")).await;
+    let third = app
+        .post(
+            "/auth/register",
+            None,
+            register_body("third", "third@example.org", "plum tractor velvet orbit third"),
+        )
+        .await;
     assert_rate_limited(&third, "register-address");
 }
 

@@ -256,7 +256,7 @@ async fn counts_keep_the_access_policy() {
     app.post(
         "/me/password",
         Some(&outsider.token),
-        json!({"current_password": outsider.password, "new_password": "a-brand-new-password"}),
+        json!({"current_password": outsider.password, "new_password": "orbit-velvet-tractor-plum"}),
     )
     .await
     .expect(204);

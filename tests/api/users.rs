@@ -110,7 +110,7 @@ async fn changing_the_password_ends_every_earlier_token() {
         .post(
             "/me/password",
             Some(&alice.token),
-            json!({"current_password": alice.password, "new_password": "a brand new secret"}),
+            json!({"current_password": alice.password, "new_password": "quiet harbour velvet orbit"}),
         )
         .await;
     assert_eq!(resp.status, 204, "{}", resp.body);
@@ -122,7 +122,7 @@ async fn changing_the_password_ends_every_earlier_token() {
         app.refresh(refresh).await.expect_unauthorized("invalid_refresh_token");
     }
     app.login("alice", &alice.password).await.expect_unauthorized("invalid_credentials");
-    let fresh = app.login("alice", "a brand new secret").await.expect(200);
+    let fresh = app.login("alice", "quiet harbour velvet orbit").await.expect(200);
     app.get("/me", fresh["access_token"].as_str()).await.expect(200);
     app.refresh(fresh["refresh_token"].as_str().expect("refresh")).await.expect(200);
 }
@@ -135,13 +135,13 @@ async fn a_wrong_current_password_changes_nothing() {
         .post(
             "/me/password",
             Some(&alice.token),
-            json!({"current_password": "not-my-password", "new_password": "a brand new secret"}),
+            json!({"current_password": "not-my-password", "new_password": "quiet harbour velvet orbit"}),
         )
         .await;
     resp.expect_unauthorized("invalid_credentials");
     app.get("/me", Some(&alice.token)).await.expect(200);
     app.login("alice", &alice.password).await.expect(200);
-    app.login("alice", "a brand new secret").await.expect_unauthorized("invalid_credentials");
+    app.login("alice", "quiet harbour velvet orbit").await.expect_unauthorized("invalid_credentials");
 }
 
 #[tokio::test]

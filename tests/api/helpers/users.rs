@@ -24,10 +24,10 @@ impl TestApp {
         self.post("/auth/refresh", None, json!({"refresh_token": refresh_token})).await
     }
 
-    /// Registers `username` (email `<username>@example.org`, password `password-<username>`).
+    /// Registers `username` (email `<username>@example.org`, password `plum tractor velvet orbit <username>`).
     pub async fn register(&self, username: &str) -> TestUser {
         let email = format!("{username}@example.org");
-        let password = format!("password-{username}");
+        let password = format!("plum tractor velvet orbit {username}");
         let body = self
             .post("/auth/register", None, json!({"username": username, "email": email, "password": password}))
             .await
