@@ -40,6 +40,15 @@ impl Slug {
         Self(if slug.is_empty() { "group".to_owned() } else { slug.to_owned() })
     }
 
+    /// This slug with a random 8-hex-digit suffix: a private group's, so its
+    /// slug cannot be guessed from its name and never collides with one a
+    /// public group is given or asks for (API.md, no existence oracles).
+    pub fn with_private_suffix(&self) -> Self {
+        let base = self.0[..self.0.len().min(55)].trim_end_matches('-');
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        Self(format!("{base}-{}", &random[..8]))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -100,9 +100,15 @@ pub async fn create_group(
     let result: ApiResult<Reply> = async {
         let user = users::current(&mut conn, &caller).await?;
         let name = req.name.trim();
-        let slug = match slug.flatten() {
-            Some(slug) => slug.as_str().to_owned(),
-            None => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
+        // A private group's slug carries a random suffix (asked for or made
+        // from the name), so neither its name nor a guess reveals that it exists;
+        // `slug_taken` and the `-2` suffixes are then only ever about public groups
+        // (or a private slug guessed exactly, 32 random bits).
+        let slug = match (slug.flatten(), req.visibility) {
+            (Some(slug), Visibility::Private) => slug.with_private_suffix().as_str().to_owned(),
+            (Some(slug), Visibility::Public) => slug.as_str().to_owned(),
+            (None, Visibility::Private) => Slug::from_name(name).with_private_suffix().as_str().to_owned(),
+            (None, Visibility::Public) => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
         };
         let new = NewGroup {
             name,

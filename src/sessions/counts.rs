@@ -79,6 +79,23 @@ fn split<T, P>(
     Ok((access, paragraphs))
 }
 
+/// The access decision alone, before any paragraph is read: a 404 for a
+/// private session then costs what a 404 for a random id costs, whatever the
+/// essay's length (no timing oracle). One small extra round trip; the
+/// paragraph query below repeats the access columns and is ruled on again.
+async fn readable(conn: &mut AsyncPgConnection, caller: Option<&Caller>, session_id: Uuid) -> ApiResult<()> {
+    let (uid, ver) = access::caller_key(caller);
+    let row: Option<AccessRow> = access::groups_with_caller(uid, ver)
+        .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
+        .filter(rs::id.eq(session_id))
+        .select(access::caller_columns())
+        .first(conn)
+        .await
+        .optional()?;
+    let row = row.ok_or_else(ApiError::not_found)?;
+    access::decide(caller.is_some(), row)?.require_read()
+}
+
 /// Every paragraph of the session's essay in order, zeros included, with the
 /// caller's access to it.
 pub async fn counts(
@@ -86,6 +103,7 @@ pub async fn counts(
     caller: Option<&Caller>,
     session_id: Uuid,
 ) -> ApiResult<(GroupAccess, Vec<ParagraphCount>)> {
+    readable(conn, caller, session_id).await?;
     type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<i32>, Option<i32>));
     let rows: Vec<Row> = session_rows!(
         conn,
@@ -114,6 +132,7 @@ pub async fn paragraphs_with_counts(
     caller: Option<&Caller>,
     session_id: Uuid,
 ) -> ApiResult<(GroupAccess, Vec<ParagraphWithCounts>)> {
+    readable(conn, caller, session_id).await?;
     type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>));
     let rows: Vec<Row> = session_rows!(
         conn,

@@ -12,6 +12,7 @@ mod bans;
 mod comments;
 mod database_rules;
 mod essays;
+mod existence_oracles;
 mod group_members;
 mod groups;
 mod health;
