@@ -149,7 +149,10 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse<BoxBody> {
         if let Some(cause) = &self.cause {
             if self.status.is_server_error() {
-                tracing::error!(code = self.code, error = ?cause, "request failed");
+                // One line per kind every few seconds: an outage fails every request alike.
+                if let Some(suppressed) = crate::telemetry::throttle(self.code) {
+                    tracing::error!(code = self.code, error = %format!("{cause:#}"), suppressed, "request failed");
+                }
             } else {
                 tracing::debug!(code = self.code, error = ?cause, "request refused");
             }
@@ -192,7 +195,20 @@ fn is_contention(e: &DieselError) -> bool {
 
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
+        if !matches!(e, DieselError::NotFound) {
+            crate::metrics::database_error(&e);
+        }
         match e {
+            ref e if crate::db::is_timeout(e) => {
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_busy",
+                    "The database took too long to answer; try again.",
+                );
+                err.retry_after_secs = Some(1);
+                err.cause = Some(anyhow::anyhow!("{e}"));
+                err
+            }
             DieselError::NotFound => Self::not_found(),
             ref e if is_contention(e) => {
                 let mut err = Self::new(
@@ -212,6 +228,7 @@ impl From<DieselError> for ApiError {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        crate::metrics::pool_error(&e);
         Self::unavailable(anyhow::anyhow!("connection pool: {e}"))
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod essays;
 pub mod groups;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod moderation;
 pub mod openapi;
 pub mod schema;
