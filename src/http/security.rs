@@ -70,24 +70,19 @@ pub async fn cors_problems(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let http_req = req.request().clone();
-    let refusal = |e: &CorsError| {
-        let status = match e {
-            CorsError::OriginNotAllowed | CorsError::MethodNotAllowed | CorsError::HeadersNotAllowed => {
-                StatusCode::FORBIDDEN
-            }
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, "cors_rejected", format!("Cross-origin request refused: {e}.")).error_response()
+    // actix-cors answers its refusals as responses, not errors.
+    let res = next.call(req).await?;
+    let Some(refused) = res.response().error().and_then(|e| e.as_error::<CorsError>()) else {
+        return Ok(res.map_into_left_body());
     };
-    match next.call(req).await {
-        Ok(res) => match res.response().error().and_then(|e| e.as_error::<CorsError>()) {
-            Some(e) => Ok(ServiceResponse::new(http_req, refusal(e)).map_into_right_body()),
-            None => Ok(res.map_into_left_body()),
-        },
-        Err(err) => match err.as_error::<CorsError>() {
-            Some(e) => Ok(ServiceResponse::new(http_req, refusal(e)).map_into_right_body()),
-            None => Err(err),
-        },
-    }
+    let status = match refused {
+        CorsError::OriginNotAllowed | CorsError::MethodNotAllowed | CorsError::HeadersNotAllowed => {
+            StatusCode::FORBIDDEN
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let problem =
+        ApiError::new(status, "cors_rejected", format!("Cross-origin request refused: {refused}.")).error_response();
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, problem).map_into_right_body())
 }
