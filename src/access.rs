@@ -267,11 +267,11 @@ pub async fn resolve(
 /// handler can send the queries this check guards in the same round trip
 /// (pipelined: PostgreSQL runs them in the order they are first polled). Their
 /// results must not be used, nor anything written, before this one allows it.
-pub fn resolve_pipelined(
-    conn: &mut AsyncPgConnection,
+pub fn resolve_pipelined<'a>(
+    conn: &'a AsyncPgConnection,
     caller: Option<&Caller>,
     scope: Scope,
-) -> BoxFuture<'static, ApiResult<GroupAccess>> {
+) -> BoxFuture<'a, ApiResult<GroupAccess>> {
     let (uid, ver) = caller_key(caller);
     let signed_in = caller.is_some();
 
@@ -280,7 +280,7 @@ pub fn resolve_pipelined(
             groups_with_caller(uid, ver)
                 .filter($group_filter)
                 .select(caller_columns())
-                .first::<AccessRow>(conn)
+                .first::<AccessRow>(&mut &*conn)
                 .boxed()
         };
     }

@@ -16,7 +16,7 @@ use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::embedded::{Cluster, ClusterOptions};
-use crate::db::{build_pool, migrate};
+use crate::db::{build_pool, migrate, timeouts};
 use crate::http::{head, problems, security, JsonLimit};
 use crate::state::AppState;
 use crate::{metrics, telemetry};
@@ -59,8 +59,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (url, cluster) = database(&settings).await?;
         migrate::run(&url).await.context("migrating the database")?;
+        let connector = crate::db::connect::shared(&url, &timeouts::startup_options(&settings.database))?;
         let pool = build_pool(
-            &url,
+            connector,
             settings.database.pool_size,
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -24,9 +24,8 @@ impl Passwords {
         // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
         let params = Params::new(19_456, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let dummy_hash = argon
-            .hash_password(b"pilcrow dummy password", &salt)
+            .hash_password(b"pilcrow dummy password")
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
             .to_string();
         Ok(Self {
@@ -41,9 +40,8 @@ impl Passwords {
     pub async fn hash(&self, password: String) -> ApiResult<String> {
         let argon = self.argon.clone();
         self.on_blocking_pool(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
             argon
-                .hash_password(password.as_bytes(), &salt)
+                .hash_password(password.as_bytes())
                 .map(|h| h.to_string())
                 .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
         })
@@ -57,9 +55,7 @@ impl Passwords {
         let known = hash.is_some();
         let phc = hash.unwrap_or_else(|| self.dummy_hash.to_string());
         self.on_blocking_pool(move || {
-            let ok = PasswordHash::new(&phc)
-                .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false);
+            let ok = argon.verify_password(password.as_bytes(), phc.as_str()).is_ok();
             ok && known
         })
         .await

@@ -1,5 +1,4 @@
 use actix_web::{web, HttpResponse};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -189,12 +188,9 @@ pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     // One transaction, the user row first: see `store::rotate` for the race this closes.
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            users::bump_token_version(conn, user.id).await?;
-            store::revoke_all_for_user(conn, user.id).await
-        }
-        .scope_boxed()
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        users::bump_token_version(conn, user.id).await?;
+        store::revoke_all_for_user(conn, user.id).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -68,55 +67,52 @@ fn invalid() -> ApiError {
 pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(User, String)> {
     let hash = sha256(token);
     let outcome = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let Some(user_id) = rt::table
-                    .filter(rt::token_hash.eq(&hash))
-                    .select(rt::user_id)
-                    .first::<Uuid>(conn)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(Rotation::Invalid);
-                };
-                // The user row before the token, the order in which password change and
-                // logout-all lock them (by updating the user first, in one transaction):
-                // a rotation then either ends before they revoke, its new token revoked with
-                // the rest and the access token carrying the old version, or waits and finds
-                // its token revoked. One order everywhere also rules out deadlocks between them.
-                let user = users::table
-                    .find(user_id)
-                    .select(User::as_select())
-                    .for_share()
-                    .first(conn)
-                    .await
-                    .optional()?;
-                let Some(user) = user else { return Ok(Rotation::Invalid) };
-                let Some(stored) = rt::table
-                    .filter(rt::token_hash.eq(&hash))
-                    .select(Stored::as_select())
-                    .for_update()
-                    .first(conn)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(Rotation::Invalid);
-                };
-                if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
-                    return Ok(Rotation::Invalid);
-                }
-                if stored.spent_at.is_some() {
-                    revoke_family(conn, stored.family_id).await?;
-                    return Ok(Rotation::Reused);
-                }
-                diesel::update(rt::table.find(stored.id))
-                    .set(rt::spent_at.eq(diesel::dsl::now))
-                    .execute(conn)
-                    .await?;
-                let token = insert(conn, stored.user_id, stored.family_id, stored.expires_at).await?;
-                Ok(Rotation::Rotated { user, token })
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let Some(user_id) = rt::table
+                .filter(rt::token_hash.eq(&hash))
+                .select(rt::user_id)
+                .first::<Uuid>(conn)
+                .await
+                .optional()?
+            else {
+                return Ok(Rotation::Invalid);
+            };
+            // The user row before the token, the order in which password change and
+            // logout-all lock them (by updating the user first, in one transaction):
+            // a rotation then either ends before they revoke, its new token revoked with
+            // the rest and the access token carrying the old version, or waits and finds
+            // its token revoked. One order everywhere also rules out deadlocks between them.
+            let user = users::table
+                .find(user_id)
+                .select(User::as_select())
+                .for_share()
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(user) = user else { return Ok(Rotation::Invalid) };
+            let Some(stored) = rt::table
+                .filter(rt::token_hash.eq(&hash))
+                .select(Stored::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+            else {
+                return Ok(Rotation::Invalid);
+            };
+            if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
+                return Ok(Rotation::Invalid);
             }
-            .scope_boxed()
+            if stored.spent_at.is_some() {
+                revoke_family(conn, stored.family_id).await?;
+                return Ok(Rotation::Reused);
+            }
+            diesel::update(rt::table.find(stored.id))
+                .set(rt::spent_at.eq(diesel::dsl::now))
+                .execute(conn)
+                .await?;
+            let token = insert(conn, stored.user_id, stored.family_id, stored.expires_at).await?;
+            Ok(Rotation::Rotated { user, token })
         })
         .await?;
     match outcome {

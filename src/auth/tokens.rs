@@ -6,7 +6,6 @@ use base64::Engine;
 use chrono::Utc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -99,7 +98,8 @@ impl TokenKeys {
 /// `bytes` random bytes from the OS, base64url without padding.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    // ThreadRng is a CSPRNG seeded from the OS.
+    rand::fill(&mut buf[..]);
     URL_SAFE_NO_PAD.encode(buf)
 }
 

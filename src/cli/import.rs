@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -90,30 +89,27 @@ pub async fn insert(conn: &mut AsyncPgConnection, essay: &Essay<'_>) -> anyhow::
         })
         .collect();
     let ids = conn
-        .transaction::<_, diesel::result::Error, _>(|conn| {
-            async move {
-                diesel::insert_into(essays::table)
-                    .values((
-                        essays::id.eq(essay_id),
-                        essays::group_id.eq(essay.group_id),
-                        essays::title.eq(title),
-                        essays::author.eq(essay.author),
-                        essays::format.eq(format),
-                        essays::created_by.eq(essay.created_by),
-                    ))
-                    .execute(conn)
-                    .await?;
-                for chunk in rows.chunks(2000) {
-                    diesel::insert_into(paragraphs::table).values(chunk).execute(conn).await?;
-                }
-                paragraphs::table
-                    .filter(paragraphs::essay_id.eq(essay_id))
-                    .order(paragraphs::position)
-                    .select(paragraphs::id)
-                    .load(conn)
-                    .await
+        .transaction::<_, diesel::result::Error, _>(async move |conn| {
+            diesel::insert_into(essays::table)
+                .values((
+                    essays::id.eq(essay_id),
+                    essays::group_id.eq(essay.group_id),
+                    essays::title.eq(title),
+                    essays::author.eq(essay.author),
+                    essays::format.eq(format),
+                    essays::created_by.eq(essay.created_by),
+                ))
+                .execute(conn)
+                .await?;
+            for chunk in rows.chunks(2000) {
+                diesel::insert_into(paragraphs::table).values(chunk).execute(conn).await?;
             }
-            .scope_boxed()
+            paragraphs::table
+                .filter(paragraphs::essay_id.eq(essay_id))
+                .order(paragraphs::position)
+                .select(paragraphs::id)
+                .load(conn)
+                .await
         })
         .await?;
     Ok((essay_id, ids))

@@ -127,6 +127,6 @@ fn run(command: Command) -> anyhow::Result<()> {
 async fn connect(settings: &Settings) -> anyhow::Result<(AsyncPgConnection, Option<Cluster>)> {
     let (url, cluster) = startup::database(settings).await?;
     crate::db::migrate::run(&url).await.context("migrating the database")?;
-    let conn = crate::db::connect(&url).await.context("connecting to the database")?;
+    let conn = crate::db::connect(&url).await?;
     Ok((conn, cluster))
 }

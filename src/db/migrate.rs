@@ -1,5 +1,4 @@
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -12,9 +11,10 @@ const MIGRATION_LOCK_KEY: i64 = 0x0070_696c_6372_6f77; // "pilcrow"
 /// Runs pending migrations, holding a session advisory lock so instances
 /// starting together take turns instead of racing.
 pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
-    let url = url.to_owned();
+    // Over TLS like every other connection; the harness then blocks, so off the async workers.
+    let conn = super::connect(url).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
@@ -28,9 +28,9 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
 
 /// Reverts every migration (used by the migration round-trip test).
 pub async fn revert_all(url: &str) -> anyhow::Result<()> {
-    let url = url.to_owned();
+    let conn = super::connect(url).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         conn.revert_all_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
         Ok(())
     })

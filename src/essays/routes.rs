@@ -1,6 +1,5 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -116,9 +115,7 @@ pub async fn import_essay(
         created_by: actor,
     };
     let essay = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move { essays_db::insert(conn, &new, &blocks).await }.scope_boxed()
-        })
+        .transaction::<_, ApiError, _>(async move |conn| essays_db::insert(conn, &new, &blocks).await)
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/essays/{}", essay.essay.id)))

@@ -5,7 +5,6 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,33 +72,30 @@ pub async fn ban(
     let group_id = access.group_id;
     let (reason, expires_at) = (req.reason.trim().to_owned(), req.expires_at);
     let created_at = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                access::require_outranks(conn, &access, target.id).await?;
-                let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
-                    .values((
-                        bans::group_id.eq(group_id),
-                        bans::user_id.eq(target.id),
-                        bans::banned_by.eq(actor),
-                        bans::reason.eq(&reason),
-                        bans::expires_at.eq(expires_at),
-                    ))
-                    .on_conflict((bans::group_id, bans::user_id))
-                    .do_update()
-                    .set((
-                        bans::banned_by.eq(excluded(bans::banned_by)),
-                        bans::reason.eq(excluded(bans::reason)),
-                        bans::expires_at.eq(excluded(bans::expires_at)),
-                        bans::created_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(bans::created_at)
-                    .get_result(conn)
-                    .await?;
-                modlog::record(conn, group_id, actor, Action::Ban, Target::User(target.id), Some(&reason))
-                    .await?;
-                Ok((created_at, target, reason))
-            }
-            .scope_boxed()
+        .transaction::<_, ApiError, _>(async move |conn| {
+            access::require_outranks(conn, &access, target.id).await?;
+            let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
+                .values((
+                    bans::group_id.eq(group_id),
+                    bans::user_id.eq(target.id),
+                    bans::banned_by.eq(actor),
+                    bans::reason.eq(&reason),
+                    bans::expires_at.eq(expires_at),
+                ))
+                .on_conflict((bans::group_id, bans::user_id))
+                .do_update()
+                .set((
+                    bans::banned_by.eq(excluded(bans::banned_by)),
+                    bans::reason.eq(excluded(bans::reason)),
+                    bans::expires_at.eq(excluded(bans::expires_at)),
+                    bans::created_at.eq(diesel::dsl::now),
+                ))
+                .returning(bans::created_at)
+                .get_result(conn)
+                .await?;
+            modlog::record(conn, group_id, actor, Action::Ban, Target::User(target.id), Some(&reason))
+                .await?;
+            Ok((created_at, target, reason))
         })
         .await?;
     let (created_at, target, reason) = created_at;
@@ -122,22 +118,19 @@ pub async fn unban(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            access::require_outranks(conn, &access, user_id).await?;
-            let removed = diesel::delete(
-                bans::table
-                    .find((group_id, user_id))
-                    .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
-            )
-            .execute(conn)
-            .await?;
-            if removed == 0 {
-                return Err(ApiError::not_found());
-            }
-            modlog::record(conn, group_id, actor, Action::Unban, Target::User(user_id), None).await
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        access::require_outranks(conn, &access, user_id).await?;
+        let removed = diesel::delete(
+            bans::table
+                .find((group_id, user_id))
+                .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
+        )
+        .execute(conn)
+        .await?;
+        if removed == 0 {
+            return Err(ApiError::not_found());
         }
-        .scope_boxed()
+        modlog::record(conn, group_id, actor, Action::Unban, Target::User(user_id), None).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,7 +4,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -182,47 +181,44 @@ pub async fn accept_invite(
     let caller = &caller;
     let mut conn = state.conn().await?;
     let (membership, user) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                // The row lock makes concurrent accepts take turns, so `uses`
-                // never passes `max_uses`.
-                let invite: InviteRow = invites::table
-                    .filter(invites::code_hash.eq(&hash))
-                    .select((
-                        invites::id,
-                        invites::group_id,
-                        invites::max_uses,
-                        invites::uses,
-                        invites::expires_at,
-                    ))
-                    .for_update()
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(ApiError::not_found)?;
-                if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
-                    return Err(ApiError::gone("invite_expired", "This invite has expired."));
-                }
-                if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-                    return Err(ApiError::gone("invite_used_up", "This invite has been used up."));
-                }
-                // The code is the caller's way in, so a private group is not
-                // 404 here; the ban and membership facts come from the policy.
-                let access = access::resolve(conn, Some(caller), Scope::Group(invite.group_id)).await?;
-                let (Some(user_id), Some(user)) = (access.user_id, access.caller.clone()) else {
-                    return Err(crate::users::models::revoked());
-                };
-                if access.banned {
-                    return Err(ApiError::forbidden("banned", "You are banned from this group."));
-                }
-                let membership = groups_db::join(conn, invite.group_id, user_id).await?;
-                diesel::update(invites::table.find(invite.id))
-                    .set(invites::uses.eq(invites::uses + 1))
-                    .execute(conn)
-                    .await?;
-                Ok((membership, user))
+        .transaction::<_, ApiError, _>(async move |conn| {
+            // The row lock makes concurrent accepts take turns, so `uses`
+            // never passes `max_uses`.
+            let invite: InviteRow = invites::table
+                .filter(invites::code_hash.eq(&hash))
+                .select((
+                    invites::id,
+                    invites::group_id,
+                    invites::max_uses,
+                    invites::uses,
+                    invites::expires_at,
+                ))
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(ApiError::not_found)?;
+            if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
+                return Err(ApiError::gone("invite_expired", "This invite has expired."));
             }
-            .scope_boxed()
+            if invite.max_uses.is_some_and(|max| invite.uses >= max) {
+                return Err(ApiError::gone("invite_used_up", "This invite has been used up."));
+            }
+            // The code is the caller's way in, so a private group is not
+            // 404 here; the ban and membership facts come from the policy.
+            let access = access::resolve(conn, Some(caller), Scope::Group(invite.group_id)).await?;
+            let (Some(user_id), Some(user)) = (access.user_id, access.caller.clone()) else {
+                return Err(crate::users::models::revoked());
+            };
+            if access.banned {
+                return Err(ApiError::forbidden("banned", "You are banned from this group."));
+            }
+            let membership = groups_db::join(conn, invite.group_id, user_id).await?;
+            diesel::update(invites::table.find(invite.id))
+                .set(invites::uses.eq(invites::uses + 1))
+                .execute(conn)
+                .await?;
+            Ok((membership, user))
         })
         .await?;
     Ok(HttpResponse::Created()

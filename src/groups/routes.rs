@@ -1,7 +1,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -113,9 +112,7 @@ pub async fn create_group(
         owner: user.id,
     };
     let group = conn
-        .transaction::<_, diesel::result::Error, _>(|conn| {
-            async move { groups_db::insert(conn, &new).await }.scope_boxed()
-        })
+        .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
         .await
         .map_err(|e| match unique_violation(&e) {
             Some("groups_slug_lower_key") => ApiError::conflict("slug_taken", "Another group has that slug."),
@@ -288,18 +285,15 @@ pub async fn leave_group(
         return Err(ApiError::forbidden("not_a_member", "You are not a member of this group."));
     };
     let group_id = access.group_id;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            if role == Role::Owner {
-                groups_db::lock_owners(conn, group_id).await?;
-                if groups_db::owner_count(conn, group_id).await? <= 1 {
-                    return Err(last_owner());
-                }
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        if role == Role::Owner {
+            groups_db::lock_owners(conn, group_id).await?;
+            if groups_db::owner_count(conn, group_id).await? <= 1 {
+                return Err(last_owner());
             }
-            diesel::delete(memberships::table.find((group_id, user_id))).execute(conn).await?;
-            Ok(())
         }
-        .scope_boxed()
+        diesel::delete(memberships::table.find((group_id, user_id))).execute(conn).await?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -352,44 +346,33 @@ pub async fn set_role(
     let actor_role = access.role().unwrap_or(Role::Member);
     let group_id = access.group_id;
     let membership = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                groups_db::lock_owners(conn, group_id).await?;
-                let current = groups_db::membership(conn, group_id, target_id)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-                let old_role = current.role();
-                let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
-                if touches_high && actor_role < Role::Owner {
-                    return Err(ApiError::forbidden(
-                        "insufficient_role",
-                        "Only an owner grants or removes the organiser and owner roles.",
-                    ));
-                }
-                if old_role == new_role {
-                    return Ok(current);
-                }
-                if old_role == Role::Owner && groups_db::owner_count(conn, group_id).await? <= 1 {
-                    return Err(last_owner());
-                }
-                let updated = diesel::update(memberships::table.find((group_id, target_id)))
-                    .set(memberships::role.eq(new_role.as_str()))
-                    .returning(groups_db::Membership::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let reason = format!("{} -> {}", old_role.as_str(), new_role.as_str());
-                modlog::record(
-                    conn,
-                    group_id,
-                    actor,
-                    Action::RoleChange,
-                    Target::User(target_id),
-                    Some(&reason),
-                )
-                .await?;
-                Ok(updated)
+        .transaction::<_, ApiError, _>(async move |conn| {
+            groups_db::lock_owners(conn, group_id).await?;
+            let current =
+                groups_db::membership(conn, group_id, target_id).await?.ok_or_else(ApiError::not_found)?;
+            let old_role = current.role();
+            let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
+            if touches_high && actor_role < Role::Owner {
+                return Err(ApiError::forbidden(
+                    "insufficient_role",
+                    "Only an owner grants or removes the organiser and owner roles.",
+                ));
             }
-            .scope_boxed()
+            if old_role == new_role {
+                return Ok(current);
+            }
+            if old_role == Role::Owner && groups_db::owner_count(conn, group_id).await? <= 1 {
+                return Err(last_owner());
+            }
+            let updated = diesel::update(memberships::table.find((group_id, target_id)))
+                .set(memberships::role.eq(new_role.as_str()))
+                .returning(groups_db::Membership::as_returning())
+                .get_result(conn)
+                .await?;
+            let reason = format!("{} -> {}", old_role.as_str(), new_role.as_str());
+            modlog::record(conn, group_id, actor, Action::RoleChange, Target::User(target_id), Some(&reason))
+                .await?;
+            Ok(updated)
         })
         .await?;
     let user = users::by_id(&mut conn, target_id).await?;

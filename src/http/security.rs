@@ -81,8 +81,8 @@ pub async fn cors_problems(
         }
         _ => StatusCode::BAD_REQUEST,
     };
-    let problem =
-        ApiError::new(status, "cors_rejected", format!("Cross-origin request refused: {refused}.")).error_response();
+    let problem = ApiError::new(status, "cors_rejected", format!("Cross-origin request refused: {refused}."))
+        .error_response();
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, problem).map_into_right_body())
 }

@@ -4,7 +4,6 @@
 
 use actix_web::web;
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -63,52 +62,49 @@ pub async fn moderate_comment(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            // Row locks in the triggers' order: comment, then (by the trigger) thread.
-            let (hidden, author_id): (bool, Uuid) = comments::table
-                .find(comment_id)
-                .select((comments::hidden, comments::author_id))
-                .for_update()
-                .first(conn)
-                .await?;
-            access::require_outranks(conn, &access, author_id).await?;
-            let row = comments::table.find(comment_id);
-            let (changed, action) = match req.action {
-                CommentAction::Hide => {
-                    let changed = !hidden
-                        && diesel::update(row)
-                            .set((
-                                comments::hidden.eq(true),
-                                comments::hidden_by.eq(Some(actor)),
-                                comments::hidden_reason.eq(reason.as_deref()),
-                            ))
-                            .execute(conn)
-                            .await?
-                            == 1;
-                    (changed, Action::Hide)
-                }
-                CommentAction::Restore => {
-                    let changed = hidden
-                        && diesel::update(row)
-                            .set((
-                                comments::hidden.eq(false),
-                                comments::hidden_by.eq(None::<Uuid>),
-                                comments::hidden_reason.eq(None::<String>),
-                            ))
-                            .execute(conn)
-                            .await?
-                            == 1;
-                    (changed, Action::Restore)
-                }
-            };
-            if changed {
-                let target = Target::Comment(comment_id);
-                modlog::record(conn, group_id, actor, action, target, reason.as_deref()).await?;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        // Row locks in the triggers' order: comment, then (by the trigger) thread.
+        let (hidden, author_id): (bool, Uuid) = comments::table
+            .find(comment_id)
+            .select((comments::hidden, comments::author_id))
+            .for_update()
+            .first(conn)
+            .await?;
+        access::require_outranks(conn, &access, author_id).await?;
+        let row = comments::table.find(comment_id);
+        let (changed, action) = match req.action {
+            CommentAction::Hide => {
+                let changed = !hidden
+                    && diesel::update(row)
+                        .set((
+                            comments::hidden.eq(true),
+                            comments::hidden_by.eq(Some(actor)),
+                            comments::hidden_reason.eq(reason.as_deref()),
+                        ))
+                        .execute(conn)
+                        .await?
+                        == 1;
+                (changed, Action::Hide)
             }
-            Ok(())
+            CommentAction::Restore => {
+                let changed = hidden
+                    && diesel::update(row)
+                        .set((
+                            comments::hidden.eq(false),
+                            comments::hidden_by.eq(None::<Uuid>),
+                            comments::hidden_reason.eq(None::<String>),
+                        ))
+                        .execute(conn)
+                        .await?
+                        == 1;
+                (changed, Action::Restore)
+            }
+        };
+        if changed {
+            let target = Target::Comment(comment_id);
+            modlog::record(conn, group_id, actor, action, target, reason.as_deref()).await?;
         }
-        .scope_boxed()
+        Ok(())
     })
     .await?;
     let (comment, author) = threads_db::find_comment(&mut conn, comment_id).await?;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -334,40 +333,37 @@ pub async fn resolve_report(
     let group_id = access.group_id;
     let outcome = req.outcome;
     let report = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let status: String =
-                    reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
-                if status != ReportStatus::Open.as_str() {
-                    return Err(ApiError::conflict("already_resolved", "This report is already resolved."));
-                }
-                let report: Report = diesel::update(reports::table.find(report_id))
-                    .set((
-                        reports::status.eq(ReportStatus::Resolved.as_str()),
-                        reports::outcome.eq(outcome.as_str()),
-                        reports::note.eq(note.as_deref()),
-                        reports::resolved_by.eq(actor),
-                        reports::resolved_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(Report::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let reason = match &note {
-                    Some(note) => format!("{}: {note}", outcome.as_str()),
-                    None => outcome.as_str().to_owned(),
-                };
-                modlog::record(
-                    conn,
-                    group_id,
-                    actor,
-                    Action::ResolveReport,
-                    Target::Report(report_id),
-                    Some(&reason),
-                )
-                .await?;
-                Ok(report)
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let status: String =
+                reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
+            if status != ReportStatus::Open.as_str() {
+                return Err(ApiError::conflict("already_resolved", "This report is already resolved."));
             }
-            .scope_boxed()
+            let report: Report = diesel::update(reports::table.find(report_id))
+                .set((
+                    reports::status.eq(ReportStatus::Resolved.as_str()),
+                    reports::outcome.eq(outcome.as_str()),
+                    reports::note.eq(note.as_deref()),
+                    reports::resolved_by.eq(actor),
+                    reports::resolved_at.eq(diesel::dsl::now),
+                ))
+                .returning(Report::as_returning())
+                .get_result(conn)
+                .await?;
+            let reason = match &note {
+                Some(note) => format!("{}: {note}", outcome.as_str()),
+                None => outcome.as_str().to_owned(),
+            };
+            modlog::record(
+                conn,
+                group_id,
+                actor,
+                Action::ResolveReport,
+                Target::Report(report_id),
+                Some(&reason),
+            )
+            .await?;
+            Ok(report)
         })
         .await?;
     Ok(web::Json(one_view(&mut conn, report).await?))

@@ -2,7 +2,6 @@
 
 use actix_web::web;
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -127,27 +126,23 @@ pub async fn moderate_thread(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            // Concurrent actions on one thread take turns on its row.
-            let thread: Thread = threads::table
-                .find(thread_id)
-                .select(Thread::as_select())
-                .for_no_key_update()
-                .first(conn)
-                .await?;
-            // Hiding acts on the author's words; locking and pinning on the discussion.
-            if matches!(req.action, ThreadAction::Hide | ThreadAction::Restore) {
-                access::require_outranks(conn, &access, thread.author_id).await?;
-            }
-            if apply(conn, &thread, req.action, actor, reason.as_deref()).await? {
-                let target = Target::Thread(thread_id);
-                modlog::record(conn, group_id, actor, req.action.logged_as(), target, reason.as_deref())
-                    .await?;
-            }
-            Ok(())
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        // Concurrent actions on one thread take turns on its row.
+        let thread: Thread = threads::table
+            .find(thread_id)
+            .select(Thread::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await?;
+        // Hiding acts on the author's words; locking and pinning on the discussion.
+        if matches!(req.action, ThreadAction::Hide | ThreadAction::Restore) {
+            access::require_outranks(conn, &access, thread.author_id).await?;
         }
-        .scope_boxed()
+        if apply(conn, &thread, req.action, actor, reason.as_deref()).await? {
+            let target = Target::Thread(thread_id);
+            modlog::record(conn, group_id, actor, req.action.logged_as(), target, reason.as_deref()).await?;
+        }
+        Ok(())
     })
     .await?;
     let (thread, author) = threads_db::find_thread(&mut conn, thread_id).await?;

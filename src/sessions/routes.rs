@@ -1,7 +1,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -176,27 +175,24 @@ pub async fn update_session(
     }
     let closing = changes.status == Some(Status::Closed.as_str());
     let session = conn
-        .transaction::<_, diesel::result::Error, _>(|conn| {
-            async move {
-                let session: Session = diesel::update(rs::table.find(current.id))
-                    .set(&changes)
-                    .returning(Session::as_returning())
-                    .get_result(conn)
+        .transaction::<_, diesel::result::Error, _>(async move |conn| {
+            let session: Session = diesel::update(rs::table.find(current.id))
+                .set(&changes)
+                .returning(Session::as_returning())
+                .get_result(conn)
+                .await?;
+            if closing {
+                // Comment posting locks its thread and reads the status
+                // after that lock; taking every thread's lock here makes
+                // posts in flight land before the close, and later ones see it.
+                threads::table
+                    .filter(threads::session_id.eq(session.id))
+                    .select(threads::id)
+                    .for_update()
+                    .load::<Uuid>(conn)
                     .await?;
-                if closing {
-                    // Comment posting locks its thread and reads the status
-                    // after that lock; taking every thread's lock here makes
-                    // posts in flight land before the close, and later ones see it.
-                    threads::table
-                        .filter(threads::session_id.eq(session.id))
-                        .select(threads::id)
-                        .for_update()
-                        .load::<Uuid>(conn)
-                        .await?;
-                }
-                Ok(session)
             }
-            .scope_boxed()
+            Ok(session)
         })
         .await
         .map_err(|e| match e {

@@ -1,6 +1,5 @@
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use serde::Deserialize;
@@ -119,73 +118,70 @@ pub async fn create_comment(
     let mut conn = state.conn().await?;
     let caller = &caller;
     let (comment, author, moderator) = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                // One round trip for everything the insert depends on: the
-                // access check (which also reads the author's profile), the
-                // thread row lock (keeps `thread_locked` exact, and
-                // `session_closed` too: closing a session locks its threads,
-                // so the status read after this lock is the final one), the
-                // session status and the parent. They are pipelined and run
-                // in this order; nothing is used before the access check
-                // allows it, and nothing is written before all of them are in.
-                let access = access::resolve_pipelined(conn, Some(caller), Scope::Thread(thread_id));
-                let thread = threads::table
-                    .find(thread_id)
-                    .select((threads::session_id, threads::locked, threads::hidden))
-                    .for_no_key_update()
-                    .first::<ThreadState>(conn)
-                    .boxed();
-                let session_status = rs::table
-                    .filter(
-                        rs::id
-                            .nullable()
-                            .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
-                    )
-                    .select(rs::status)
-                    .first::<String>(conn)
-                    .boxed();
-                let parent = req.parent_id.map(|parent_id| {
-                    comments::table
-                        .find(parent_id)
-                        .select((comments::thread_id, comments::depth))
-                        .first::<(Uuid, i16)>(conn)
-                        .boxed()
-                });
-                let parent = async move {
-                    match parent {
-                        Some(query) => query.await.optional(),
-                        None => Ok(None),
-                    }
-                };
-                let (access, thread, session_status, parent) =
-                    futures_util::join!(access, thread, session_status, parent);
-
-                let access = access?;
-                let author_id = access.require(Role::Member)?;
-                let moderator = access.is_moderator();
-                check_writable(&thread?, &access)?;
-                check_open(&session_status?)?;
-                let depth = match (req.parent_id, parent?) {
-                    (None, _) => 0,
-                    (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
-                    (Some(_), _) => {
-                        return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
-                    }
-                };
-                if depth > MAX_DEPTH {
-                    return Err(ApiError::invalid_field(
-                        "parent_id",
-                        format!("replies nest at most {MAX_DEPTH} levels deep"),
-                    ));
+        .transaction::<_, ApiError, _>(async move |conn| {
+            // One round trip for everything the insert depends on: the
+            // access check (which also reads the author's profile), the
+            // thread row lock (keeps `thread_locked` exact, and
+            // `session_closed` too: closing a session locks its threads,
+            // so the status read after this lock is the final one), the
+            // session status and the parent. They are pipelined and run
+            // in this order; nothing is used before the access check
+            // allows it, and nothing is written before all of them are in.
+            let pipe: &AsyncPgConnection = conn;
+            let access = access::resolve_pipelined(pipe, Some(caller), Scope::Thread(thread_id));
+            let thread = threads::table
+                .find(thread_id)
+                .select((threads::session_id, threads::locked, threads::hidden))
+                .for_no_key_update()
+                .first::<ThreadState>(&mut &*pipe)
+                .boxed();
+            let session_status = rs::table
+                .filter(
+                    rs::id
+                        .nullable()
+                        .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
+                )
+                .select(rs::status)
+                .first::<String>(&mut &*pipe)
+                .boxed();
+            let parent = req.parent_id.map(|parent_id| {
+                comments::table
+                    .find(parent_id)
+                    .select((comments::thread_id, comments::depth))
+                    .first::<(Uuid, i16)>(&mut &*pipe)
+                    .boxed()
+            });
+            let parent = async move {
+                match parent {
+                    Some(query) => query.await.optional(),
+                    None => Ok(None),
                 }
-                let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
-                let new =
-                    NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
-                let comment = threads_db::insert_comment(conn, &new).await?;
-                Ok((comment, author, moderator))
+            };
+            let (access, thread, session_status, parent) =
+                futures_util::join!(access, thread, session_status, parent);
+
+            let access = access?;
+            let author_id = access.require(Role::Member)?;
+            let moderator = access.is_moderator();
+            check_writable(&thread?, &access)?;
+            check_open(&session_status?)?;
+            let depth = match (req.parent_id, parent?) {
+                (None, _) => 0,
+                (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
+                (Some(_), _) => {
+                    return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
+                }
+            };
+            if depth > MAX_DEPTH {
+                return Err(ApiError::invalid_field(
+                    "parent_id",
+                    format!("replies nest at most {MAX_DEPTH} levels deep"),
+                ));
             }
-            .scope_boxed()
+            let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
+            let new = NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
+            let comment = threads_db::insert_comment(conn, &new).await?;
+            Ok((comment, author, moderator))
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -235,36 +231,33 @@ pub async fn edit_comment(
     let user_id = access.require(Role::Member)?;
     let moderator = access.is_moderator();
     let comment = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                let comment = lock_comment(conn, &access, comment_id).await?;
-                if comment.author_id != user_id {
-                    return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
-                }
-                if comment.deleted {
-                    return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
-                }
-                if comment.hidden && !moderator {
-                    return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
-                }
-                lock_writable_thread(conn, &access, comment.thread_id).await?;
-                diesel::insert_into(comment_revisions::table)
-                    .values((
-                        comment_revisions::id.eq(Uuid::now_v7()),
-                        comment_revisions::comment_id.eq(comment.id),
-                        comment_revisions::body.eq(&comment.body),
-                        comment_revisions::editor_id.eq(comment.author_id),
-                        comment_revisions::edited_at.eq(comment.edited_at.unwrap_or(comment.created_at)),
-                    ))
-                    .execute(conn)
-                    .await?;
-                Ok(diesel::update(comments::table.find(comment.id))
-                    .set((comments::body.eq(&req.body), comments::edited_at.eq(diesel::dsl::now)))
-                    .returning(Comment::as_returning())
-                    .get_result(conn)
-                    .await?)
+        .transaction::<_, ApiError, _>(async move |conn| {
+            let comment = lock_comment(conn, &access, comment_id).await?;
+            if comment.author_id != user_id {
+                return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
             }
-            .scope_boxed()
+            if comment.deleted {
+                return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+            }
+            if comment.hidden && !moderator {
+                return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
+            }
+            lock_writable_thread(conn, &access, comment.thread_id).await?;
+            diesel::insert_into(comment_revisions::table)
+                .values((
+                    comment_revisions::id.eq(Uuid::now_v7()),
+                    comment_revisions::comment_id.eq(comment.id),
+                    comment_revisions::body.eq(&comment.body),
+                    comment_revisions::editor_id.eq(comment.author_id),
+                    comment_revisions::edited_at.eq(comment.edited_at.unwrap_or(comment.created_at)),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(diesel::update(comments::table.find(comment.id))
+                .set((comments::body.eq(&req.body), comments::edited_at.eq(diesel::dsl::now)))
+                .returning(Comment::as_returning())
+                .get_result(conn)
+                .await?)
         })
         .await?;
     let (_, author) = threads_db::find_comment(&mut conn, comment.id).await?;
@@ -288,40 +281,30 @@ pub async fn delete_comment(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
     let user_id = access.require(Role::Member)?;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            let comment = lock_comment(conn, &access, comment_id).await?;
-            let by_author = comment.author_id == user_id;
-            if !by_author && !access.is_moderator() {
-                return Err(ApiError::forbidden(
-                    "not_author",
-                    "Only the author or a moderator can delete a comment.",
-                ));
-            }
-            if !by_author {
-                access::require_outranks(conn, &access, comment.author_id).await?;
-            }
-            if comment.deleted {
-                return Ok(());
-            }
-            diesel::update(comments::table.find(comment.id))
-                .set((comments::deleted.eq(true), comments::deleted_by.eq(user_id)))
-                .execute(conn)
-                .await?;
-            if !by_author {
-                modlog::record(
-                    conn,
-                    access.group_id,
-                    user_id,
-                    Action::Delete,
-                    Target::Comment(comment.id),
-                    None,
-                )
-                .await?;
-            }
-            Ok(())
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        let comment = lock_comment(conn, &access, comment_id).await?;
+        let by_author = comment.author_id == user_id;
+        if !by_author && !access.is_moderator() {
+            return Err(ApiError::forbidden(
+                "not_author",
+                "Only the author or a moderator can delete a comment.",
+            ));
         }
-        .scope_boxed()
+        if !by_author {
+            access::require_outranks(conn, &access, comment.author_id).await?;
+        }
+        if comment.deleted {
+            return Ok(());
+        }
+        diesel::update(comments::table.find(comment.id))
+            .set((comments::deleted.eq(true), comments::deleted_by.eq(user_id)))
+            .execute(conn)
+            .await?;
+        if !by_author {
+            modlog::record(conn, access.group_id, user_id, Action::Delete, Target::Comment(comment.id), None)
+                .await?;
+        }
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,6 +1,5 @@
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -109,31 +108,28 @@ pub async fn create_thread(
         anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
     }
     let thread = conn
-        .transaction::<_, ApiError, _>(|conn| {
-            async move {
-                lock_open_session(conn, session_id).await?;
-                let thread_id: Uuid = diesel::insert_into(threads::table)
-                    .values((
-                        threads::id.eq(Uuid::now_v7()),
-                        threads::session_id.eq(session_id),
-                        threads::paragraph_id.eq(req.paragraph_id),
-                        threads::author_id.eq(author_id),
-                        threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
-                        threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
-                        threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
-                        threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
-                    ))
-                    .returning(threads::id)
-                    .get_result(conn)
-                    .await?;
-                let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
-                threads_db::insert_comment(conn, &opening).await?;
-                // Read back after the triggers ran: comment_count and last activity.
-                let thread: Thread =
-                    threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
-                Ok(thread)
-            }
-            .scope_boxed()
+        .transaction::<_, ApiError, _>(async move |conn| {
+            lock_open_session(conn, session_id).await?;
+            let thread_id: Uuid = diesel::insert_into(threads::table)
+                .values((
+                    threads::id.eq(Uuid::now_v7()),
+                    threads::session_id.eq(session_id),
+                    threads::paragraph_id.eq(req.paragraph_id),
+                    threads::author_id.eq(author_id),
+                    threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
+                    threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
+                    threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
+                    threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
+                ))
+                .returning(threads::id)
+                .get_result(conn)
+                .await?;
+            let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
+            threads_db::insert_comment(conn, &opening).await?;
+            // Read back after the triggers ran: comment_count and last activity.
+            let thread: Thread =
+                threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
+            Ok(thread)
         })
         .await?;
     let author = users::by_id(&mut conn, author_id).await?;

@@ -1,5 +1,4 @@
 use actix_web::{web, HttpResponse};
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -96,12 +95,9 @@ pub async fn change_password(
     }
     let hash = state.passwords.hash(req.new_password).await?;
     let mut conn = state.conn().await?;
-    conn.transaction::<_, ApiError, _>(|conn| {
-        async move {
-            users::set_password_and_revoke(conn, user.id, &hash).await?;
-            store::revoke_all_for_user(conn, user.id).await
-        }
-        .scope_boxed()
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        users::set_password_and_revoke(conn, user.id, &hash).await?;
+        store::revoke_all_for_user(conn, user.id).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
