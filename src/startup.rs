@@ -101,7 +101,7 @@ impl Application {
     pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
         let metrics = self.metrics.take().map(|(server, _)| {
             let handle = server.handle();
-            actix_web::rt::spawn(server);
+            tokio::spawn(server);
             handle
         });
         self.server.await?;

@@ -14,6 +14,7 @@ mod invites;
 mod migrations;
 mod moderation;
 mod modlog;
+mod operations_http;
 mod reports;
 mod sessions;
 mod threads;
