@@ -15,6 +15,7 @@ mod migrations;
 mod moderation;
 mod modlog;
 mod operations_http;
+mod operations_timeouts;
 mod reports;
 mod sessions;
 mod threads;
