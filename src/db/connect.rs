@@ -73,7 +73,7 @@ impl Connector {
         };
         if message.contains("UnknownIssuer") || message.contains("BadSignature") {
             format!("sslmode={}: the server's certificate is not signed by {roots} ({message})", self.mode)
-        } else if message.contains("NotValidForName") {
+        } else if message.contains("NotValidForName") || message.contains("not valid for name") {
             format!(
                 "sslmode={}: the server's certificate does not name the host connected to ({message})",
                 self.mode

@@ -17,6 +17,7 @@ mod modlog;
 mod operations_cli;
 mod operations_http;
 mod operations_timeouts;
+mod operations_tls;
 mod reports;
 mod sessions;
 mod threads;

@@ -30,7 +30,13 @@ fn text(bytes: &[u8]) -> String {
 
 #[track_caller]
 fn succeeded(out: &Output) -> String {
-    assert!(out.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", out.status, text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -68,7 +74,12 @@ fn production_without_a_database_url_refuses_in_one_sentence() {
 async fn is_admin(app: &TestApp, username: &str) -> bool {
     use pilcrow::schema::users;
     let mut conn = app.db().await;
-    users::table.filter(users::username.eq(username)).select(users::is_admin).first(&mut conn).await.expect("user")
+    users::table
+        .filter(users::username.eq(username))
+        .select(users::is_admin)
+        .first(&mut conn)
+        .await
+        .expect("user")
 }
 
 #[tokio::test]
@@ -76,15 +87,21 @@ async fn admin_grants_and_revokes_site_administration() {
     let app = spawn_app().await;
     app.register("ada").await;
     let url = app.db_url.clone();
-    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "grant-admin", "ada"])).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "grant-admin", "ada"]))
+        .await
+        .unwrap();
     assert!(succeeded(&out).contains("ada is now a site administrator"));
     assert!(is_admin(&app, "ada").await);
     let url = app.db_url.clone();
-    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "revoke-admin", "ada"])).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "revoke-admin", "ada"]))
+        .await
+        .unwrap();
     succeeded(&out);
     assert!(!is_admin(&app, "ada").await);
     let url = app.db_url.clone();
-    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "grant-admin", "nobody"])).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || pilcrow(Some(&url), &["admin", "grant-admin", "nobody"]))
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no user is called \"nobody\""), "{}", text(&out.stderr));
 }
@@ -94,7 +111,11 @@ async fn import_essay_splits_a_file_into_the_group() {
     let app = spawn_app().await;
     let ada = app.register("ada").await;
     let group = app
-        .post("/groups", Some(&ada.token), json!({"name": "Margins", "slug": "margins", "visibility": "public"}))
+        .post(
+            "/groups",
+            Some(&ada.token),
+            json!({"name": "Margins", "slug": "margins", "visibility": "public"}),
+        )
         .await
         .expect(201);
     let file = std::env::temp_dir().join(format!("pilcrow-import-{}.md", uuid::Uuid::new_v4().simple()));
@@ -102,13 +123,17 @@ async fn import_essay_splits_a_file_into_the_group() {
     let url = app.db_url.clone();
     let path = file.display().to_string();
     let out = tokio::task::spawn_blocking(move || {
-        pilcrow(Some(&url), &["import-essay", "--group", "margins", "--title", "Notes", "--author", "Ada", &path])
+        pilcrow(
+            Some(&url),
+            &["import-essay", "--group", "margins", "--title", "Notes", "--author", "Ada", &path],
+        )
     })
     .await
     .unwrap();
     let _ = std::fs::remove_file(&file);
     assert!(succeeded(&out).contains("(3 paragraphs)"), "{}", text(&out.stdout));
-    let essays = app.get(&format!("/groups/{}/essays", group["id"].as_str().unwrap()), None).await.expect(200);
+    let essays =
+        app.get(&format!("/groups/{}/essays", group["id"].as_str().unwrap()), None).await.expect(200);
     let essay = &essays["items"][0];
     assert_eq!(essay["title"], "Notes");
     let full = app.get(&format!("/essays/{}", essay["id"].as_str().unwrap()), None).await.expect(200);
@@ -125,7 +150,8 @@ async fn import_essay_splits_a_file_into_the_group() {
 }
 
 fn demo_password(stdout: &str) -> String {
-    let line = stdout.lines().find(|l| l.starts_with("Sign in as demo with password ")).expect("sign-in line");
+    let line =
+        stdout.lines().find(|l| l.starts_with("Sign in as demo with password ")).expect("sign-in line");
     line.trim_start_matches("Sign in as demo with password ").trim_end_matches(':').to_owned()
 }
 
@@ -144,7 +170,8 @@ async fn demo_seeds_once_and_prints_a_working_sign_in() {
     let login = app.login("demo", &password).await.expect(200);
     let token = login["access_token"].as_str().expect("token");
     let groups = app.get("/groups?limit=50", Some(token)).await.expect(200);
-    let demo: Vec<_> = groups["items"].as_array().unwrap().iter().filter(|g| g["slug"] == "demo-readers").collect();
+    let demo: Vec<_> =
+        groups["items"].as_array().unwrap().iter().filter(|g| g["slug"] == "demo-readers").collect();
     assert_eq!(demo.len(), 1, "seeded once: {groups}");
     let session_id = second.split("session ").nth(1).and_then(|s| s.split('.').next()).expect("session id");
     let threads = app.get(&format!("/sessions/{session_id}/threads"), Some(token)).await.expect(200);
@@ -171,7 +198,10 @@ async fn bound_parameters_never_reach_the_log_even_at_trace() {
     .unwrap();
     succeeded(&out);
     let log = text(&out.stderr);
-    assert!(!log.contains("ada-secret-name") && !log.contains("parameters"), "a bound parameter was logged:\n{log}");
+    assert!(
+        !log.contains("ada-secret-name") && !log.contains("parameters"),
+        "a bound parameter was logged:\n{log}"
+    );
     assert!(!log.contains("tokio_postgres"), "{log}");
     drop(ada);
 }
@@ -180,10 +210,12 @@ async fn bound_parameters_never_reach_the_log_even_at_trace() {
 async fn healthcheck_exits_zero_only_when_the_server_answers() {
     let app = spawn_app_on(&crate::helpers::fresh_database().await, |_| {}).await;
     let health = format!("{}/health", app.address);
-    let ok = tokio::task::spawn_blocking(move || pilcrow(None, &["healthcheck", "--url", &health])).await.unwrap();
+    let ok =
+        tokio::task::spawn_blocking(move || pilcrow(None, &["healthcheck", "--url", &health])).await.unwrap();
     succeeded(&ok);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let down = format!("http://127.0.0.1:{closed}/health");
-    let out = tokio::task::spawn_blocking(move || pilcrow(None, &["healthcheck", "--url", &down])).await.unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || pilcrow(None, &["healthcheck", "--url", &down])).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
 }

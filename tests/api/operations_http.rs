@@ -62,14 +62,24 @@ async fn request_id_and_traceparent_are_kept_and_echoed() {
     let app = spawn_app_with(|_| {}).await;
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let res = app
-        .raw(app.client.get(app.url("/me")).header("x-request-id", "frontend-42").header("traceparent", traceparent))
+        .raw(
+            app.client
+                .get(app.url("/me"))
+                .header("x-request-id", "frontend-42")
+                .header("traceparent", traceparent),
+        )
         .await;
     assert_eq!(res.status, 401);
     assert_eq!(res.header("x-request-id"), Some("frontend-42"));
     assert_eq!(res.header("traceparent"), Some(traceparent));
     // An id that is not a plain token is replaced, and a broken traceparent is not echoed.
     let res = app
-        .raw(app.client.get(app.url("!/health")).header("x-request-id", "two words").header("traceparent", "00-zz"))
+        .raw(
+            app.client
+                .get(app.url("!/health"))
+                .header("x-request-id", "two words")
+                .header("traceparent", "00-zz"),
+        )
         .await;
     let id = res.header("x-request-id").expect("fresh id");
     assert!(id != "two words" && uuid::Uuid::parse_str(id).is_ok(), "{id}");
@@ -86,7 +96,8 @@ fn series(text: &str, name_and_labels: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     let app = spawn_app_with(|s| s.metrics.enabled = true).await;
-    let group = "pilcrow_http_requests_total{route=\"/api/v1/groups/{group_id}\",method=\"GET\",status=\"404\"}";
+    let group =
+        "pilcrow_http_requests_total{route=\"/api/v1/groups/{group_id}\",method=\"GET\",status=\"404\"}";
     let before = series(&app.get("!/metrics", None).await.body.as_str().unwrap_or("").to_owned(), group);
     for _ in 0..3 {
         app.get(&format!("/groups/{}", uuid::Uuid::new_v4()), None).await.expect_problem(404, "not_found");
@@ -96,7 +107,10 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     assert!(metrics.header("content-type").is_some_and(|t| t.starts_with("text/plain")));
     let text = metrics.body.as_str().expect("text").to_owned();
     assert!(series(&text, group) >= before + 3.0, "{text}");
-    assert!(!text.contains("/api/v1/groups/0") && !text.contains("/api/v1/groups/1"), "a raw path leaked: {text}");
+    assert!(
+        !text.contains("/api/v1/groups/0") && !text.contains("/api/v1/groups/1"),
+        "a raw path leaked: {text}"
+    );
     assert!(text.contains("pilcrow_http_request_duration_seconds_bucket{route=\"/api/v1/groups/{group_id}\""));
     assert!(series(&text, "pilcrow_pool_max_size") >= 1.0, "{text}");
     assert!(text.contains("pilcrow_pool_in_use") && text.contains("pilcrow_pool_waiting"), "{text}");
