@@ -98,7 +98,7 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pool() {
     let app = spawn_app_with(|s| s.metrics.enabled = true).await;
     let group =
         "pilcrow_http_requests_total{route=\"/api/v1/groups/{group_id}\",method=\"GET\",status=\"404\"}";
-    let before = series(&app.get("!/metrics", None).await.body.as_str().unwrap_or("").to_owned(), group);
+    let before = series(app.get("!/metrics", None).await.body.as_str().unwrap_or(""), group);
     for _ in 0..3 {
         app.get(&format!("/groups/{}", uuid::Uuid::new_v4()), None).await.expect_problem(404, "not_found");
     }
