@@ -219,3 +219,31 @@ async fn healthcheck_exits_zero_only_when_the_server_answers() {
         tokio::task::spawn_blocking(move || pilcrow(None, &["healthcheck", "--url", &down])).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn production_logs_json_whatever_the_configured_format() {
+    let app = spawn_app().await;
+    let url = app.db_url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_pilcrow"))
+            .arg("migrate")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PILCROW_ENV", "production")
+            .env("DATABASE_URL", url)
+            .env("PILCROW__AUTH__JWT_SECRET", "y".repeat(48))
+            .env("PILCROW__LOG__FORMAT", "pretty")
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("running pilcrow")
+    })
+    .await
+    .unwrap();
+    succeeded(&out);
+    let log = text(&out.stderr);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(!lines.is_empty(), "migrate logged nothing");
+    for line in lines {
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+}
