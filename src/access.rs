@@ -9,43 +9,29 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, FutureExt};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::schema::{bans, comments, essays, groups, memberships, reading_sessions, reports, threads, users};
 use crate::users::UserView;
 
-/// Roles, lowest first, so `role >= Role::Moderator` reads naturally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Member,
-    Moderator,
-    Organiser,
-    Owner,
+crate::db_enum! {
+    /// Roles, lowest first, so `role >= Role::Moderator` reads naturally.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        Member,
+        Moderator,
+        Organiser,
+        Owner,
+    }
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Moderator => "moderator",
-            Role::Organiser => "organiser",
-            Role::Owner => "owner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "member" => Some(Role::Member),
-            "moderator" => Some(Role::Moderator),
-            "organiser" => Some(Role::Organiser),
-            "owner" => Some(Role::Owner),
-            _ => None,
-        }
+crate::db_enum! {
+    /// Who can see a group: anyone, or its members only.
+    pub enum Visibility {
+        Public,
+        Private,
     }
 }
 
@@ -115,16 +101,21 @@ impl GroupAccess {
     pub fn require(&self, min: Role) -> ApiResult<Uuid> {
         self.require_read()?;
         let Some(user_id) = self.user_id else {
-            return Err(ApiError::unauthorized("missing_token", "Sign in: this route needs a bearer token."));
+            return Err(ApiError::unauthorized(
+                ErrorCode::MissingToken,
+                "Sign in: this route needs a bearer token.",
+            ));
         };
         if self.banned && !self.site_admin {
-            return Err(ApiError::forbidden("banned", "You are banned from this group."));
+            return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
         }
         match self.role() {
             Some(role) if role >= min => Ok(user_id),
-            None if min == Role::Member => Err(ApiError::forbidden("not_a_member", "Join the group first.")),
+            None if min == Role::Member => {
+                Err(ApiError::forbidden(ErrorCode::NotAMember, "Join the group first."))
+            }
             _ => Err(ApiError::forbidden(
-                "insufficient_role",
+                ErrorCode::InsufficientRole,
                 format!("This needs the {} role or higher.", min.as_str()),
             )),
         }
@@ -155,15 +146,15 @@ pub async fn require_outranks(
     if actor == target || access.site_admin {
         return Ok(());
     }
-    let target_role: Option<String> = memberships::table
+    let target_role: Option<Role> = memberships::table
         .find((access.group_id, target))
         .select(memberships::role)
         .first(conn)
         .await
         .optional()?;
-    match (access.role(), target_role.as_deref().and_then(Role::parse)) {
+    match (access.role(), target_role) {
         (Some(mine), Some(theirs)) if theirs >= mine => Err(ApiError::forbidden(
-            "insufficient_role",
+            ErrorCode::InsufficientRole,
             "You cannot act on someone whose role is equal to or higher than yours.",
         )),
         _ => Ok(()),
@@ -176,8 +167,8 @@ pub async fn require_outranks(
 #[derive(Debug, Queryable)]
 pub struct AccessRow {
     group_id: Uuid,
-    visibility: String,
-    role: Option<String>,
+    visibility: Visibility,
+    role: Option<Role>,
     user_current: Option<Uuid>,
     site_admin: Option<bool>,
     banned: bool,
@@ -245,9 +236,9 @@ pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {
     Ok(GroupAccess {
         caller,
         group_id: row.group_id,
-        public: row.visibility == "public",
+        public: row.visibility == Visibility::Public,
         user_id: row.user_current,
-        membership: row.role.as_deref().and_then(Role::parse),
+        membership: row.role,
         banned: row.banned,
         site_admin: row.site_admin.unwrap_or(false),
     })

@@ -24,6 +24,71 @@ impl FieldError {
     }
 }
 
+/// Every machine code the API answers with, listed once: the `code` of a
+/// problem response, and an enum in the OpenAPI document. A new failure adds
+/// a variant here, never a string at the call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ErrorCode {
+    AlreadyMember,
+    AlreadyReported,
+    AlreadyResolved,
+    BadRequest,
+    Banned,
+    CommentDeleted,
+    CommentHidden,
+    /// A cross-origin request from an origin, method or header not allowed.
+    CorsRejected,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    EmailTaken,
+    /// A framework error with a status no other code covers.
+    Error,
+    InsufficientRole,
+    InternalError,
+    InvalidCredentials,
+    InvalidCursor,
+    InvalidQuery,
+    InvalidRefreshToken,
+    InvalidToken,
+    InviteExpired,
+    InviteOnly,
+    InviteUsedUp,
+    LastOwner,
+    MalformedBody,
+    MalformedJson,
+    MethodNotAllowed,
+    MissingToken,
+    NotAMember,
+    NotAuthor,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RefreshTokenReused,
+    RequestTimeout,
+    SessionClosed,
+    SlugTaken,
+    ThreadLocked,
+    TokenExpired,
+    TokenRevoked,
+    UnsupportedMediaType,
+    UsernameTaken,
+    ValidationFailed,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// RFC 9457 problem details, as every error response carries them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -33,8 +98,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable snake_case machine code, e.g. `validation_failed`.
-    pub code: String,
+    /// Stable machine code, e.g. `validation_failed`.
+    pub code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
@@ -43,7 +108,7 @@ pub struct Problem {
 #[error("{status} {code}: {detail}")]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Option<Vec<FieldError>>,
     pub retry_after_secs: Option<u64>,
@@ -54,43 +119,43 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self { status, code, detail: detail.into(), errors: None, retry_after_secs: None, cause: None }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
 
     /// Absent, or present but not visible to the caller: the two must look alike.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such resource.")
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
-    pub fn gone(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn gone(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::GONE, code, detail)
     }
 
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "The request is well-formed but some fields are invalid.",
         );
         e.errors = Some(errors);
@@ -102,8 +167,11 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut e =
-            Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later.");
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "Too many requests; try again later.",
+        );
         e.retry_after_secs = Some(retry_after_secs);
         e
     }
@@ -111,7 +179,7 @@ impl ApiError {
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
+            ErrorCode::DatabaseUnavailable,
             "The database is unavailable; try again shortly.",
         );
         e.retry_after_secs = Some(1);
@@ -122,7 +190,7 @@ impl ApiError {
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "Something went wrong on our side.",
         );
         e.cause = Some(cause.into());
@@ -135,7 +203,7 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code,
             errors: self.errors.clone(),
         }
     }
@@ -150,11 +218,11 @@ impl ResponseError for ApiError {
         if let Some(cause) = &self.cause {
             if self.status.is_server_error() {
                 // One line per kind every few seconds: an outage fails every request alike.
-                if let Some(suppressed) = crate::telemetry::throttle(self.code) {
-                    tracing::error!(code = self.code, error = %format!("{cause:#}"), suppressed, "request failed");
+                if let Some(suppressed) = crate::telemetry::throttle(self.code.as_str()) {
+                    tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), suppressed, "request failed");
                 }
             } else {
-                tracing::debug!(code = self.code, error = ?cause, "request refused");
+                tracing::debug!(code = self.code.as_str(), error = ?cause, "request refused");
             }
         }
         let mut response = HttpResponse::build(self.status);
@@ -202,7 +270,7 @@ impl From<DieselError> for ApiError {
             ref e if crate::db::is_timeout(e) => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "database_busy",
+                    ErrorCode::DatabaseBusy,
                     "The database took too long to answer; try again.",
                 );
                 err.retry_after_secs = Some(1);
@@ -213,7 +281,7 @@ impl From<DieselError> for ApiError {
             ref e if is_contention(e) => {
                 let mut err = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "database_busy",
+                    ErrorCode::DatabaseBusy,
                     "The request collided with another; try again.",
                 );
                 err.retry_after_secs = Some(1);

@@ -1,3 +1,4 @@
+use actix_web::get;
 use actix_web::{web, HttpResponse};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
@@ -6,14 +7,16 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// The process is up.
-#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "Up")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Up")))]
+#[get("/health")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The database answers.
-#[utoipa::path(get, path = "/ready", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unavailable", body = Problem)))]
+#[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(ApiError::unavailable)?;

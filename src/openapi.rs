@@ -1,8 +1,16 @@
-//! The OpenAPI 3.1 document, assembled from each module's annotated routes,
-//! served at /api/v1/openapi.json and browsable (offline) at /docs.
+//! The OpenAPI 3.1 document's metadata, and the rules every operation's
+//! description follows. The paths themselves come from the route
+//! registrations (`startup::routes`), so a route cannot be undocumented.
 
+use actix_web::http::StatusCode;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::OpenApi;
+
+use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
+use crate::moderation::log::{Action, TargetType};
+use crate::moderation::reports::ReportStatus;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,57 +23,8 @@ use utoipa::{Modify, OpenApi};
                        pages `{items, next_cursor}`; pass `?cursor=` for the next page, `?limit=` \
                        1–100 (default 50)."
     ),
-    paths(
-        crate::health::health,
-        crate::health::ready,
-        crate::auth::routes::register,
-        crate::auth::routes::login,
-        crate::auth::routes::refresh,
-        crate::auth::routes::logout,
-        crate::auth::routes::logout_all,
-        crate::users::routes::get_me,
-        crate::users::routes::patch_me,
-        crate::users::routes::change_password,
-        crate::groups::routes::create_group,
-        crate::groups::routes::list_groups,
-        crate::groups::routes::get_group,
-        crate::groups::routes::update_group,
-        crate::groups::routes::join_group,
-        crate::groups::routes::leave_group,
-        crate::groups::routes::list_members,
-        crate::groups::routes::set_role,
-        crate::groups::invites::create_invite,
-        crate::groups::invites::list_invites,
-        crate::groups::invites::revoke_invite,
-        crate::groups::invites::accept_invite,
-        crate::groups::bans::ban,
-        crate::groups::bans::unban,
-        crate::essays::routes::import_essay,
-        crate::essays::routes::list_essays,
-        crate::essays::routes::get_essay,
-        crate::sessions::routes::create_session,
-        crate::sessions::routes::list_sessions,
-        crate::sessions::routes::get_session,
-        crate::sessions::routes::update_session,
-        crate::sessions::routes::session_paragraphs,
-        crate::sessions::routes::session_counts,
-        crate::threads::routes::create_thread,
-        crate::threads::routes::list_threads,
-        crate::threads::routes::get_thread,
-        crate::threads::comments::list_comments,
-        crate::threads::comments::create_comment,
-        crate::threads::comments::edit_comment,
-        crate::threads::comments::delete_comment,
-        crate::moderation::threads::moderate_thread,
-        crate::moderation::comments::moderate_comment,
-        crate::moderation::reports::create_report,
-        crate::moderation::reports::list_reports,
-        crate::moderation::reports::get_report,
-        crate::moderation::reports::resolve_report,
-        crate::moderation::modlog::list_modlog,
-        crate::moderation::revisions::list_revisions,
-    ),
-    modifiers(&BearerAuth),
+    // Enums used only in query parameters, which register no schemas of their own.
+    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The signed-in user"),
@@ -77,23 +36,95 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Health and readiness"),
     )
 )]
-pub struct ApiDoc;
+struct Metadata;
 
-struct BearerAuth;
+pub const BEARER: &str = "bearer";
 
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
-            ),
-        );
+/// The document before the routes add their paths.
+pub fn base() -> utoipa::openapi::OpenApi {
+    let mut api = Metadata::openapi();
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    api
+}
+
+/// Applies the rules every operation shares, so a handler's annotation lists
+/// only what is particular to it:
+/// - every error response is `application/problem+json` with the `Problem` schema;
+/// - the errors any route can give are listed: 400 (malformed query), 422,
+///   429 and 503 everywhere; 401 where a token is read; 404 where the path
+///   names something; 413 and 415 where a body is read;
+/// - every response has a description.
+pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in api.paths.paths.values_mut() {
+        for (path_has_params, operation) in operations(item) {
+            complete(operation, path_has_params);
+        }
+    }
+    api
+}
+
+fn operations(item: &mut PathItem) -> Vec<(bool, &mut Operation)> {
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+        .into_iter()
+        .flatten()
+        .map(|op| {
+            let has_path_params = op.parameters.iter().flatten().any(
+                |p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Path),
+            );
+            (has_path_params, op)
+        })
+        .collect()
+}
+
+fn complete(operation: &mut Operation, path_has_params: bool) {
+    let reads_token = operation.security.iter().flatten().any(|req| !is_anonymous(req));
+    let has_body = operation.request_body.is_some();
+    let mut common = vec![StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY];
+    common.extend([StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE]);
+    if reads_token {
+        common.push(StatusCode::UNAUTHORIZED);
+    }
+    if path_has_params {
+        common.push(StatusCode::NOT_FOUND);
+    }
+    if has_body {
+        common.extend([StatusCode::PAYLOAD_TOO_LARGE, StatusCode::UNSUPPORTED_MEDIA_TYPE]);
+    }
+    let responses = &mut operation.responses.responses;
+    for status in common {
+        responses.entry(status.as_str().to_owned()).or_insert_with(|| RefOr::T(problem_response(status, "")));
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        let code = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
+        if let Some(code) = code {
+            if code.is_client_error() || code.is_server_error() {
+                *response = problem_response(code, &response.description);
+            } else if response.description.is_empty() {
+                response.description = code.canonical_reason().unwrap_or("Success").to_owned();
+            }
+        }
     }
 }
 
-/// The whole document: this one plus every feature module's own.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// `security((), ...)`: the empty requirement that makes the token optional.
+fn is_anonymous(req: &utoipa::openapi::security::SecurityRequirement) -> bool {
+    serde_json::to_value(req).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+}
+
+fn problem_response(status: StatusCode, description: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let description = match description {
+        "" => reason.to_owned(),
+        d if d.starts_with(reason) => d.to_owned(),
+        d => format!("{reason}: {d}"),
+    };
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build()
 }

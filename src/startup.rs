@@ -5,11 +5,13 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::get;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::passwords::Passwords;
@@ -73,6 +75,7 @@ impl Application {
                 settings.max_concurrent_hashes(),
                 Duration::from_millis(settings.auth.hash_queue_timeout_ms),
             )?,
+            essay_body_limit: settings.server.essay_body_limit_bytes,
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
@@ -116,19 +119,9 @@ impl Application {
     }
 }
 
+#[get("/docs")]
 async fn docs_redirect() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
-}
-
-/// Every module's routes under /api/v1.
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(crate::auth::routes::routes)
-        .configure(crate::users::routes::routes)
-        .configure(crate::groups::routes)
-        .configure(crate::essays::routes)
-        .configure(crate::sessions::routes)
-        .configure(crate::threads::routes)
-        .configure(crate::moderation::routes);
 }
 
 pub fn run(
@@ -141,7 +134,8 @@ pub fn run(
     let state = web::Data::new(state);
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
-    let openapi = crate::openapi::document();
+    let openapi = crate::routes::openapi_document();
+    let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
     let exporter = metrics::exporter(&settings.metrics, &state.pool)?;
     let metrics_here = exporter.is_some() && settings.metrics.bind.is_empty();
     let server = HttpServer::new(move || {
@@ -162,7 +156,7 @@ pub fn run(
             .configure(|cfg| {
                 if let (true, Some(exporter)) = (metrics_here, &exporter) {
                     cfg.app_data(exporter.clone())
-                        .service(problems::endpoint("/metrics").get(metrics::render));
+                        .service(web::resource("/metrics").route(web::get().to(metrics::render)));
                 }
             })
             .app_data(state.clone())
@@ -170,17 +164,13 @@ pub fn run(
             .app_data(json_limit)
             .app_data(problems::query_config())
             .app_data(problems::path_config())
-            .service(problems::endpoint("/health").get(crate::health::health))
-            .service(problems::endpoint("/ready").get(crate::health::ready))
-            .service(problems::endpoint("/docs").get(docs_redirect))
+            .app_data(route_table.clone())
+            .service(docs_redirect)
             // Before the /api/v1 scope, which would otherwise claim /api/v1/openapi.json.
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()))
-            .service(
-                web::scope("/api/v1")
-                    // Responses carry private data and tokens: no cache may keep them.
-                    .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
-                    .configure(api_routes),
-            )
+            .into_utoipa_app()
+            .configure(crate::routes::routes)
+            .into_app()
             .default_service(web::to(problems::unknown_route))
     })
     .workers(settings.workers(database_on_this_machine))

@@ -9,6 +9,8 @@ pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
     pub passwords: Passwords,
+    /// The body limit of essay imports, read after the caller is authorised.
+    pub essay_body_limit: usize,
 }
 
 impl AppState {

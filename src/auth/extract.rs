@@ -11,7 +11,7 @@ use std::future::{ready, Ready};
 use uuid::Uuid;
 
 use super::tokens::TokenKeys;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
@@ -24,14 +24,17 @@ pub struct MaybeCaller(pub Option<Caller>);
 
 fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "The Authorization header is not readable."))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized(ErrorCode::InvalidToken, "The Authorization header is not readable.")
+    })?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(Some(token.trim()))
         }
-        _ => Err(ApiError::unauthorized("invalid_token", "Use `Authorization: Bearer <access token>`.")),
+        _ => Err(ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "Use `Authorization: Bearer <access token>`.",
+        )),
     }
 }
 
@@ -51,7 +54,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(caller(req).and_then(|c| {
             c.ok_or_else(|| {
-                ApiError::unauthorized("missing_token", "Sign in: this route needs a bearer token.")
+                ApiError::unauthorized(ErrorCode::MissingToken, "Sign in: this route needs a bearer token.")
             })
         }))
     }

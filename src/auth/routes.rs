@@ -1,3 +1,4 @@
+use actix_web::post;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
@@ -5,27 +6,28 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{store, Caller};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json};
+use crate::domain::{limits, Email, Username};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, Json};
 use crate::state::AppState;
 use crate::users::models::{self as users, MeView, NewUser, User};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/auth/register").post(register))
-        .service(endpoint("/auth/login").post(login))
-        .service(endpoint("/auth/refresh").post(refresh))
-        .service(endpoint("/auth/logout").post(logout))
-        .service(endpoint("/auth/logout-all").post(logout_all));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(register).service(login).service(refresh).service(logout).service(logout_all);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3–32 of `[A-Za-z0-9_-]`, unique ignoring case.
+    #[schema(schema_with = Username::schema)]
     pub username: String,
+    #[schema(schema_with = Email::schema)]
     pub email: String,
     /// 8–128 characters, any characters.
+    #[schema(schema_with = limits::password)]
     pub password: String,
+    #[schema(schema_with = limits::display_name_or_null)]
     pub display_name: Option<String>,
 }
 
@@ -33,13 +35,16 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or email, either in any letter case.
+    #[schema(schema_with = limits::login)]
     pub login: String,
+    #[schema(schema_with = limits::password)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(schema_with = limits::token)]
     pub refresh_token: String,
 }
 
@@ -52,29 +57,6 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-}
-
-pub fn valid_username(name: &str) -> bool {
-    (3..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else { return false };
-    let n = email.chars().count();
-    (3..=254).contains(&n)
-        && !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-pub fn check_password(check: &mut Check, field: &str, password: &str) {
-    let n = password.chars().count();
-    if !(8..=128).contains(&n) {
-        check.fail(field, "must be 8 to 128 characters");
-    }
 }
 
 async fn token_response(state: &AppState, user: &User, refresh_token: String) -> ApiResult<HttpResponse> {
@@ -92,22 +74,26 @@ fn pair(state: &AppState, user: &User, refresh_token: String) -> ApiResult<Token
 }
 
 /// Create an account and sign in.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created and signed in", body = TokenResponse),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     ))]
+#[post("/auth/register")]
 pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut check = Check::new();
-    check.require(valid_username(&req.username), "username", "must be 3 to 32 of A-Z, a-z, 0-9, _ and -");
-    check.require(valid_email(&req.email), "email", "must be an email address");
-    check_password(&mut check, "password", &req.password);
+    let username = check.parse("username", Username::parse(&req.username));
+    let email = check.parse("email", Email::parse(&req.email));
+    check.chars("password", &req.password, limits::PASSWORD);
     if let Some(name) = &req.display_name {
-        check.text("display_name", name, 1, 64);
+        check.text("display_name", name, limits::DISPLAY_NAME);
     }
     check.done()?;
+    let (Some(username), Some(email)) = (username, email) else {
+        return Err(ApiError::internal(anyhow::anyhow!("check passed without parsed values")));
+    };
 
     let hash = state.passwords.hash(req.password).await?;
     let mut conn = state.conn().await?;
@@ -115,28 +101,33 @@ pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -
         &mut conn,
         NewUser {
             id: Uuid::now_v7(),
-            username: &req.username,
-            email: &req.email,
-            display_name: req.display_name.as_deref().map(str::trim).unwrap_or(&req.username),
+            username: username.as_str(),
+            email: email.as_str(),
+            display_name: req.display_name.as_deref().map(str::trim).unwrap_or(username.as_str()),
             password_hash: &hash,
         },
     )
     .await?;
-    let refresh = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
-    Ok(HttpResponse::Created().insert_header(("Location", "/api/v1/me")).json(pair(&state, &user, refresh)?))
+    let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
+    Ok(HttpResponse::Created().insert_header(("Location", "/api/v1/me")).json(pair(
+        &state,
+        &user,
+        refresh_token,
+    )?))
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "Wrong login or password.")
+    ApiError::unauthorized(ErrorCode::InvalidCredentials, "Wrong login or password.")
 }
 
 /// Sign in with username or email and password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`, the same for an unknown login and a wrong password", body = Problem),
         (status = 429, description = "Too many sign-ins at once; see Retry-After", body = Problem),
     ))]
+#[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiResult<HttpResponse> {
     let req = body.0;
     let user = {
@@ -150,26 +141,28 @@ pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiR
         _ => return Err(bad_credentials()),
     };
     let mut conn = state.conn().await?;
-    let refresh = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
-    token_response(&state, &user, refresh).await
+    let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
+    token_response(&state, &user, refresh_token).await
 }
 
 /// Trade a refresh token for a new pair; the old refresh token is spent.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
         (status = 401, description = "`invalid_refresh_token`, or `refresh_token_reused` (the whole sign-in is revoked)", body = Problem),
     ))]
+#[post("/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let (user, refresh) = store::rotate(&mut conn, &body.refresh_token).await?;
-    token_response(&state, &user, refresh).await
+    let (user, refresh_token) = store::rotate(&mut conn, &body.refresh_token).await?;
+    token_response(&state, &user, refresh_token).await
 }
 
 /// Sign out: the refresh token (and every token rotated from the same sign-in) stops working.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", request_body = RefreshRequest,
     security(("bearer" = [])),
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
+#[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Caller,
@@ -182,8 +175,9 @@ pub async fn logout(
 }
 
 /// Sign out everywhere: every refresh token and every access token issued so far stop working.
-#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every sign-in ended"), (status = 401, body = Problem)))]
+#[post("/auth/logout-all")]
 pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::tokens::{random_token, sha256};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::schema::{refresh_tokens as rt, users};
 use crate::users::models::User;
 
@@ -58,7 +58,7 @@ enum Rotation {
 }
 
 fn invalid() -> ApiError {
-    ApiError::unauthorized("invalid_refresh_token", "The refresh token is not valid.")
+    ApiError::unauthorized(ErrorCode::InvalidRefreshToken, "The refresh token is not valid.")
 }
 
 /// Spends `token` and returns its user and the next token of the family.
@@ -118,7 +118,7 @@ pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(Use
     match outcome {
         Rotation::Rotated { user, token } => Ok((user, token)),
         Rotation::Reused => Err(ApiError::unauthorized(
-            "refresh_token_reused",
+            ErrorCode::RefreshTokenReused,
             "That refresh token was already used; every token of its sign-in has been revoked.",
         )),
         Rotation::Invalid => Err(invalid()),

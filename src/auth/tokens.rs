@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::AuthSettings;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 const ACCESS_TYPE: &str = "access";
 
@@ -83,13 +83,13 @@ impl TokenKeys {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(
             |e| match e.kind() {
                 ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("token_expired", "The access token has expired.")
+                    ApiError::unauthorized(ErrorCode::TokenExpired, "The access token has expired.")
                 }
-                _ => ApiError::unauthorized("invalid_token", "The access token is not valid."),
+                _ => ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is not valid."),
             },
         )?;
         if data.claims.typ != ACCESS_TYPE {
-            return Err(ApiError::unauthorized("invalid_token", "The access token is not valid."));
+            return Err(ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is not valid."));
         }
         Ok(data.claims)
     }

@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod embedded;
+pub mod enums;
 pub mod migrate;
 pub mod pool;
 pub mod timeouts;

@@ -29,7 +29,7 @@ pub struct ParagraphRow {
     pub id: Uuid,
     pub position: i32,
     pub text: String,
-    pub kind: String,
+    pub kind: Kind,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -45,7 +45,7 @@ pub struct ParagraphView {
 
 impl From<ParagraphRow> for ParagraphView {
     fn from(p: ParagraphRow) -> Self {
-        ParagraphView { id: p.id, position: p.position, text: p.text, kind: Kind::parse(&p.kind) }
+        ParagraphView { id: p.id, position: p.position, text: p.text, kind: p.kind }
     }
 }
 
@@ -95,7 +95,7 @@ pub async fn insert(
                 paragraphs::essay_id.eq(essay.id),
                 paragraphs::position.eq(i as i32),
                 paragraphs::text.eq(b.text.as_str()),
-                paragraphs::kind.eq(b.kind.as_str()),
+                paragraphs::kind.eq(b.kind),
             )
         })
         .collect();

@@ -1,3 +1,4 @@
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -9,8 +10,9 @@ use super::models::{self as essays_db, EssaySummary, EssayView, NewEssay};
 use super::split;
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json, JsonLimit, Page, PageParams};
+use crate::http::{Check, LateJson, Page, PageParams};
 use crate::state::AppState;
 
 /// An essay body may hold at most this many bytes of text...
@@ -18,16 +20,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// ...and split into at most this many paragraphs.
 pub const MAX_PARAGRAPHS: usize = 5000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        endpoint("/groups/{group_id}/essays")
-            // JSON escapes a control character in six bytes; the text itself is
-            // checked against MAX_BODY_BYTES once parsed.
-            .app_data(JsonLimit(MAX_BODY_BYTES * 6 + 64 * 1024))
-            .post(import_essay)
-            .get(list_essays),
-    )
-    .service(endpoint("/essays/{essay_id}").get(get_essay));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(import_essay).service(list_essays).service(get_essay);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,9 +35,13 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct ImportEssay {
     /// 1–300 characters.
+    #[schema(schema_with = limits::essay_title)]
     pub title: String,
+    #[schema(schema_with = limits::essay_field_or_null)]
     pub author: Option<String>,
+    #[schema(schema_with = limits::url_or_null)]
     pub source_url: Option<String>,
+    #[schema(schema_with = limits::essay_field_or_null)]
     pub license: Option<String>,
     pub format: Format,
     /// The essay, at most 1 MiB. Split on blank lines; see the paragraph rules.
@@ -51,7 +49,7 @@ pub struct ImportEssay {
 }
 
 /// Import an essay into paragraphs (organiser or owner).
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/essays", tag = "essays", security(("bearer" = [])),
+#[utoipa::path(tag = "essays", security(("bearer" = [])),
     request_body = ImportEssay,
     responses(
         (status = 201, body = EssayView),
@@ -60,28 +58,30 @@ pub struct ImportEssay {
         (status = 413, description = "Body over 1 MiB", body = Problem),
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
     ))]
+#[post("/groups/{group_id}/essays")]
 pub async fn import_essay(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: Json<ImportEssay>,
+    body: LateJson<ImportEssay>,
 ) -> ApiResult<HttpResponse> {
-    let req = body.0;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Organiser)?;
+    // Only now, with the caller known to be an organiser, is the body read.
+    let req = body.read(state.essay_body_limit).await?;
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
             actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            crate::error::ErrorCode::PayloadTooLarge,
             format!("An essay body may hold at most {MAX_BODY_BYTES} bytes."),
         ));
     }
     let mut check = Check::new();
-    check.text("title", &req.title, 1, 300);
+    check.text("title", &req.title, limits::ESSAY_TITLE);
     for (field, value) in [("author", &req.author), ("license", &req.license)] {
         if let Some(v) = value {
-            check.chars(field, v, 0, 300);
+            check.chars(field, v, limits::ESSAY_FIELD);
         }
     }
     if let Some(url) = &req.source_url {
@@ -123,8 +123,9 @@ pub async fn import_essay(
 }
 
 /// The group's essays, newest first, without their paragraphs.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/essays", tag = "essays", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "essays", params(PageParams),
     responses((status = 200, body = Page<EssaySummary>), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}/essays")]
 pub async fn list_essays(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -141,8 +142,9 @@ pub async fn list_essays(
 }
 
 /// An essay with its paragraphs in order.
-#[utoipa::path(get, path = "/api/v1/essays/{essay_id}", tag = "essays",
+#[utoipa::path(security((), ("bearer" = [])), tag = "essays",
     responses((status = 200, body = EssayView), (status = 404, body = Problem)))]
+#[get("/essays/{essay_id}")]
 pub async fn get_essay(
     state: web::Data<AppState>,
     caller: MaybeCaller,

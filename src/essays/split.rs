@@ -7,38 +7,13 @@
 //! marker (`#`, `-`, `1.`, `>`) removed and its inline markup kept as written.
 //! A fenced code block is one paragraph even across blank lines.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Paragraph,
-    Heading,
-    ListItem,
-    Quote,
-    Code,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Paragraph => "paragraph",
-            Kind::Heading => "heading",
-            Kind::ListItem => "list_item",
-            Kind::Quote => "quote",
-            Kind::Code => "code",
-        }
-    }
-
-    pub fn parse(s: &str) -> Kind {
-        match s {
-            "heading" => Kind::Heading,
-            "list_item" => Kind::ListItem,
-            "quote" => Kind::Quote,
-            "code" => Kind::Code,
-            _ => Kind::Paragraph,
-        }
+crate::db_enum! {
+    pub enum Kind {
+        Paragraph,
+        Heading,
+        ListItem,
+        Quote,
+        Code,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Group bans: a moderator or above shuts a lower role out of posting,
 //! reporting and joining, for a while or until lifted.
 
+use actix_web::{delete, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,16 +13,16 @@ use uuid::Uuid;
 
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json};
+use crate::http::{Check, Json};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::bans;
 use crate::state::AppState;
 use crate::users::{models as users, UserView};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups/{group_id}/bans").post(ban))
-        .service(endpoint("/groups/{group_id}/bans/{user_id}").delete(unban));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(ban).service(unban);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct CreateBan {
     pub user_id: Uuid,
     /// 1–1,000 characters; goes to the moderation log.
+    #[schema(schema_with = limits::reason)]
     pub reason: String,
     /// When the ban ends by itself; never when absent.
     pub expires_at: Option<DateTime<Utc>>,
@@ -45,7 +47,7 @@ pub struct BanView {
 }
 
 /// Ban a user from the group (moderator or above, over lower roles only).
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/bans", tag = "moderation", security(("bearer" = [])),
+#[utoipa::path(tag = "moderation", security(("bearer" = [])),
     request_body = CreateBan,
     responses(
         (status = 201, body = BanView),
@@ -53,6 +55,7 @@ pub struct BanView {
         (status = 404, body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/groups/{group_id}/bans")]
 pub async fn ban(
     state: web::Data<AppState>,
     caller: Caller,
@@ -64,7 +67,7 @@ pub async fn ban(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Moderator)?;
     let mut check = Check::new();
-    check.text("reason", &req.reason, 1, 1000);
+    check.text("reason", &req.reason, limits::REASON);
     check.require(req.expires_at.is_none_or(|t| t > Utc::now()), "expires_at", "must be in the future");
     check.require(req.user_id != actor, "user_id", "you cannot ban yourself");
     check.done()?;
@@ -105,9 +108,10 @@ pub async fn ban(
 }
 
 /// Lift a ban (moderator or above).
-#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/bans/{user_id}", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, description = "No such group or no active ban", body = Problem)))]
+#[delete("/groups/{group_id}/bans/{user_id}")]
 pub async fn unban(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,6 +1,7 @@
 //! Invitations to (mostly private) groups: a long random code, kept only as
 //! a hash, with optional use limit and expiry.
 
+use actix_web::{delete, get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,15 +14,13 @@ use super::models::{self as groups_db, MembershipView};
 use crate::access::{self, Role, Scope};
 use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json, Page, PageParams};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::invites;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups/{group_id}/invites").post(create_invite).get(list_invites))
-        .service(endpoint("/groups/{group_id}/invites/{invite_id}").delete(revoke_invite))
-        .service(endpoint("/invites/{code}/accept").post(accept_invite));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_invite).service(list_invites).service(revoke_invite).service(accept_invite);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,9 +45,10 @@ pub struct InviteView {
 }
 
 /// Create an invite code (organiser or owner).
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/invites", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     request_body = CreateInvite,
     responses((status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[post("/groups/{group_id}/invites")]
 pub async fn create_invite(
     state: web::Data<AppState>,
     caller: Caller,
@@ -103,9 +103,10 @@ pub struct InviteSummary {
 }
 
 /// The group's invites, newest first (organiser or owner).
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/invites", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     params(PageParams),
     responses((status = 200, body = Page<InviteSummary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}/invites")]
 pub async fn list_invites(
     state: web::Data<AppState>,
     caller: Caller,
@@ -132,9 +133,10 @@ pub async fn list_invites(
 }
 
 /// Revoke an invite: its code stops working at once (organiser or owner).
-#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/invites/{invite_id}", tag = "groups",
+#[utoipa::path(tag = "groups",
     security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[delete("/groups/{group_id}/invites/{invite_id}")]
 pub async fn revoke_invite(
     state: web::Data<AppState>,
     caller: Caller,
@@ -164,7 +166,7 @@ struct InviteRow {
 }
 
 /// Join the invite's group as a member.
-#[utoipa::path(post, path = "/api/v1/invites/{code}/accept", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses(
         (status = 201, body = MembershipView),
         (status = 403, description = "`banned`", body = Problem),
@@ -172,6 +174,7 @@ struct InviteRow {
         (status = 409, description = "`already_member`", body = Problem),
         (status = 410, description = "`invite_expired` or `invite_used_up`", body = Problem),
     ))]
+#[post("/invites/{code}/accept")]
 pub async fn accept_invite(
     state: web::Data<AppState>,
     caller: Caller,
@@ -199,10 +202,10 @@ pub async fn accept_invite(
                 .optional()?
                 .ok_or_else(ApiError::not_found)?;
             if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
-                return Err(ApiError::gone("invite_expired", "This invite has expired."));
+                return Err(ApiError::gone(ErrorCode::InviteExpired, "This invite has expired."));
             }
             if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-                return Err(ApiError::gone("invite_used_up", "This invite has been used up."));
+                return Err(ApiError::gone(ErrorCode::InviteUsedUp, "This invite has been used up."));
             }
             // The code is the caller's way in, so a private group is not
             // 404 here; the ban and membership facts come from the policy.
@@ -211,7 +214,7 @@ pub async fn accept_invite(
                 return Err(crate::users::models::revoked());
             };
             if access.banned {
-                return Err(ApiError::forbidden("banned", "You are banned from this group."));
+                return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
             }
             let membership = groups_db::join(conn, invite.group_id, user_id).await?;
             diesel::update(invites::table.find(invite.id))

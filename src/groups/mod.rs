@@ -5,6 +5,6 @@ pub mod invites;
 pub mod models;
 pub mod routes;
 
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(routes::routes).configure(invites::routes).configure(bans::routes);
 }

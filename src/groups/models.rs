@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::Role;
-use crate::error::{unique_violation, ApiError, ApiResult};
+use crate::access::{Role, Visibility};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -17,7 +17,7 @@ pub struct Group {
     pub name: String,
     pub slug: String,
     pub description: Option<String>,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -28,7 +28,7 @@ pub struct GroupView {
     pub slug: String,
     pub description: Option<String>,
     /// "public" or "private".
-    pub visibility: String,
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
     /// The caller's role; null when not a member (or anonymous).
     pub my_role: Option<Role>,
@@ -61,17 +61,13 @@ pub struct MembershipView {
 pub struct Membership {
     pub group_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub joined_at: DateTime<Utc>,
 }
 
 impl Membership {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Member)
-    }
-
     pub fn view(self, user: UserView) -> MembershipView {
-        let role = self.role();
+        let role = self.role;
         MembershipView { group_id: self.group_id, user, role, joined_at: self.joined_at }
     }
 }
@@ -84,7 +80,7 @@ pub struct NewGroup<'a> {
     pub name: &'a str,
     pub slug: &'a str,
     pub description: Option<&'a str>,
-    pub visibility: &'a str,
+    pub visibility: Visibility,
     pub owner: Uuid,
 }
 
@@ -139,7 +135,7 @@ pub async fn add_member(
 pub async fn join(conn: &mut AsyncPgConnection, group_id: Uuid, user_id: Uuid) -> ApiResult<Membership> {
     add_member(conn, group_id, user_id, Role::Member).await.map_err(|e| {
         if unique_violation(&e).is_some() {
-            ApiError::conflict("already_member", "You are already a member of this group.")
+            ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group.")
         } else {
             e.into()
         }
@@ -204,60 +200,4 @@ pub async fn lock_owners(conn: &mut AsyncPgConnection, group_id: Uuid) -> ApiRes
         .load::<Uuid>(conn)
         .await?;
     Ok(())
-}
-
-/// A URL-safe slug from a group name: lowercase ASCII letters and digits
-/// joined by single hyphens.
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-        if slug.len() >= 60 {
-            break;
-        }
-    }
-    let slug = slug.trim_matches('-').to_owned();
-    if slug.is_empty() {
-        "group".to_owned()
-    } else {
-        slug
-    }
-}
-
-pub fn valid_slug(slug: &str) -> bool {
-    let bytes = slug.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_from_names() {
-        assert_eq!(
-            slugify("The Structure of Scientific Revolutions!"),
-            "the-structure-of-scientific-revolutions"
-        );
-        assert_eq!(slugify("  --Émile  Zola-- "), "mile-zola");
-        assert_eq!(slugify("!!!"), "group");
-        assert!(valid_slug(&slugify(&"x".repeat(200))));
-    }
-
-    #[test]
-    fn slug_rules() {
-        assert!(valid_slug("book-club-1"));
-        assert!(!valid_slug("Book"));
-        assert!(!valid_slug("-a"));
-        assert!(!valid_slug("a-"));
-        assert!(!valid_slug(""));
-        assert!(!valid_slug(&"a".repeat(65)));
-    }
 }

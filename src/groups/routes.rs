@@ -1,3 +1,4 @@
+use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -7,48 +8,38 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
-use crate::access::{self, Role, Scope};
+use crate::access::{self, Role, Scope, Visibility};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{unique_violation, ApiError, ApiResult, Problem};
-use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
+use crate::domain::{limits, Slug};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups").post(create_group).get(list_groups))
-        .service(endpoint("/groups/{group_id}").get(get_group).patch(update_group))
-        .service(endpoint("/groups/{group_id}/join").post(join_group))
-        .service(endpoint("/groups/{group_id}/members").get(list_members))
-        .service(endpoint("/groups/{group_id}/members/me").delete(leave_group))
-        .service(endpoint("/groups/{group_id}/members/{user_id}/role").put(set_role));
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Public,
-    Private,
-}
-
-impl Visibility {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Private => "private",
-        }
-    }
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_group)
+        .service(list_groups)
+        .service(get_group)
+        .service(update_group)
+        .service(join_group)
+        .service(list_members)
+        .service(leave_group)
+        .service(set_role);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     /// 1–100 characters.
+    #[schema(schema_with = limits::group_name)]
     pub name: String,
     /// Lowercase letters, digits and hyphens, at most 64; made from the name when absent.
+    #[schema(schema_with = Slug::schema_or_null)]
     pub slug: Option<String>,
     /// At most 5,000 characters.
+    #[schema(schema_with = limits::group_description_or_null)]
     pub description: Option<String>,
     pub visibility: Visibility,
 }
@@ -56,10 +47,11 @@ pub struct CreateGroup {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
+    #[schema(schema_with = limits::group_name_or_null)]
     pub name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = limits::group_description_or_null)]
     pub description: Option<Option<String>>,
     pub visibility: Option<Visibility>,
 }
@@ -71,12 +63,13 @@ pub struct SetRole {
 }
 
 /// Create a reading group; the caller becomes its owner.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
+#[utoipa::path(tag = "groups", security(("bearer" = [])), request_body = CreateGroup,
     responses(
         (status = 201, body = GroupView),
         (status = 409, description = "`slug_taken`", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/groups")]
 pub async fn create_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -84,38 +77,34 @@ pub async fn create_group(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut check = Check::new();
-    check.text("name", &req.name, 1, 100);
-    if let Some(slug) = &req.slug {
-        check.require(
-            groups_db::valid_slug(slug),
-            "slug",
-            "must be 1 to 64 lowercase letters, digits and hyphens, not starting or ending with a hyphen",
-        );
-    }
+    check.text("name", &req.name, limits::GROUP_NAME);
+    let slug = req.slug.as_deref().map(|slug| check.parse("slug", Slug::parse(slug)));
     if let Some(d) = &req.description {
-        check.chars("description", d, 0, 5000);
+        check.chars("description", d, limits::GROUP_DESCRIPTION);
     }
     check.done()?;
 
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     let name = req.name.trim();
-    let slug = match &req.slug {
-        Some(slug) => slug.clone(),
-        None => free_slug(&mut conn, &groups_db::slugify(name)).await?,
+    let slug = match slug.flatten() {
+        Some(slug) => slug.as_str().to_owned(),
+        None => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
     };
     let new = NewGroup {
         name,
         slug: &slug,
         description: req.description.as_deref(),
-        visibility: req.visibility.as_str(),
+        visibility: req.visibility,
         owner: user.id,
     };
     let group = conn
         .transaction::<_, diesel::result::Error, _>(async move |conn| groups_db::insert(conn, &new).await)
         .await
         .map_err(|e| match unique_violation(&e) {
-            Some("groups_slug_lower_key") => ApiError::conflict("slug_taken", "Another group has that slug."),
+            Some("groups_slug_lower_key") => {
+                ApiError::conflict(ErrorCode::SlugTaken, "Another group has that slug.")
+            }
             _ => e.into(),
         })?;
     Ok(HttpResponse::Created()
@@ -138,8 +127,9 @@ async fn free_slug(conn: &mut diesel_async::AsyncPgConnection, base: &str) -> Ap
 }
 
 /// Public groups and the caller's own, newest first.
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<GroupView>), (status = 422, body = Problem)))]
+#[get("/groups")]
 pub async fn list_groups(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -159,7 +149,7 @@ pub async fn list_groups(
         // Like `access::resolve`: a ban hides a private group, even from its list.
         .filter(
             groups::visibility
-                .eq("public")
+                .eq(Visibility::Public)
                 .or(memberships::user_id.is_not_null().and(diesel::dsl::not(access::active_ban(uid)))),
         )
         .select((Group::as_select(), memberships::role.nullable()))
@@ -169,14 +159,15 @@ pub async fn list_groups(
     if let Some((at, id)) = after {
         query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
     }
-    let rows: Vec<(Group, Option<String>)> = query.load(&mut conn).await?;
+    let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
-    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role.as_deref().and_then(Role::parse)))))
+    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role))))
 }
 
 /// A group, with the caller's role in it.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}", tag = "groups",
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups",
     responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}")]
 pub async fn get_group(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -190,9 +181,10 @@ pub async fn get_group(
 }
 
 /// Rename, describe or change visibility (organiser or owner).
-#[utoipa::path(patch, path = "/api/v1/groups/{group_id}", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     request_body = UpdateGroup,
     responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/groups/{group_id}")]
 pub async fn update_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -205,10 +197,10 @@ pub async fn update_group(
     access.require(Role::Organiser)?;
     let mut check = Check::new();
     if let Some(name) = &req.name {
-        check.text("name", name, 1, 100);
+        check.text("name", name, limits::GROUP_NAME);
     }
     if let Some(Some(d)) = &req.description {
-        check.chars("description", d, 0, 5000);
+        check.chars("description", d, limits::GROUP_DESCRIPTION);
     }
     check.done()?;
 
@@ -217,12 +209,12 @@ pub async fn update_group(
     struct Changes {
         name: Option<String>,
         description: Option<Option<String>>,
-        visibility: Option<&'static str>,
+        visibility: Option<Visibility>,
     }
     let changes = Changes {
         name: req.name.map(|n| n.trim().to_owned()),
         description: req.description,
-        visibility: req.visibility.as_ref().map(Visibility::as_str),
+        visibility: req.visibility,
     };
     let group = if changes.name.is_none() && changes.description.is_none() && changes.visibility.is_none() {
         groups_db::find(&mut conn, access.group_id).await?
@@ -237,13 +229,14 @@ pub async fn update_group(
 }
 
 /// Join a public group as a member.
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/join", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses(
         (status = 201, body = MembershipView),
         (status = 403, description = "`banned`, or the group is private (join by invite)", body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "`already_member`", body = Problem),
     ))]
+#[post("/groups/{group_id}/join")]
 pub async fn join_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -254,13 +247,16 @@ pub async fn join_group(
     access.require_read()?;
     let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
     if access.banned {
-        return Err(ApiError::forbidden("banned", "You are banned from this group."));
+        return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
     }
     if access.membership.is_some() {
-        return Err(ApiError::conflict("already_member", "You are already a member of this group."));
+        return Err(ApiError::conflict(ErrorCode::AlreadyMember, "You are already a member of this group."));
     }
     if !access.public {
-        return Err(ApiError::forbidden("invite_only", "This group is private; join it with an invite."));
+        return Err(ApiError::forbidden(
+            ErrorCode::InviteOnly,
+            "This group is private; join it with an invite.",
+        ));
     }
     let membership = groups_db::join(&mut conn, access.group_id, user_id).await?;
     let user = users::by_id(&mut conn, user_id).await?;
@@ -270,8 +266,9 @@ pub async fn join_group(
 }
 
 /// Leave a group. The last owner cannot leave (hand ownership over first).
-#[utoipa::path(delete, path = "/api/v1/groups/{group_id}/members/me", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses((status = 204), (status = 403, description = "`not_a_member` or `banned`", body = Problem), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
+#[delete("/groups/{group_id}/members/me")]
 pub async fn leave_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -282,7 +279,7 @@ pub async fn leave_group(
     // Leaving is acting in the group: a banned member cannot slip out of the ban.
     let user_id = access.require(Role::Member)?;
     let Some(role) = access.membership else {
-        return Err(ApiError::forbidden("not_a_member", "You are not a member of this group."));
+        return Err(ApiError::forbidden(ErrorCode::NotAMember, "You are not a member of this group."));
     };
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
@@ -300,12 +297,13 @@ pub async fn leave_group(
 }
 
 fn last_owner() -> ApiError {
-    ApiError::conflict("last_owner", "A group needs an owner: make someone else owner first.")
+    ApiError::conflict(ErrorCode::LastOwner, "A group needs an owner: make someone else owner first.")
 }
 
 /// Members of a group, oldest first (members only).
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/members", tag = "groups", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}/members")]
 pub async fn list_members(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -324,7 +322,7 @@ pub async fn list_members(
 /// Change a member's role. Organisers move members between `member` and
 /// `moderator`; only owners grant or remove `organiser` and `owner`. The last
 /// owner cannot be demoted.
-#[utoipa::path(put, path = "/api/v1/groups/{group_id}/members/{user_id}/role", tag = "groups",
+#[utoipa::path(tag = "groups",
     security(("bearer" = [])), request_body = SetRole,
     responses(
         (status = 200, body = MembershipView),
@@ -332,6 +330,7 @@ pub async fn list_members(
         (status = 404, description = "No such group or member", body = Problem),
         (status = 409, description = "`last_owner`", body = Problem),
     ))]
+#[put("/groups/{group_id}/members/{user_id}/role")]
 pub async fn set_role(
     state: web::Data<AppState>,
     caller: Caller,
@@ -350,11 +349,11 @@ pub async fn set_role(
             groups_db::lock_owners(conn, group_id).await?;
             let current =
                 groups_db::membership(conn, group_id, target_id).await?.ok_or_else(ApiError::not_found)?;
-            let old_role = current.role();
+            let old_role = current.role;
             let touches_high = old_role >= Role::Organiser || new_role >= Role::Organiser;
             if touches_high && actor_role < Role::Owner {
                 return Err(ApiError::forbidden(
-                    "insufficient_role",
+                    ErrorCode::InsufficientRole,
                     "Only an owner grants or removes the organiser and owner roles.",
                 ));
             }

@@ -3,6 +3,8 @@
 //! JSON, 422 (with the field's path) for well-formed JSON of the wrong shape,
 //! unknown fields and NUL characters, which PostgreSQL cannot store.
 
+use std::marker::PhantomData;
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -10,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Body limit for JSON requests; a route may register a larger one in its own app data.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +37,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .map(|l| l.0)
             .or_else(|| req.app_data::<JsonLimit>().map(|l| l.0))
             .unwrap_or(256 * 1024);
+        let body = LateJson::<T>::new(req, payload);
+        Box::pin(async move { body.read(limit).await.map(Json) })
+    }
+}
+
+/// A JSON body that is read only when the handler asks, with the limit it
+/// names: a route that takes large bodies authorises the caller first, so a
+/// caller who may not send one never gets it read and parsed.
+pub struct LateJson<T> {
+    payload: Payload,
+    content_type_ok: bool,
+    declared_length: Option<usize>,
+    _body: PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> LateJson<T> {
+    fn new(req: &HttpRequest, payload: &mut Payload) -> Self {
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -49,42 +68,54 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Send the request body as application/json.",
-                ));
-            }
-            if declared_length.is_some_and(|n| n > limit) {
+        Self { payload: payload.take(), content_type_ok, declared_length, _body: PhantomData }
+    }
+
+    /// 415 for another content type, 413 past `limit`, then [`parse`].
+    pub async fn read(mut self, limit: usize) -> Result<T, ApiError> {
+        if !self.content_type_ok {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "Send the request body as application/json.",
+            ));
+        }
+        if self.declared_length.is_some_and(|n| n > limit) {
+            return Err(too_large(limit));
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = self.payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(ErrorCode::MalformedBody, e.to_string()))?;
+            if body.len() + chunk.len() > limit {
                 return Err(too_large(limit));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse(&body).map(Json)
-        })
+            body.extend_from_slice(&chunk);
+        }
+        parse(&body)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for LateJson<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::new(req, payload)))
     }
 }
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("The request body is larger than {limit} bytes."),
     )
 }
 
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}"))
+    })?;
     if let Some(field) = find_nul(&value, String::new()) {
         return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
     }
@@ -154,7 +185,7 @@ mod tests {
 
     fn field_of(body: &str) -> String {
         let err = parse::<Outer>(body.as_bytes()).expect_err("invalid body");
-        assert_eq!(err.code, "validation_failed");
+        assert_eq!(err.code, crate::error::ErrorCode::ValidationFailed);
         err.errors.expect("errors")[0].field.clone()
     }
 

@@ -8,9 +8,8 @@ pub mod problems;
 pub mod security;
 pub mod validate;
 
-pub use json::{Json, JsonLimit};
+pub use json::{Json, JsonLimit, LateJson};
 pub use pages::{Page, PageParams};
-pub use problems::endpoint;
 pub use validate::Check;
 
 /// For PATCH bodies: tells an absent field (`None`) from an explicit `null`

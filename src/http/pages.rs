@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
@@ -15,9 +15,22 @@ pub const MAX_LIMIT: i64 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1–100 (default 50).
+    #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// The same numbers `PageParams::limit` enforces.
+fn limit_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .default(Some(DEFAULT_LIMIT.into()))
+        .build()
 }
 
 impl PageParams {
@@ -32,7 +45,8 @@ impl PageParams {
     /// The decoded cursor, or `None` for the first page.
     pub fn after<C: DeserializeOwned>(&self) -> ApiResult<Option<C>> {
         let Some(raw) = &self.cursor else { return Ok(None) };
-        let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this list gave out.");
+        let invalid =
+            || ApiError::bad_request(ErrorCode::InvalidCursor, "The cursor is not one this list gave out.");
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
         serde_json::from_slice(&bytes).map(Some).map_err(|_| invalid())
     }

@@ -1,82 +1,77 @@
 //! Problem responses for errors the framework produces itself: unknown
 //! routes, wrong methods, bad query strings and path parameters.
 
+use actix_web::dev::ResourceDef;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, ResponseError};
 
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
 
-pub async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route."))
-}
+/// Every documented route's path with the methods it answers, taken from the
+/// OpenAPI document (which the router's registrations also produce), so an
+/// unmatched request can tell "wrong method" from "no such route".
+#[derive(Debug, Default)]
+pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
 
-/// A route's resource that answers a method it lacks with 405 and an
-/// `Allow` header naming the ones it has (RFC 9110 §15.5.6), instead of the
-/// app's 404. Build it with the method functions, then `cfg.service(...)` it.
-pub struct Endpoint {
-    resource: actix_web::Resource,
-    allow: Vec<&'static str>,
-}
-
-pub fn endpoint(path: &str) -> Endpoint {
-    Endpoint { resource: web::resource(path), allow: Vec::new() }
-}
-
-macro_rules! method {
-    ($name:ident, $route:ident, $method:literal) => {
-        pub fn $name<F, Args>(mut self, handler: F) -> Self
-        where
-            F: actix_web::Handler<Args>,
-            Args: actix_web::FromRequest + 'static,
-            F::Output: actix_web::Responder + 'static,
-        {
-            self.resource = self.resource.route(web::$route().to(handler));
-            self.allow.push($method);
-            self
-        }
-    };
-}
-
-impl Endpoint {
-    method!(get, get, "GET");
-    method!(post, post, "POST");
-    method!(put, put, "PUT");
-    method!(patch, patch, "PATCH");
-    method!(delete, delete, "DELETE");
-
-    pub fn app_data<U: 'static>(mut self, data: U) -> Self {
-        self.resource = self.resource.app_data(data);
-        self
+impl RouteTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ];
+                let allowed = methods.iter().filter(|(_, has)| *has).map(|(m, _)| *m).collect();
+                (ResourceDef::new(path.as_str()), allowed)
+            })
+            .collect();
+        Self(routes)
     }
-}
 
-impl actix_web::dev::HttpServiceFactory for Endpoint {
-    fn register(self, config: &mut actix_web::dev::AppService) {
-        let allow = self.allow.join(", ");
-        let not_allowed = move || {
-            let allow = allow.clone();
-            async move {
-                let mut response = ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
-                    format!("This route accepts {allow}."),
-                )
-                .error_response();
-                if let Ok(value) = header::HeaderValue::from_str(&allow) {
-                    response.headers_mut().insert(header::ALLOW, value);
-                }
-                response
+    /// The methods a path answers, in the order `Allow` lists them; empty when
+    /// no route has this path.
+    fn allowed(&self, path: &str) -> Vec<&'static str> {
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (def, methods) in &self.0 {
+            if def.is_match(path) {
+                allowed.extend(methods.iter().filter(|m| !allowed.contains(m)).collect::<Vec<_>>());
             }
-        };
-        self.resource.default_service(web::to(not_allowed)).register(config)
+        }
+        allowed
     }
+}
+
+/// The app's default service: 405 with `Allow` (RFC 9110 §15.5.6) for a known
+/// path asked with a method it lacks, else 404.
+pub async fn unknown_route(req: HttpRequest, table: web::Data<RouteTable>) -> actix_web::HttpResponse {
+    let allowed = table.allowed(req.path());
+    if allowed.is_empty() {
+        return ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route.").error_response();
+    }
+    let allow = allowed.join(", ");
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+        format!("This route accepts {allow}."),
+    )
+    .error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
-        ApiError::bad_request("invalid_query", format!("Invalid query string: {err}")).into()
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("Invalid query string: {err}")).into()
     })
 }
 
@@ -94,16 +89,18 @@ pub fn bare_error_to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<Er
     }
     let status = res.status();
     let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "No such resource."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This route does not accept that method."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "Send the request body as application/json.")
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "No such resource."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (ErrorCode::MethodNotAllowed, "This route does not accept that method.")
         }
-        StatusCode::BAD_REQUEST => ("bad_request", "The request could not be read."),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long to arrive."),
-        s if s.is_server_error() => ("internal_error", "Something went wrong on our side."),
-        _ => ("error", "The request failed."),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "Send the request body as application/json.")
+        }
+        StatusCode::BAD_REQUEST => (ErrorCode::BadRequest, "The request could not be read."),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::RequestTimeout, "The request took too long to arrive."),
+        s if s.is_server_error() => (ErrorCode::InternalError, "Something went wrong on our side."),
+        _ => (ErrorCode::Error, "The request failed."),
     };
     let allow = res.headers().get(header::ALLOW).cloned();
     let (req, _) = res.into_parts();

@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::ResponseError;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::telemetry::{REQUEST_ID_HEADER, TRACEPARENT_HEADER};
 
 /// Swagger UI loads its script and the document from here, draws with inline
@@ -81,8 +81,9 @@ pub async fn cors_problems(
         }
         _ => StatusCode::BAD_REQUEST,
     };
-    let problem = ApiError::new(status, "cors_rejected", format!("Cross-origin request refused: {refused}."))
-        .error_response();
+    let problem =
+        ApiError::new(status, ErrorCode::CorsRejected, format!("Cross-origin request refused: {refused}."))
+            .error_response();
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, problem).map_into_right_body())
 }

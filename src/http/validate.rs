@@ -1,5 +1,6 @@
 //! Collects every invalid field of a request so a client sees them all at once.
 
+use crate::domain::limits::Length;
 use crate::error::{ApiError, ApiResult, FieldError};
 
 #[derive(Default)]
@@ -22,8 +23,14 @@ impl Check {
         }
     }
 
+    /// The value a domain type's `parse` gave, or none with the field noted.
+    pub fn parse<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        parsed.map_err(|message| self.fail(field, message)).ok()
+    }
+
     /// Length in Unicode scalar values (what users call characters).
-    pub fn chars(&mut self, field: &str, value: &str, min: usize, max: usize) {
+    pub fn chars(&mut self, field: &str, value: &str, limit: Length) {
+        let Length { min, max } = limit;
         let n = value.chars().count();
         if n < min || n > max {
             if min == 0 {
@@ -35,11 +42,11 @@ impl Check {
     }
 
     /// Like `chars`, for text that must also hold something besides whitespace.
-    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        if min > 0 && value.trim().is_empty() {
+    pub fn text(&mut self, field: &str, value: &str, limit: Length) {
+        if limit.min > 0 && value.trim().is_empty() {
             self.fail(field, "must not be blank");
         } else {
-            self.chars(field, value, min, max);
+            self.chars(field, value, limit);
         }
     }
 

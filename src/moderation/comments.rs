@@ -2,6 +2,7 @@
 //! moderator's state, separate from the author's deletion: restoring a
 //! comment its author has deleted leaves it deleted.
 
+use actix_web::post;
 use actix_web::web;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -12,14 +13,15 @@ use uuid::Uuid;
 use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Json};
+use crate::http::Json;
 use crate::schema::comments;
 use crate::state::AppState;
 use crate::threads::models::{self as threads_db, CommentView};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/comments/{comment_id}/moderation").post(moderate_comment));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(moderate_comment);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -35,12 +37,13 @@ pub struct ModerateComment {
     pub action: CommentAction,
     /// At most 1,000 characters. Goes to the moderation log; for `hide`, also
     /// shown to moderators on the comment.
+    #[schema(schema_with = limits::optional_reason_or_null)]
     pub reason: Option<String>,
 }
 
 /// Hide or restore a comment (moderator or above of its group). Idempotent:
 /// an action that changes nothing is 200 and is not logged.
-#[utoipa::path(post, path = "/api/v1/comments/{comment_id}/moderation", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), request_body = ModerateComment,
     responses(
         (status = 200, description = "The comment as a moderator sees it", body = CommentView),
@@ -49,6 +52,7 @@ pub struct ModerateComment {
         (status = 404, body = Problem),
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
+#[post("/comments/{comment_id}/moderation")]
 pub async fn moderate_comment(
     state: web::Data<AppState>,
     caller: Caller,

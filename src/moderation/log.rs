@@ -1,64 +1,33 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Deserialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::schema::modlog;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Lock,
-    Unlock,
-    Pin,
-    Unpin,
-    Hide,
-    Restore,
-    Ban,
-    Unban,
-    RoleChange,
-    ResolveReport,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Lock => "lock",
-            Action::Unlock => "unlock",
-            Action::Pin => "pin",
-            Action::Unpin => "unpin",
-            Action::Hide => "hide",
-            Action::Restore => "restore",
-            Action::Ban => "ban",
-            Action::Unban => "unban",
-            Action::RoleChange => "role_change",
-            Action::ResolveReport => "resolve_report",
-            Action::Delete => "delete",
-        }
+crate::db_enum! {
+    pub enum Action {
+        Lock,
+        Unlock,
+        Pin,
+        Unpin,
+        Hide,
+        Restore,
+        Ban,
+        Unban,
+        RoleChange,
+        ResolveReport,
+        Delete,
     }
 }
 
-/// The kinds of thing an action is taken on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetType {
-    Thread,
-    Comment,
-    User,
-    Report,
-}
-
-impl TargetType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetType::Thread => "thread",
-            TargetType::Comment => "comment",
-            TargetType::User => "user",
-            TargetType::Report => "report",
-        }
+crate::db_enum! {
+    /// The kinds of thing an action is taken on.
+    pub enum TargetType {
+        Thread,
+        Comment,
+        User,
+        Report,
     }
 }
 
@@ -103,7 +72,7 @@ pub async fn record(
             modlog::id.eq(Uuid::now_v7()),
             modlog::group_id.eq(group_id),
             modlog::actor_id.eq(actor_id),
-            modlog::action.eq(action.as_str()),
+            modlog::action.eq(action),
             modlog::target_type.eq(target_type),
             modlog::target_id.eq(target_id),
             modlog::reason.eq(reason),

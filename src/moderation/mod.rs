@@ -9,15 +9,10 @@ pub mod reports;
 pub mod revisions;
 pub mod threads;
 
-use actix_web::web;
-
 use crate::error::ApiResult;
 use crate::http::Check;
 
-/// Reasons are optional and at most this long.
-pub const MAX_REASON_CHARS: usize = 1000;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(threads::routes)
         .configure(comments::routes)
         .configure(reports::routes)
@@ -29,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn optional_reason(reason: Option<&str>) -> ApiResult<Option<String>> {
     let mut check = Check::new();
     if let Some(reason) = reason {
-        check.chars("reason", reason, 0, MAX_REASON_CHARS);
+        check.chars("reason", reason, crate::domain::limits::OPTIONAL_REASON);
     }
     check.done()?;
     Ok(reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned))

@@ -1,5 +1,6 @@
 //! GET /groups/{group_id}/modlog: who did what and why, newest first.
 
+use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,13 +13,13 @@ use super::log::{Action, TargetType};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::http::{endpoint, Page, PageParams};
+use crate::http::{Page, PageParams};
 use crate::schema::{modlog, users};
 use crate::state::AppState;
 use crate::users::UserView;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups/{group_id}/modlog").get(list_modlog));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_modlog);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,8 +36,8 @@ pub struct ModlogFilter {
 #[derive(Debug, Queryable)]
 struct Row {
     id: Uuid,
-    action: String,
-    target_type: String,
+    action: Action,
+    target_type: TargetType,
     target_id: Uuid,
     reason: Option<String>,
     created_at: DateTime<Utc>,
@@ -47,10 +48,8 @@ struct Row {
 pub struct ModlogEntry {
     pub id: Uuid,
     pub actor: UserView,
-    /// lock, unlock, pin, unpin, hide, restore, ban, unban, role_change, resolve_report or delete.
-    pub action: String,
-    /// thread, comment, user or report.
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: Uuid,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -58,7 +57,7 @@ pub struct ModlogEntry {
 
 /// The group's moderation log (moderators), newest first, filterable by
 /// action and target.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/modlog", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), params(ModlogFilter, PageParams),
     responses(
         (status = 200, body = Page<ModlogEntry>),
@@ -67,6 +66,7 @@ pub struct ModlogEntry {
         (status = 403, body = Problem),
         (status = 404, body = Problem),
     ))]
+#[get("/groups/{group_id}/modlog")]
 pub async fn list_modlog(
     state: web::Data<AppState>,
     caller: Caller,
@@ -95,10 +95,10 @@ pub async fn list_modlog(
         .limit(limit + 1)
         .into_boxed();
     if let Some(action) = filter.action {
-        query = query.filter(modlog::action.eq(action.as_str()));
+        query = query.filter(modlog::action.eq(action));
     }
     if let Some(target_type) = filter.target_type {
-        query = query.filter(modlog::target_type.eq(target_type.as_str()));
+        query = query.filter(modlog::target_type.eq(target_type));
     }
     if let Some(target_id) = filter.target_id {
         query = query.filter(modlog::target_id.eq(target_id));

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -15,52 +16,31 @@ use uuid::Uuid;
 use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
-use crate::error::{unique_violation, ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json, Page, PageParams};
+use crate::domain::limits;
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
 use crate::threads::models::{Comment, CommentView};
 use crate::users::UserView;
 
-pub const MAX_NOTE_CHARS: usize = 2000;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/comments/{comment_id}/reports").post(create_report))
-        .service(endpoint("/groups/{group_id}/reports").get(list_reports))
-        .service(endpoint("/reports/{report_id}").get(get_report))
-        .service(endpoint("/reports/{report_id}/resolve").post(resolve_report));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_report).service(list_reports).service(get_report).service(resolve_report);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportStatus {
-    #[default]
-    Open,
-    Resolved,
-}
-
-impl ReportStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ReportStatus::Open => "open",
-            ReportStatus::Resolved => "resolved",
-        }
+crate::db_enum! {
+    #[derive(Default)]
+    pub enum ReportStatus {
+        #[default]
+        Open,
+        Resolved,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Dismissed,
-    Actioned,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Dismissed => "dismissed",
-            Outcome::Actioned => "actioned",
-        }
+crate::db_enum! {
+    pub enum Outcome {
+        Dismissed,
+        Actioned,
     }
 }
 
@@ -68,6 +48,7 @@ impl Outcome {
 #[serde(deny_unknown_fields)]
 pub struct CreateReport {
     /// 1–1,000 characters: what is wrong with the comment.
+    #[schema(schema_with = limits::reason)]
     pub reason: String,
 }
 
@@ -76,6 +57,7 @@ pub struct CreateReport {
 pub struct ResolveReport {
     pub outcome: Outcome,
     /// At most 2,000 characters.
+    #[schema(schema_with = limits::report_note_or_null)]
     pub note: Option<String>,
 }
 
@@ -94,8 +76,8 @@ pub struct Report {
     pub comment_id: Uuid,
     pub reporter_id: Uuid,
     pub reason: String,
-    pub status: String,
-    pub outcome: Option<String>,
+    pub status: ReportStatus,
+    pub outcome: Option<Outcome>,
     pub note: Option<String>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -110,10 +92,9 @@ pub struct ReportView {
     /// Who reported it (the reporter, and moderators, see this; nobody else sees reports).
     pub reporter: UserView,
     pub reason: String,
-    /// `open` or `resolved`.
-    pub status: String,
-    /// `dismissed` or `actioned` once resolved.
-    pub outcome: Option<String>,
+    pub status: ReportStatus,
+    /// Once resolved.
+    pub outcome: Option<Outcome>,
     pub note: Option<String>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -178,7 +159,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
 
 /// Report a comment to the group's moderators (members). One open report per
 /// member and comment; a comment the caller cannot see is 404.
-#[utoipa::path(post, path = "/api/v1/comments/{comment_id}/reports", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), request_body = CreateReport,
     responses(
         (status = 201, body = ReportView),
@@ -188,6 +169,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
         (status = 409, description = "`already_reported` or `comment_deleted`", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/comments/{comment_id}/reports")]
 pub async fn create_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -197,7 +179,7 @@ pub async fn create_report(
     let req = body.0;
     let comment_id = *path;
     let mut check = Check::new();
-    check.text("reason", &req.reason, 1, super::MAX_REASON_CHARS);
+    check.text("reason", &req.reason, limits::REASON);
     check.done()?;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
@@ -214,7 +196,7 @@ pub async fn create_report(
         return Err(ApiError::not_found());
     }
     if deleted {
-        return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+        return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
     }
     let inserted = diesel::insert_into(reports::table)
         .values((
@@ -231,7 +213,7 @@ pub async fn create_report(
         Ok(report) => report,
         Err(e) if unique_violation(&e) == Some("reports_one_open_key") => {
             return Err(ApiError::conflict(
-                "already_reported",
+                ErrorCode::AlreadyReported,
                 "You already have an open report on this comment.",
             ))
         }
@@ -246,7 +228,7 @@ pub async fn create_report(
 
 /// The group's reports by status (moderators), oldest first, each with its
 /// comment as a moderator sees it and its reporter.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/reports", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), params(ReportFilter, PageParams),
     responses(
         (status = 200, body = Page<ReportView>),
@@ -255,6 +237,7 @@ pub async fn create_report(
         (status = 403, body = Problem),
         (status = 404, body = Problem),
     ))]
+#[get("/groups/{group_id}/reports")]
 pub async fn list_reports(
     state: web::Data<AppState>,
     caller: Caller,
@@ -270,7 +253,7 @@ pub async fn list_reports(
     access.require(Role::Moderator)?;
     let mut query = reports::table
         .filter(reports::group_id.eq(access.group_id))
-        .filter(reports::status.eq(status.as_str()))
+        .filter(reports::status.eq(status))
         .order((reports::created_at.asc(), reports::id.asc()))
         .select(Report::as_select())
         .limit(limit + 1)
@@ -286,9 +269,10 @@ pub async fn list_reports(
 }
 
 /// One report (moderators).
-#[utoipa::path(get, path = "/api/v1/reports/{report_id}", tag = "moderation", security(("bearer" = [])),
+#[utoipa::path(tag = "moderation", security(("bearer" = [])),
     responses((status = 200, body = ReportView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
+#[get("/reports/{report_id}")]
 pub async fn get_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -303,7 +287,7 @@ pub async fn get_report(
 
 /// Resolve a report as dismissed or actioned (moderators). Resolving hides
 /// nothing by itself; a resolved report cannot be resolved again.
-#[utoipa::path(post, path = "/api/v1/reports/{report_id}/resolve", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), request_body = ResolveReport,
     responses(
         (status = 200, body = ReportView),
@@ -313,6 +297,7 @@ pub async fn get_report(
         (status = 409, description = "`already_resolved`", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/reports/{report_id}/resolve")]
 pub async fn resolve_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -322,7 +307,7 @@ pub async fn resolve_report(
     let req = body.0;
     let mut check = Check::new();
     if let Some(note) = &req.note {
-        check.chars("note", note, 0, MAX_NOTE_CHARS);
+        check.chars("note", note, limits::REPORT_NOTE);
     }
     check.done()?;
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
@@ -334,15 +319,18 @@ pub async fn resolve_report(
     let outcome = req.outcome;
     let report = conn
         .transaction::<_, ApiError, _>(async move |conn| {
-            let status: String =
+            let status: ReportStatus =
                 reports::table.find(report_id).select(reports::status).for_update().first(conn).await?;
-            if status != ReportStatus::Open.as_str() {
-                return Err(ApiError::conflict("already_resolved", "This report is already resolved."));
+            if status != ReportStatus::Open {
+                return Err(ApiError::conflict(
+                    ErrorCode::AlreadyResolved,
+                    "This report is already resolved.",
+                ));
             }
             let report: Report = diesel::update(reports::table.find(report_id))
                 .set((
-                    reports::status.eq(ReportStatus::Resolved.as_str()),
-                    reports::outcome.eq(outcome.as_str()),
+                    reports::status.eq(ReportStatus::Resolved),
+                    reports::outcome.eq(outcome),
                     reports::note.eq(note.as_deref()),
                     reports::resolved_by.eq(actor),
                     reports::resolved_at.eq(diesel::dsl::now),

@@ -1,6 +1,7 @@
 //! GET /comments/{comment_id}/revisions: a comment's earlier versions, for
 //! moderators. To anyone else the history does not exist (404).
 
+use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -11,14 +12,14 @@ use uuid::Uuid;
 
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Page, PageParams};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Page, PageParams};
 use crate::schema::{comment_revisions as revs, users};
 use crate::state::AppState;
 use crate::users::UserView;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/comments/{comment_id}/revisions").get(list_revisions));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_revisions);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,7 +40,7 @@ struct Row {
 }
 
 /// Every earlier version of a comment, oldest first (moderators; 404 to members).
-#[utoipa::path(get, path = "/api/v1/comments/{comment_id}/revisions", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), params(PageParams),
     responses(
         (status = 200, body = Page<RevisionView>),
@@ -47,6 +48,7 @@ struct Row {
         (status = 403, description = "`banned`", body = Problem),
         (status = 404, description = "No such comment, or the caller is not a moderator", body = Problem),
     ))]
+#[get("/comments/{comment_id}/revisions")]
 pub async fn list_revisions(
     state: web::Data<AppState>,
     caller: Caller,
@@ -59,7 +61,7 @@ pub async fn list_revisions(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(*path)).await?;
     // Members and outsiders are not told that a history exists.
     access.require(Role::Moderator).map_err(|e| match e.code {
-        "insufficient_role" | "not_a_member" => ApiError::not_found(),
+        ErrorCode::InsufficientRole | ErrorCode::NotAMember => ApiError::not_found(),
         _ => e,
     })?;
     let mut query = revs::table

@@ -1,5 +1,6 @@
 //! POST /threads/{thread_id}/moderation: lock, unlock, pin, unpin, hide, restore.
 
+use actix_web::post;
 use actix_web::web;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -10,14 +11,15 @@ use uuid::Uuid;
 use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Json};
+use crate::http::Json;
 use crate::schema::threads;
 use crate::state::AppState;
 use crate::threads::models::{self as threads_db, Thread, ThreadView};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/threads/{thread_id}/moderation").post(moderate_thread));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(moderate_thread);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -50,6 +52,7 @@ pub struct ModerateThread {
     pub action: ThreadAction,
     /// At most 1,000 characters. Goes to the moderation log; for `hide`, also
     /// shown to moderators on the thread.
+    #[schema(schema_with = limits::optional_reason_or_null)]
     pub reason: Option<String>,
 }
 
@@ -104,7 +107,7 @@ async fn apply(
 
 /// Lock, unlock, pin, unpin, hide or restore a thread (moderator or above of
 /// its group). Idempotent: an action that changes nothing is 200 and is not logged.
-#[utoipa::path(post, path = "/api/v1/threads/{thread_id}/moderation", tag = "moderation",
+#[utoipa::path(tag = "moderation",
     security(("bearer" = [])), request_body = ModerateThread,
     responses(
         (status = 200, description = "The thread as a moderator sees it", body = ThreadView),
@@ -113,6 +116,7 @@ async fn apply(
         (status = 404, body = Problem),
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
+#[post("/threads/{thread_id}/moderation")]
 pub async fn moderate_thread(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,36 +1,18 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::schema::reading_sessions as rs;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Scheduled,
-    Open,
-    Closed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Open => "open",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Status {
-        match s {
-            "open" => Status::Open,
-            "closed" => Status::Closed,
-            _ => Status::Scheduled,
-        }
+crate::db_enum! {
+    pub enum Status {
+        Scheduled,
+        Open,
+        Closed,
     }
 }
 
@@ -43,14 +25,8 @@ pub struct Session {
     pub title: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: Status,
     pub created_at: DateTime<Utc>,
-}
-
-impl Session {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status)
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +43,7 @@ pub struct SessionView {
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
-        let status = s.status();
+        let status = s.status;
         SessionView {
             id: s.id,
             group_id: s.group_id,

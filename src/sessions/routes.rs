@@ -1,3 +1,4 @@
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,16 +11,19 @@ use super::counts::{self, SessionCounts, SessionParagraphs};
 use super::models::{self as sessions_db, Session, SessionView, Status};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
+use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{double_option, endpoint, Check, Json, Page, PageParams};
+use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/groups/{group_id}/sessions").post(create_session).get(list_sessions))
-        .service(endpoint("/sessions/{session_id}").get(get_session).patch(update_session))
-        .service(endpoint("/sessions/{session_id}/paragraphs").get(session_paragraphs))
-        .service(endpoint("/sessions/{session_id}/counts").get(session_counts));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_session)
+        .service(list_sessions)
+        .service(get_session)
+        .service(update_session)
+        .service(session_paragraphs)
+        .service(session_counts);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,6 +32,7 @@ pub struct CreateSession {
     /// An essay of the same group.
     pub essay_id: Uuid,
     /// 1–200 characters.
+    #[schema(schema_with = limits::session_title)]
     pub title: String,
     pub starts_at: DateTime<Utc>,
     /// After `starts_at` when given.
@@ -39,6 +44,7 @@ pub struct CreateSession {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSession {
+    #[schema(schema_with = limits::session_title_or_null)]
     pub title: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     /// `null` removes the end.
@@ -54,9 +60,10 @@ fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: Option<Dat
 }
 
 /// Open a reading session on one of the group's essays (organiser or owner).
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/sessions", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(tag = "sessions", security(("bearer" = [])),
     request_body = CreateSession,
     responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[post("/groups/{group_id}/sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
     caller: Caller,
@@ -68,7 +75,7 @@ pub async fn create_session(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Organiser)?;
     let mut check = Check::new();
-    check.text("title", &req.title, 1, 200);
+    check.text("title", &req.title, limits::SESSION_TITLE);
     check_window(&mut check, req.starts_at, req.ends_at);
     let essay_in_group: bool = diesel::select(diesel::dsl::exists(
         essays::table.filter(essays::id.eq(req.essay_id)).filter(essays::group_id.eq(access.group_id)),
@@ -97,8 +104,9 @@ pub async fn create_session(
 }
 
 /// The group's sessions, latest `starts_at` first.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}/sessions", tag = "sessions", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "sessions", params(PageParams),
     responses((status = 200, body = Page<SessionView>), (status = 404, body = Problem)))]
+#[get("/groups/{group_id}/sessions")]
 pub async fn list_sessions(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -115,8 +123,9 @@ pub async fn list_sessions(
 }
 
 /// A reading session.
-#[utoipa::path(get, path = "/api/v1/sessions/{session_id}", tag = "sessions",
+#[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionView), (status = 404, body = Problem)))]
+#[get("/sessions/{session_id}")]
 pub async fn get_session(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -129,9 +138,10 @@ pub async fn get_session(
 }
 
 /// Retitle, reschedule, open or close a session (organiser or owner).
-#[utoipa::path(patch, path = "/api/v1/sessions/{session_id}", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(tag = "sessions", security(("bearer" = [])),
     request_body = UpdateSession,
     responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/sessions/{session_id}")]
 pub async fn update_session(
     state: web::Data<AppState>,
     caller: Caller,
@@ -145,7 +155,7 @@ pub async fn update_session(
     let current = sessions_db::find(&mut conn, *path).await?;
     let mut check = Check::new();
     if let Some(title) = &req.title {
-        check.text("title", title, 1, 200);
+        check.text("title", title, limits::SESSION_TITLE);
     }
     let starts_at = req.starts_at.unwrap_or(current.starts_at);
     let ends_at = req.ends_at.unwrap_or(current.ends_at);
@@ -206,8 +216,9 @@ pub async fn update_session(
 }
 
 /// Every paragraph of the session's essay with its text and counts: what a reader renders.
-#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/paragraphs", tag = "sessions",
+#[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionParagraphs), (status = 404, body = Problem)))]
+#[get("/sessions/{session_id}/paragraphs")]
 pub async fn session_paragraphs(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -221,8 +232,9 @@ pub async fn session_paragraphs(
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
 /// every moment; costs the same for ten comments or ten million.
-#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/counts", tag = "sessions",
+#[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionCounts), (status = 404, body = Problem)))]
+#[get("/sessions/{session_id}/counts")]
 pub async fn session_counts(
     state: web::Data<AppState>,
     caller: MaybeCaller,

@@ -1,3 +1,4 @@
+use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -10,24 +11,26 @@ use super::models::{self as threads_db, Comment, CommentView, NewComment};
 use super::routes::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json, Page, PageParams};
+use crate::domain::limits;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, Json, Page, PageParams};
 use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::sessions::models::Status;
 use crate::state::AppState;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
 pub const MAX_DEPTH: i16 = 8;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/threads/{thread_id}/comments").get(list_comments).post(create_comment))
-        .service(endpoint("/comments/{comment_id}").patch(edit_comment).delete(delete_comment));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_comments).service(create_comment).service(edit_comment).service(delete_comment);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComment {
     /// 1–10,000 characters of Markdown, stored as written.
+    #[schema(schema_with = limits::comment_body)]
     pub body: String,
     /// Reply to this comment of the same thread; a top-level comment when absent.
     pub parent_id: Option<Uuid>,
@@ -36,13 +39,15 @@ pub struct CreateComment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditComment {
+    #[schema(schema_with = limits::comment_body)]
     pub body: String,
 }
 
 /// A thread's comments in tree order: every reply right after its parent's
 /// subtree begins, siblings oldest first. Pages stay stable while people reply.
-#[utoipa::path(get, path = "/api/v1/threads/{thread_id}/comments", tag = "threads", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(PageParams),
     responses((status = 200, body = Page<CommentView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[get("/threads/{thread_id}/comments")]
 pub async fn list_comments(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -89,13 +94,13 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
         return Err(ApiError::not_found());
     }
     if state.locked && !moderator {
-        return Err(ApiError::conflict("thread_locked", "This thread is locked."));
+        return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
     }
     Ok(())
 }
 
 /// Comment on a thread, or reply to one of its comments.
-#[utoipa::path(post, path = "/api/v1/threads/{thread_id}/comments", tag = "threads", security(("bearer" = [])),
+#[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = CreateComment,
     responses(
         (status = 201, body = CommentView),
@@ -104,6 +109,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
         (status = 409, description = "`thread_locked` or `session_closed`", body = Problem),
         (status = 422, description = "Invalid body, a parent from another thread, or deeper than 8", body = Problem),
     ))]
+#[post("/threads/{thread_id}/comments")]
 pub async fn create_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -142,7 +148,7 @@ pub async fn create_comment(
                         .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
                 )
                 .select(rs::status)
-                .first::<String>(&mut &*pipe)
+                .first::<Status>(&mut &*pipe)
                 .boxed();
             let parent = req.parent_id.map(|parent_id| {
                 comments::table
@@ -164,7 +170,7 @@ pub async fn create_comment(
             let author_id = access.require(Role::Member)?;
             let moderator = access.is_moderator();
             check_writable(&thread?, &access)?;
-            check_open(&session_status?)?;
+            check_open(session_status?)?;
             let depth = match (req.parent_id, parent?) {
                 (None, _) => 0,
                 (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
@@ -206,7 +212,7 @@ async fn lock_comment(
 }
 
 /// Edit your comment. The earlier version is kept for moderators.
-#[utoipa::path(patch, path = "/api/v1/comments/{comment_id}", tag = "threads", security(("bearer" = [])),
+#[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = EditComment,
     responses(
         (status = 200, body = CommentView),
@@ -215,6 +221,7 @@ async fn lock_comment(
         (status = 409, description = "`thread_locked`, `comment_deleted` or `comment_hidden`", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[patch("/comments/{comment_id}")]
 pub async fn edit_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -234,13 +241,16 @@ pub async fn edit_comment(
         .transaction::<_, ApiError, _>(async move |conn| {
             let comment = lock_comment(conn, &access, comment_id).await?;
             if comment.author_id != user_id {
-                return Err(ApiError::forbidden("not_author", "Only the author can edit a comment."));
+                return Err(ApiError::forbidden(ErrorCode::NotAuthor, "Only the author can edit a comment."));
             }
             if comment.deleted {
-                return Err(ApiError::conflict("comment_deleted", "This comment was deleted."));
+                return Err(ApiError::conflict(ErrorCode::CommentDeleted, "This comment was deleted."));
             }
             if comment.hidden && !moderator {
-                return Err(ApiError::conflict("comment_hidden", "A moderator has hidden this comment."));
+                return Err(ApiError::conflict(
+                    ErrorCode::CommentHidden,
+                    "A moderator has hidden this comment.",
+                ));
             }
             lock_writable_thread(conn, &access, comment.thread_id).await?;
             diesel::insert_into(comment_revisions::table)
@@ -266,12 +276,13 @@ pub async fn edit_comment(
 
 /// Delete a comment (its author, or a moderator). It stays in the tree as a
 /// tombstone so replies keep their place.
-#[utoipa::path(delete, path = "/api/v1/comments/{comment_id}", tag = "threads", security(("bearer" = [])),
+#[utoipa::path(tag = "threads", security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted (also when it already was)"),
         (status = 403, description = "Neither author nor moderator, or banned", body = Problem),
         (status = 404, body = Problem),
     ))]
+#[delete("/comments/{comment_id}")]
 pub async fn delete_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -286,7 +297,7 @@ pub async fn delete_comment(
         let by_author = comment.author_id == user_id;
         if !by_author && !access.is_moderator() {
             return Err(ApiError::forbidden(
-                "not_author",
+                ErrorCode::NotAuthor,
                 "Only the author or a moderator can delete a comment.",
             ));
         }

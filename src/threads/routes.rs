@@ -1,3 +1,4 @@
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -9,19 +10,16 @@ use super::anchors::{self, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{endpoint, Check, Json, Page, PageParams};
+use crate::domain::limits;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
 use crate::users::models as users;
 
-pub const MAX_BODY_CHARS: usize = 10_000;
-pub const MAX_TITLE_CHARS: usize = 200;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/sessions/{session_id}/threads").post(create_thread).get(list_threads))
-        .service(endpoint("/threads/{thread_id}").get(get_thread));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_thread).service(list_threads).service(get_thread);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,8 +28,10 @@ pub struct CreateThread {
     /// A paragraph of the session's essay.
     pub paragraph_id: Uuid,
     /// At most 200 characters.
+    #[schema(schema_with = limits::thread_title_or_null)]
     pub title: Option<String>,
     /// The opening comment: 1–10,000 characters of Markdown.
+    #[schema(schema_with = limits::comment_body)]
     pub body: String,
     /// Anchors the thread to a span of the paragraph.
     pub quote: Option<Quote>,
@@ -45,26 +45,26 @@ pub struct ThreadFilter {
 }
 
 pub fn check_body(check: &mut Check, body: &str) {
-    check.text("body", body, 1, MAX_BODY_CHARS);
+    check.text("body", body, limits::COMMENT_BODY);
 }
 
 /// 409 `session_closed` unless the session takes new posts. The share lock
 /// makes a concurrent close wait until this post has landed.
 pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
-    let status: String = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    check_open(&status)
+    let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
+    check_open(status)
 }
 
 /// 409 `session_closed` unless a session with this status takes new posts.
-pub fn check_open(status: &str) -> ApiResult<()> {
-    if Status::parse(status) == Status::Closed {
-        return Err(ApiError::conflict("session_closed", "This reading session is closed."));
+pub fn check_open(status: Status) -> ApiResult<()> {
+    if status == Status::Closed {
+        return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
     }
     Ok(())
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
-#[utoipa::path(post, path = "/api/v1/sessions/{session_id}/threads", tag = "threads", security(("bearer" = [])),
+#[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = CreateThread,
     responses(
         (status = 201, body = ThreadView),
@@ -73,6 +73,7 @@ pub fn check_open(status: &str) -> ApiResult<()> {
         (status = 409, description = "`session_closed`", body = Problem),
         (status = 422, description = "Invalid fields, a paragraph of another essay, or a quote that does not match", body = Problem),
     ))]
+#[post("/sessions/{session_id}/threads")]
 pub async fn create_thread(
     state: web::Data<AppState>,
     caller: Caller,
@@ -84,7 +85,7 @@ pub async fn create_thread(
     let mut check = Check::new();
     check_body(&mut check, &req.body);
     if let Some(title) = &req.title {
-        check.chars("title", title, 0, MAX_TITLE_CHARS);
+        check.chars("title", title, limits::THREAD_TITLE);
     }
     check.done()?;
     let mut conn = state.conn().await?;
@@ -140,8 +141,9 @@ pub async fn create_thread(
 
 /// The session's threads: pinned first, then latest activity. Hidden threads
 /// are listed for moderators only.
-#[utoipa::path(get, path = "/api/v1/sessions/{session_id}/threads", tag = "threads", params(ThreadFilter, PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
     responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[get("/sessions/{session_id}/threads")]
 pub async fn list_threads(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -177,8 +179,9 @@ pub async fn visible_thread(
 }
 
 /// A thread.
-#[utoipa::path(get, path = "/api/v1/threads/{thread_id}", tag = "threads",
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads",
     responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
+#[get("/threads/{thread_id}")]
 pub async fn get_thread(
     state: web::Data<AppState>,
     caller: MaybeCaller,

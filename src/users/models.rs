@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::{unique_violation, ApiError, ApiResult};
+use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::schema::users;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -87,7 +87,7 @@ pub async fn current(conn: &mut AsyncPgConnection, caller: &Caller) -> ApiResult
 }
 
 pub fn revoked() -> ApiError {
-    ApiError::unauthorized("token_revoked", "The access token is no longer valid; sign in again.")
+    ApiError::unauthorized(ErrorCode::TokenRevoked, "The access token is no longer valid; sign in again.")
 }
 
 pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Option<User>> {
@@ -113,10 +113,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> ApiResult
         .await
         .map_err(|e| match unique_violation(&e) {
             Some("users_username_lower_key") => {
-                ApiError::conflict("username_taken", "That username is taken.")
+                ApiError::conflict(ErrorCode::UsernameTaken, "That username is taken.")
             }
             Some("users_email_lower_key") => {
-                ApiError::conflict("email_taken", "An account with that email already exists.")
+                ApiError::conflict(ErrorCode::EmailTaken, "An account with that email already exists.")
             }
             _ => e.into(),
         })

@@ -1,42 +1,46 @@
+use actix_web::{get, patch, post};
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::models::{self as users, MeView, ProfileChanges};
-use crate::auth::routes::check_password;
 use crate::auth::{store, Caller};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{double_option, endpoint, Check, Json};
+use crate::domain::limits;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{double_option, Check, Json};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/me").get(get_me).patch(patch_me))
-        .service(endpoint("/me/password").post(change_password));
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_me).service(patch_me).service(change_password);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMe {
     /// 1–64 characters.
+    #[schema(schema_with = limits::display_name_or_null)]
     pub display_name: Option<String>,
     /// Up to 2,000 characters; `null` or "" clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = limits::bio_or_null)]
     pub bio: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(schema_with = limits::password)]
     pub current_password: String,
     /// 8–128 characters.
+    #[schema(schema_with = limits::password)]
     pub new_password: String,
 }
 
 /// The signed-in user's account, with email.
-#[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(tag = "users", security(("bearer" = [])),
     responses((status = 200, body = MeView), (status = 401, body = Problem)))]
+#[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
@@ -44,8 +48,9 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web
 }
 
 /// Change display name or bio.
-#[utoipa::path(patch, path = "/api/v1/me", tag = "users", security(("bearer" = [])), request_body = PatchMe,
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = PatchMe,
     responses((status = 200, body = MeView), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[patch("/me")]
 pub async fn patch_me(
     state: web::Data<AppState>,
     caller: Caller,
@@ -54,10 +59,10 @@ pub async fn patch_me(
     let req = body.0;
     let mut check = Check::new();
     if let Some(name) = &req.display_name {
-        check.text("display_name", name, 1, 64);
+        check.text("display_name", name, limits::DISPLAY_NAME);
     }
     if let Some(Some(bio)) = &req.bio {
-        check.chars("bio", bio, 0, 2000);
+        check.chars("bio", bio, limits::BIO);
     }
     check.done()?;
     let mut conn = state.conn().await?;
@@ -71,12 +76,13 @@ pub async fn patch_me(
 }
 
 /// Change password; every earlier access and refresh token stops working.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "users", security(("bearer" = [])), request_body = ChangePassword,
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePassword,
     responses(
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
         (status = 422, body = Problem),
     ))]
+#[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Caller,
@@ -84,14 +90,14 @@ pub async fn change_password(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut check = Check::new();
-    check_password(&mut check, "new_password", &req.new_password);
+    check.chars("new_password", &req.new_password, limits::PASSWORD);
     check.done()?;
     let user = {
         let mut conn = state.conn().await?;
         users::current(&mut conn, &caller).await?
     };
     if !state.passwords.verify(req.current_password, Some(user.password_hash.clone())).await? {
-        return Err(ApiError::unauthorized("invalid_credentials", "The current password is wrong."));
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The current password is wrong."));
     }
     let hash = state.passwords.hash(req.new_password).await?;
     let mut conn = state.conn().await?;

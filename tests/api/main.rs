@@ -14,6 +14,7 @@ mod invites;
 mod migrations;
 mod moderation;
 mod modlog;
+mod openapi;
 mod operations_cli;
 mod operations_http;
 mod operations_timeouts;

@@ -243,7 +243,8 @@ async fn production_logs_json_whatever_the_configured_format() {
     let lines: Vec<&str> = log.lines().collect();
     assert!(!lines.is_empty(), "migrate logged nothing");
     for line in lines {
-        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(parsed["level"].is_string(), "{line}");
     }
 }
