@@ -181,7 +181,7 @@ pub struct AccessRow {
 /// The caller as query parameters: an anonymous caller is the nil id with a
 /// version no token carries, so it matches no user, membership or ban row.
 pub fn caller_key(caller: Option<&Caller>) -> (Uuid, i32) {
-    caller.map_or((Uuid::nil(), -1), |c| (c.user_id, c.token_version))
+    caller.map_or((Uuid::nil(), -1), Caller::unverified_key)
 }
 
 /// `groups` beside the caller's rows: their membership, their user row only
@@ -246,6 +246,7 @@ pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {
 
 /// Resolves the caller's access to the group behind `scope`; 404 when
 /// nothing is there, 401 when the caller's token has been revoked.
+#[tracing::instrument(skip_all, fields(scope = ?scope))]
 pub async fn resolve(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,

@@ -193,7 +193,7 @@ impl Settings {
         }
         std::fs::create_dir_all(&self.database.data_dir)
             .with_context(|| format!("creating {}", self.database.data_dir.display()))?;
-        let secret = crate::auth::tokens::random_token(48);
+        let secret = crate::secrets::random_token(48);
         write_private(&path, &secret)?;
         Ok(secret.into())
     }

@@ -114,13 +114,24 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
     #[source]
     pub cause: Option<anyhow::Error>,
+    /// Where the cause arose (the innermost instrumented step, such as one
+    /// model function), so its log line says which query failed.
+    origin: Option<tracing::Span>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: None, retry_after_secs: None, cause: None }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: None,
+            retry_after_secs: None,
+            cause: None,
+            origin: None,
+        }
     }
 
     pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
@@ -184,6 +195,7 @@ impl ApiError {
         );
         e.retry_after_secs = Some(1);
         e.cause = Some(cause.into());
+        e.origin = Some(tracing::Span::current());
         e
     }
 
@@ -194,6 +206,7 @@ impl ApiError {
             "Something went wrong on our side.",
         );
         e.cause = Some(cause.into());
+        e.origin = Some(tracing::Span::current());
         e
     }
 
@@ -215,6 +228,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
+        let _in_origin = self.origin.as_ref().map(tracing::Span::enter);
         if let Some(cause) = &self.cause {
             if self.status.is_server_error() {
                 // One line per kind every few seconds: an outage fails every request alike.
@@ -286,6 +300,7 @@ impl From<DieselError> for ApiError {
                 );
                 err.retry_after_secs = Some(1);
                 err.cause = Some(anyhow::anyhow!("{e}"));
+                err.origin = Some(tracing::Span::current());
                 err
             }
             ref other if is_connection_loss(other) => Self::unavailable(e),

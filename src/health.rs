@@ -9,6 +9,7 @@ use crate::state::AppState;
 /// The process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Up")))]
 #[get("/health")]
+#[tracing::instrument(skip_all)]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -17,6 +18,7 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unavailable", body = Problem)))]
 #[get("/ready")]
+#[tracing::instrument(skip_all)]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(ApiError::unavailable)?;

@@ -8,8 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
+use crate::db::modlog::{Action, TargetType};
 use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
-use crate::moderation::log::{Action, TargetType};
+use crate::ids::{GroupId, InviteId, UserId};
 use crate::moderation::reports::ReportStatus;
 
 #[derive(OpenApi)]
@@ -23,8 +24,9 @@ use crate::moderation::reports::ReportStatus;
                        pages `{items, next_cursor}`; pass `?cursor=` for the next page, `?limit=` \
                        1–100 (default 50)."
     ),
-    // Enums used only in query parameters, which register no schemas of their own.
-    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus)),
+    // Types used only in parameters, which register no schemas of their own
+    // (tests/api/openapi.rs fails on any reference left dangling).
+    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The signed-in user"),

@@ -120,6 +120,7 @@ impl Application {
 }
 
 #[get("/docs")]
+#[tracing::instrument(skip_all)]
 async fn docs_redirect() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }

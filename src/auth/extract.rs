@@ -2,7 +2,7 @@
 //! accepts anonymous requests but still refuses a bad token. Both only check
 //! the signature and claims; whether the token has since been revoked (its
 //! version) is checked in the same query that first touches the caller's data
-//! (`users::store::current`, `access::resolve`), so it costs no extra round trip.
+//! (`users::models::current`, `access::resolve`), so it costs no extra round trip.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -13,10 +13,21 @@ use uuid::Uuid;
 use super::tokens::TokenKeys;
 use crate::error::{ApiError, ErrorCode};
 
+/// A caller whose token is well signed, but not yet known to be current.
+/// Its fields are private: a handler learns the user id from the access
+/// policy (or `users::models::current`), which checks the token version first.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
-    pub user_id: Uuid,
-    pub token_version: i32,
+    user_id: Uuid,
+    token_version: i32,
+}
+
+impl Caller {
+    /// For the two queries that check revocation as they read the caller:
+    /// `access::caller_key` and `users::models::current`.
+    pub(crate) fn unverified_key(&self) -> (Uuid, i32) {
+        (self.user_id, self.token_version)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

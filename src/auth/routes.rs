@@ -81,6 +81,7 @@ fn pair(state: &AppState, user: &User, refresh_token: String) -> ApiResult<Token
         (status = 422, description = "Invalid fields", body = Problem),
     ))]
 #[post("/auth/register")]
+#[tracing::instrument(skip_all)]
 pub async fn register(state: web::Data<AppState>, body: Json<RegisterRequest>) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut check = Check::new();
@@ -128,6 +129,7 @@ fn bad_credentials() -> ApiError {
         (status = 429, description = "Too many sign-ins at once; see Retry-After", body = Problem),
     ))]
 #[post("/auth/login")]
+#[tracing::instrument(skip_all)]
 pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiResult<HttpResponse> {
     let req = body.0;
     let user = {
@@ -152,6 +154,7 @@ pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> ApiR
         (status = 401, description = "`invalid_refresh_token`, or `refresh_token_reused` (the whole sign-in is revoked)", body = Problem),
     ))]
 #[post("/auth/refresh")]
+#[tracing::instrument(skip_all)]
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let (user, refresh_token) = store::rotate(&mut conn, &body.refresh_token).await?;
@@ -163,6 +166,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
     security(("bearer" = [])),
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
 #[post("/auth/logout")]
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Caller,
@@ -178,6 +182,7 @@ pub async fn logout(
 #[utoipa::path(tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every sign-in ended"), (status = 401, body = Problem)))]
 #[post("/auth/logout-all")]
+#[tracing::instrument(skip_all)]
 pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::tokens::{random_token, sha256};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::schema::{refresh_tokens as rt, users};
+use crate::secrets::{random_token, sha256};
 use crate::users::models::User;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -22,6 +22,7 @@ struct Stored {
 }
 
 /// Starts a new family (a sign-in) and returns its first token.
+#[tracing::instrument(skip_all)]
 pub async fn issue_new_family(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -64,6 +65,7 @@ fn invalid() -> ApiError {
 /// Spends `token` and returns its user and the next token of the family.
 /// Presenting a token that was already spent revokes the whole family
 /// (RFC 9700 §4.14.2): whoever holds the other copy is shut out too.
+#[tracing::instrument(skip_all)]
 pub async fn rotate(conn: &mut AsyncPgConnection, token: &str) -> ApiResult<(User, String)> {
     let hash = sha256(token);
     let outcome = conn
@@ -134,6 +136,7 @@ async fn revoke_family(conn: &mut AsyncPgConnection, family_id: Uuid) -> ApiResu
 }
 
 /// Logout: ends the sign-in `token` belongs to, if it is the caller's.
+#[tracing::instrument(skip_all)]
 pub async fn revoke_family_of(conn: &mut AsyncPgConnection, token: &str, user_id: Uuid) -> ApiResult<()> {
     let family: Option<Uuid> = rt::table
         .filter(rt::token_hash.eq(sha256(token)))
@@ -148,6 +151,7 @@ pub async fn revoke_family_of(conn: &mut AsyncPgConnection, token: &str, user_id
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn revoke_all_for_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> ApiResult<()> {
     diesel::update(rt::table.filter(rt::user_id.eq(user_id)).filter(rt::revoked_at.is_null()))
         .set(rt::revoked_at.eq(diesel::dsl::now))

@@ -1,14 +1,11 @@
 //! Access tokens (short-lived HS256 JWTs) and refresh tokens (opaque random
 //! strings, stored only as SHA-256 hashes).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::Utc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::AuthSettings;
@@ -62,7 +59,7 @@ impl TokenKeys {
 
     pub fn issue_access(&self, user_id: Uuid, token_version: i32) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
-        self.sign(&AccessClaims {
+        self.encode(&AccessClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user_id,
@@ -73,10 +70,16 @@ impl TokenKeys {
         })
     }
 
-    /// Signs any claims with this server's key (tests use it to forge expired tokens).
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, ApiError> {
+    fn encode(&self, claims: &AccessClaims) -> Result<String, ApiError> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(ApiError::internal)
+    }
+
+    /// Signs any claims with this server's key: tests forge expired, foreign
+    /// and mistyped tokens with it. Never in the product.
+    #[cfg(feature = "test-support")]
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, ApiError> {
+        self.encode(claims)
     }
 
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, ApiError> {
@@ -93,16 +96,4 @@ impl TokenKeys {
         }
         Ok(data.claims)
     }
-}
-
-/// `bytes` random bytes from the OS, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // ThreadRng is a CSPRNG seeded from the OS.
-    rand::fill(&mut buf[..]);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
-pub fn sha256(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }

@@ -14,9 +14,9 @@ use uuid::Uuid;
 use super::import::{self, Essay};
 use super::EssayFormat;
 use crate::auth::passwords::Passwords;
-use crate::auth::tokens::random_token;
 use crate::config::Settings;
 use crate::schema::{comments, groups, memberships, reading_sessions, threads, users};
+use crate::secrets::random_token;
 
 const ESSAY: &str = include_str!("demo_essay.md");
 const GROUP_SLUG: &str = "demo-readers";

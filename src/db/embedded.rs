@@ -1,5 +1,6 @@
 //! A private PostgreSQL cluster started from the machine's own binaries, for
-//! running without a configured database (development) and for tests.
+//! running without a configured database (development) and for tests (whose
+//! extras, `start_ephemeral` and `restart`, need the `test-support` feature).
 //!
 //! The server listens only on a unix socket inside its own folder, so it never
 //! collides with another server. It is started through a tiny shell guard that
@@ -64,6 +65,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// A throwaway cluster in a fresh folder under the system temp directory.
+    #[cfg(feature = "test-support")]
     pub fn start_ephemeral() -> anyhow::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -78,6 +80,7 @@ impl Cluster {
     }
 
     /// A throwaway cluster that also accepts TLS connections on `tls.port` of 127.0.0.1.
+    #[cfg(feature = "test-support")]
     pub fn start_ephemeral_tls(tls: TlsListener) -> anyhow::Result<Self> {
         let root = std::env::temp_dir().join(format!("pilcrow-pg-tls-{}-{}", std::process::id(), tls.port));
         Self::start_with(ClusterOptions { root, ephemeral: true }, Some(tls))
@@ -309,7 +312,8 @@ impl Cluster {
     }
 
     /// Starts a stopped cluster again on the same data (not for ephemeral ones,
-    /// whose folder is gone after `stop`).
+    /// whose folder is gone after `stop`). The outage test uses it.
+    #[cfg(feature = "test-support")]
     pub fn restart(&mut self) -> anyhow::Result<()> {
         if self.guard.is_none() {
             self.launch()?;

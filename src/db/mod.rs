@@ -1,11 +1,14 @@
-//! Connections: the pool, the private cluster used when no URL is set, and
-//! migrations.
+//! Connections: the pool, the private cluster used when no URL is set,
+//! migrations, and the replaceable schema of triggers applied after them
+//! (`src/db/replaceable/triggers.sql`).
 
 pub mod connect;
 pub mod embedded;
 pub mod enums;
 pub mod migrate;
+pub mod modlog;
 pub mod pool;
+pub mod replaceable;
 pub mod timeouts;
 mod url;
 mod verify;

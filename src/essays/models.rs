@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::split::{Block, Kind};
 use crate::error::ApiResult;
+use crate::http::pages::keyset;
 use crate::schema::{essays, paragraphs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -67,6 +68,7 @@ pub struct NewEssay<'a> {
 }
 
 /// Inserts the essay and its paragraphs (call inside a transaction).
+#[tracing::instrument(skip_all)]
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewEssay<'_>,
@@ -107,6 +109,7 @@ pub async fn insert(
     Ok(EssayView { essay, paragraphs })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn paragraphs_of(conn: &mut AsyncPgConnection, essay_id: Uuid) -> ApiResult<Vec<ParagraphView>> {
     let rows: Vec<ParagraphRow> = paragraphs::table
         .filter(paragraphs::essay_id.eq(essay_id))
@@ -117,10 +120,12 @@ pub async fn paragraphs_of(conn: &mut AsyncPgConnection, essay_id: Uuid) -> ApiR
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<EssaySummary> {
     Ok(essays::table.find(id).select(EssaySummary::as_select()).first(conn).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -134,7 +139,7 @@ pub async fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(essays::created_at.lt(at).or(essays::created_at.eq(at).and(essays::id.lt(id))));
+        query = query.filter(keyset!(<, essays::created_at => at, essays::id => id));
     }
     Ok(query.load(conn).await?)
 }

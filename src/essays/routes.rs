@@ -59,6 +59,7 @@ pub struct ImportEssay {
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
     ))]
 #[post("/groups/{group_id}/essays")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn import_essay(
     state: web::Data<AppState>,
     caller: Caller,
@@ -126,6 +127,7 @@ pub async fn import_essay(
 #[utoipa::path(security((), ("bearer" = [])), tag = "essays", params(PageParams),
     responses((status = 200, body = Page<EssaySummary>), (status = 404, body = Problem)))]
 #[get("/groups/{group_id}/essays")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_essays(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -145,6 +147,7 @@ pub async fn list_essays(
 #[utoipa::path(security((), ("bearer" = [])), tag = "essays",
     responses((status = 200, body = EssayView), (status = 404, body = Problem)))]
 #[get("/essays/{essay_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_essay(
     state: web::Data<AppState>,
     caller: MaybeCaller,

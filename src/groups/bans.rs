@@ -13,10 +13,11 @@ use uuid::Uuid;
 
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json};
-use crate::moderation::log::{self as modlog, Action, Target};
+use crate::ids::{GroupId, UserId};
 use crate::schema::bans;
 use crate::state::AppState;
 use crate::users::{models as users, UserView};
@@ -56,6 +57,7 @@ pub struct BanView {
         (status = 422, body = Problem),
     ))]
 #[post("/groups/{group_id}/bans")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn ban(
     state: web::Data<AppState>,
     caller: Caller,
@@ -112,12 +114,13 @@ pub async fn ban(
     security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, description = "No such group or no active ban", body = Problem)))]
 #[delete("/groups/{group_id}/bans/{user_id}")]
+#[tracing::instrument(skip_all)]
 pub async fn unban(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(GroupId, UserId)>,
 ) -> ApiResult<HttpResponse> {
-    let (group_id, user_id) = path.into_inner();
+    let (GroupId(group_id), UserId(user_id)) = path.into_inner();
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
     let actor = access.require(Role::Moderator)?;

@@ -12,11 +12,13 @@ use uuid::Uuid;
 
 use super::models::{self as groups_db, MembershipView};
 use crate::access::{self, Role, Scope};
-use crate::auth::tokens::{random_token, sha256};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
+use crate::ids::{GroupId, InviteId};
 use crate::schema::invites;
+use crate::secrets::{random_token, sha256};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -49,6 +51,7 @@ pub struct InviteView {
     request_body = CreateInvite,
     responses((status = 201, body = InviteView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/groups/{group_id}/invites")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_invite(
     state: web::Data<AppState>,
     caller: Caller,
@@ -107,6 +110,7 @@ pub struct InviteSummary {
     params(PageParams),
     responses((status = 200, body = Page<InviteSummary>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/groups/{group_id}/invites")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_invites(
     state: web::Data<AppState>,
     caller: Caller,
@@ -125,8 +129,7 @@ pub async fn list_invites(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query =
-            query.filter(invites::created_at.lt(at).or(invites::created_at.eq(at).and(invites::id.lt(id))));
+        query = query.filter(keyset!(<, invites::created_at => at, invites::id => id));
     }
     let rows = query.load(&mut conn).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |i| (i.created_at, i.id))))
@@ -137,12 +140,13 @@ pub async fn list_invites(
     security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[delete("/groups/{group_id}/invites/{invite_id}")]
+#[tracing::instrument(skip_all)]
 pub async fn revoke_invite(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(GroupId, InviteId)>,
 ) -> ApiResult<HttpResponse> {
-    let (group_id, invite_id) = path.into_inner();
+    let (GroupId(group_id), InviteId(invite_id)) = path.into_inner();
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;
     access.require(Role::Organiser)?;
@@ -175,6 +179,7 @@ struct InviteRow {
         (status = 410, description = "`invite_expired` or `invite_used_up`", body = Problem),
     ))]
 #[post("/invites/{code}/accept")]
+#[tracing::instrument(skip_all)]
 pub async fn accept_invite(
     state: web::Data<AppState>,
     caller: Caller,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Role, Visibility};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
+use crate::http::pages::keyset;
 use crate::schema::{groups, memberships, users};
 use crate::users::UserView;
 
@@ -72,6 +73,7 @@ impl Membership {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Group> {
     Ok(groups::table.find(id).select(Group::as_select()).first(conn).await?)
 }
@@ -85,6 +87,7 @@ pub struct NewGroup<'a> {
 }
 
 /// Inserts the group and its owner's membership (call inside a transaction).
+#[tracing::instrument(skip_all)]
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewGroup<'_>,
@@ -105,6 +108,7 @@ pub async fn insert(
     Ok(group)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn slug_taken(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<bool> {
     let lowered = slug.to_lowercase();
     Ok(diesel::select(diesel::dsl::exists(
@@ -114,6 +118,7 @@ pub async fn slug_taken(conn: &mut AsyncPgConnection, slug: &str) -> ApiResult<b
     .await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn add_member(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -132,6 +137,7 @@ pub async fn add_member(
 }
 
 /// `add_member` with the duplicate mapped to 409 `already_member`.
+#[tracing::instrument(skip_all)]
 pub async fn join(conn: &mut AsyncPgConnection, group_id: Uuid, user_id: Uuid) -> ApiResult<Membership> {
     add_member(conn, group_id, user_id, Role::Member).await.map_err(|e| {
         if unique_violation(&e).is_some() {
@@ -142,6 +148,7 @@ pub async fn join(conn: &mut AsyncPgConnection, group_id: Uuid, user_id: Uuid) -
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn membership(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -156,6 +163,7 @@ pub async fn membership(
 }
 
 /// Members with their user views, oldest membership first, after `after`.
+#[tracing::instrument(skip_all)]
 pub async fn members(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -170,16 +178,13 @@ pub async fn members(
         .limit(limit + 1)
         .into_boxed();
     if let Some((joined, user)) = after {
-        query = query.filter(
-            memberships::joined_at
-                .gt(joined)
-                .or(memberships::joined_at.eq(joined).and(memberships::user_id.gt(user))),
-        );
+        query = query.filter(keyset!(>, memberships::joined_at => joined, memberships::user_id => user));
     }
     let rows: Vec<(Membership, UserView)> = query.load(conn).await?;
     Ok(rows.into_iter().map(|(m, u)| m.view(u)).collect())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn owner_count(conn: &mut AsyncPgConnection, group_id: Uuid) -> ApiResult<i64> {
     Ok(memberships::table
         .filter(memberships::group_id.eq(group_id))
@@ -191,6 +196,7 @@ pub async fn owner_count(conn: &mut AsyncPgConnection, group_id: Uuid) -> ApiRes
 
 /// Locks the group's owner rows so two owners leaving or demoting each
 /// other at once cannot leave the group with none.
+#[tracing::instrument(skip_all)]
 pub async fn lock_owners(conn: &mut AsyncPgConnection, group_id: Uuid) -> ApiResult<()> {
     memberships::table
         .filter(memberships::group_id.eq(group_id))

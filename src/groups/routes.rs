@@ -10,10 +10,12 @@ use uuid::Uuid;
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
 use crate::access::{self, Role, Scope, Visibility};
 use crate::auth::{Caller, MaybeCaller};
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::{limits, Slug};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{double_option, Check, Json, Page, PageParams};
-use crate::moderation::log::{self as modlog, Action, Target};
+use crate::ids::{GroupId, UserId};
 use crate::schema::{groups, memberships};
 use crate::state::AppState;
 use crate::users::models as users;
@@ -70,6 +72,7 @@ pub struct SetRole {
         (status = 422, body = Problem),
     ))]
 #[post("/groups")]
+#[tracing::instrument(skip_all)]
 pub async fn create_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -130,6 +133,7 @@ async fn free_slug(conn: &mut diesel_async::AsyncPgConnection, base: &str) -> Ap
 #[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<GroupView>), (status = 422, body = Problem)))]
 #[get("/groups")]
+#[tracing::instrument(skip_all)]
 pub async fn list_groups(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -157,7 +161,7 @@ pub async fn list_groups(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(groups::created_at.lt(at).or(groups::created_at.eq(at).and(groups::id.lt(id))));
+        query = query.filter(keyset!(<, groups::created_at => at, groups::id => id));
     }
     let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
@@ -168,6 +172,7 @@ pub async fn list_groups(
 #[utoipa::path(security((), ("bearer" = [])), tag = "groups",
     responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
 #[get("/groups/{group_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_group(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -185,6 +190,7 @@ pub async fn get_group(
     request_body = UpdateGroup,
     responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/groups/{group_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn update_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -237,6 +243,7 @@ pub async fn update_group(
         (status = 409, description = "`already_member`", body = Problem),
     ))]
 #[post("/groups/{group_id}/join")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn join_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -269,6 +276,7 @@ pub async fn join_group(
 #[utoipa::path(tag = "groups", security(("bearer" = [])),
     responses((status = 204), (status = 403, description = "`not_a_member` or `banned`", body = Problem), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
 #[delete("/groups/{group_id}/members/me")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn leave_group(
     state: web::Data<AppState>,
     caller: Caller,
@@ -304,6 +312,7 @@ fn last_owner() -> ApiError {
 #[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
     responses((status = 200, body = Page<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[get("/groups/{group_id}/members")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_members(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -331,13 +340,14 @@ pub async fn list_members(
         (status = 409, description = "`last_owner`", body = Problem),
     ))]
 #[put("/groups/{group_id}/members/{user_id}/role")]
+#[tracing::instrument(skip_all)]
 pub async fn set_role(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(GroupId, UserId)>,
     body: Json<SetRole>,
 ) -> ApiResult<web::Json<MembershipView>> {
-    let (group_id, target_id) = path.into_inner();
+    let (GroupId(group_id), UserId(target_id)) = path.into_inner();
     let new_role = body.role;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(group_id)).await?;

@@ -52,6 +52,22 @@ impl PageParams {
     }
 }
 
+/// The rows past a keyset cursor, for a list ordered by the named columns
+/// all descending (`<`) or all ascending (`>`): `keyset!(< a => x, b => y)`
+/// is `a < x OR (a = x AND b < y)`, the row comparison `(a, b) < (x, y)`
+/// spelled so that PostgreSQL uses the list's index. Every list pages this way.
+macro_rules! keyset {
+    (<, $col:expr => $val:expr) => { $col.lt($val) };
+    (>, $col:expr => $val:expr) => { $col.gt($val) };
+    (<, $col:expr => $val:expr, $($rest:tt)+) => {
+        $col.lt($val).or($col.eq($val).and($crate::http::pages::keyset!(<, $($rest)+)))
+    };
+    (>, $col:expr => $val:expr, $($rest:tt)+) => {
+        $col.gt($val).or($col.eq($val).and($crate::http::pages::keyset!(>, $($rest)+)))
+    };
+}
+pub(crate) use keyset;
+
 /// A page of a list: `{"items": [...], "next_cursor": "..." | null}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

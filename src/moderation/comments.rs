@@ -10,9 +10,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
@@ -53,6 +53,7 @@ pub struct ModerateComment {
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
 #[post("/comments/{comment_id}/moderation")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -67,7 +68,8 @@ pub async fn moderate_comment(
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        // Row locks in the triggers' order: comment, then (by the trigger) thread.
+        // Row locks in the triggers' order: comment, then (by the trigger)
+        // thread; the protocol is in src/db/replaceable/triggers.sql.
         let (hidden, author_id): (bool, Uuid) = comments::table
             .find(comment_id)
             .select((comments::hidden, comments::author_id))

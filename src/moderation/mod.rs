@@ -3,7 +3,6 @@
 //! same transaction as the change itself.
 
 pub mod comments;
-pub mod log;
 pub mod modlog;
 pub mod reports;
 pub mod revisions;

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::log::{Action, TargetType};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{Action, TargetType};
 use crate::error::{ApiResult, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Page, PageParams};
 use crate::schema::{modlog, users};
 use crate::state::AppState;
@@ -67,6 +68,7 @@ pub struct ModlogEntry {
         (status = 404, body = Problem),
     ))]
 #[get("/groups/{group_id}/modlog")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_modlog(
     state: web::Data<AppState>,
     caller: Caller,
@@ -104,7 +106,7 @@ pub async fn list_modlog(
         query = query.filter(modlog::target_id.eq(target_id));
     }
     if let Some((at, id)) = after {
-        query = query.filter(modlog::created_at.lt(at).or(modlog::created_at.eq(at).and(modlog::id.lt(id))));
+        query = query.filter(keyset!(<, modlog::created_at => at, modlog::id => id));
     }
     let rows = query.load::<Row>(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |r| (r.created_at, r.id));

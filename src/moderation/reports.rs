@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
@@ -170,6 +171,7 @@ async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<Rep
         (status = 422, body = Problem),
     ))]
 #[post("/comments/{comment_id}/reports")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -238,6 +240,7 @@ pub async fn create_report(
         (status = 404, body = Problem),
     ))]
 #[get("/groups/{group_id}/reports")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_reports(
     state: web::Data<AppState>,
     caller: Caller,
@@ -259,8 +262,7 @@ pub async fn list_reports(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query =
-            query.filter(reports::created_at.gt(at).or(reports::created_at.eq(at).and(reports::id.gt(id))));
+        query = query.filter(keyset!(>, reports::created_at => at, reports::id => id));
     }
     let rows = query.load::<Report>(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |r| (r.created_at, r.id));
@@ -273,6 +275,7 @@ pub async fn list_reports(
     responses((status = 200, body = ReportView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
 #[get("/reports/{report_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_report(
     state: web::Data<AppState>,
     caller: Caller,
@@ -298,6 +301,7 @@ pub async fn get_report(
         (status = 422, body = Problem),
     ))]
 #[post("/reports/{report_id}/resolve")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn resolve_report(
     state: web::Data<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::pages::keyset;
 use crate::http::{Page, PageParams};
 use crate::schema::{comment_revisions as revs, users};
 use crate::state::AppState;
@@ -49,6 +50,7 @@ struct Row {
         (status = 404, description = "No such comment, or the caller is not a moderator", body = Problem),
     ))]
 #[get("/comments/{comment_id}/revisions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_revisions(
     state: web::Data<AppState>,
     caller: Caller,
@@ -72,7 +74,7 @@ pub async fn list_revisions(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(revs::edited_at.gt(at).or(revs::edited_at.eq(at).and(revs::id.gt(id))));
+        query = query.filter(keyset!(>, revs::edited_at => at, revs::id => id));
     }
     let rows = query.load::<Row>(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |r| (r.edited_at, r.id));

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::log::{self as modlog, Action, Target};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
@@ -76,7 +76,8 @@ async fn apply(
             thread.pinned != want
                 && diesel::update(row).set(threads::pinned.eq(want)).execute(conn).await? == 1
         }
-        // The counters follow `hidden` through the threads_counted_update trigger.
+        // The counters follow `hidden` through the threads_counted_update
+        // trigger (src/db/replaceable/triggers.sql).
         ThreadAction::Hide => {
             !thread.hidden
                 && diesel::update(row)
@@ -117,6 +118,7 @@ async fn apply(
         (status = 422, description = "Unknown action or a reason over 1,000 characters", body = Problem),
     ))]
 #[post("/threads/{thread_id}/moderation")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_thread(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,6 +1,7 @@
-//! Reading the per-paragraph counters. They are kept by the triggers of the
-//! threads migration (the one "is counted" rule) and only read here, so a
-//! read costs one index range scan however many comments the session holds.
+//! Reading the per-paragraph counters. They are kept by the triggers in
+//! `src/db/replaceable/triggers.sql` (the one "is counted" rule) and only read
+//! here, so a read costs one index range scan however many comments the
+//! session holds.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

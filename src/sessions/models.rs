@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiResult;
+use crate::http::pages::keyset;
 use crate::schema::reading_sessions as rs;
 
 crate::db_enum! {
@@ -57,10 +58,12 @@ impl From<Session> for SessionView {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Session> {
     Ok(rs::table.find(id).select(Session::as_select()).first(conn).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
@@ -74,7 +77,7 @@ pub async fn list(
         .limit(limit + 1)
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(rs::starts_at.lt(at).or(rs::starts_at.eq(at).and(rs::id.lt(id))));
+        query = query.filter(keyset!(<, rs::starts_at => at, rs::id => id));
     }
     Ok(query.load(conn).await?)
 }

@@ -64,6 +64,7 @@ fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: Option<Dat
     request_body = CreateSession,
     responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/groups/{group_id}/sessions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_session(
     state: web::Data<AppState>,
     caller: Caller,
@@ -107,6 +108,7 @@ pub async fn create_session(
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions", params(PageParams),
     responses((status = 200, body = Page<SessionView>), (status = 404, body = Problem)))]
 #[get("/groups/{group_id}/sessions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_sessions(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -126,6 +128,7 @@ pub async fn list_sessions(
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionView), (status = 404, body = Problem)))]
 #[get("/sessions/{session_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_session(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -142,6 +145,7 @@ pub async fn get_session(
     request_body = UpdateSession,
     responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/sessions/{session_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn update_session(
     state: web::Data<AppState>,
     caller: Caller,
@@ -194,7 +198,8 @@ pub async fn update_session(
             if closing {
                 // Comment posting locks its thread and reads the status
                 // after that lock; taking every thread's lock here makes
-                // posts in flight land before the close, and later ones see it.
+                // posts in flight land before the close, and later ones see it
+                // (the write protocol: src/db/replaceable/triggers.sql).
                 threads::table
                     .filter(threads::session_id.eq(session.id))
                     .select(threads::id)
@@ -219,6 +224,7 @@ pub async fn update_session(
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionParagraphs), (status = 404, body = Problem)))]
 #[get("/sessions/{session_id}/paragraphs")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_paragraphs(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -235,6 +241,7 @@ pub async fn session_paragraphs(
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
     responses((status = 200, body = SessionCounts), (status = 404, body = Problem)))]
 #[get("/sessions/{session_id}/counts")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_counts(
     state: web::Data<AppState>,
     caller: MaybeCaller,

@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
-use super::routes::{check_body, check_open, visible_thread};
+use super::rules::{check_body, check_open, visible_thread};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
+use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
-use crate::moderation::log::{self as modlog, Action, Target};
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
@@ -48,6 +48,7 @@ pub struct EditComment {
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(PageParams),
     responses((status = 200, body = Page<CommentView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/threads/{thread_id}/comments")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_comments(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -110,6 +111,7 @@ fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
         (status = 422, description = "Invalid body, a parent from another thread, or deeper than 8", body = Problem),
     ))]
 #[post("/threads/{thread_id}/comments")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -222,6 +224,7 @@ async fn lock_comment(
         (status = 422, body = Problem),
     ))]
 #[patch("/comments/{comment_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn edit_comment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -283,6 +286,7 @@ pub async fn edit_comment(
         (status = 404, body = Problem),
     ))]
 #[delete("/comments/{comment_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn delete_comment(
     state: web::Data<AppState>,
     caller: Caller,

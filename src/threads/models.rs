@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::anchors::Quote;
 use crate::error::ApiResult;
+use crate::http::pages::keyset;
 use crate::schema::{comments, threads, users};
 use crate::users::UserView;
 
@@ -144,6 +145,7 @@ impl CommentView {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Thread, UserView)> {
     Ok(threads::table
         .inner_join(users::table)
@@ -153,6 +155,7 @@ pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(T
         .await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Comment, UserView)> {
     Ok(comments::table
         .inner_join(users::table)
@@ -165,6 +168,7 @@ pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(
 /// Keyset position in a thread list: pinned first, then latest activity.
 pub type ThreadKey = (bool, DateTime<Utc>, Uuid);
 
+#[tracing::instrument(skip_all)]
 pub async fn list_threads(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
@@ -187,14 +191,15 @@ pub async fn list_threads(
         query = query.filter(threads::hidden.eq(false));
     }
     if let Some((pinned, at, id)) = after {
-        query = query.filter(threads::pinned.lt(pinned).or(threads::pinned.eq(pinned).and(
-            threads::last_activity_at.lt(at).or(threads::last_activity_at.eq(at).and(threads::id.lt(id))),
-        )));
+        query = query.filter(
+            keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
+        );
     }
     Ok(query.load(conn).await?)
 }
 
 /// A page of a thread's comments in tree order, after the `sort_key` `after`.
+#[tracing::instrument(skip_all)]
 pub async fn list_comments(
     conn: &mut AsyncPgConnection,
     thread_id: Uuid,
@@ -222,6 +227,7 @@ pub struct NewComment<'a> {
 }
 
 /// Inserts a comment; the database fills in its tree key and the counters.
+#[tracing::instrument(skip_all)]
 pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment<'_>) -> ApiResult<Comment> {
     Ok(diesel::insert_into(comments::table)
         .values((

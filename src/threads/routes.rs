@@ -1,20 +1,20 @@
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::anchors::{self, Quote};
+use super::anchors::{AnchoredQuote, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
-use crate::access::{self, GroupAccess, Role, Scope};
+use super::rules::{check_body, lock_open_session, visible_thread};
+use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json, Page, PageParams};
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
-use crate::sessions::models::Status;
 use crate::state::AppState;
 use crate::users::models as users;
 
@@ -44,25 +44,6 @@ pub struct ThreadFilter {
     pub paragraph_id: Option<Uuid>,
 }
 
-pub fn check_body(check: &mut Check, body: &str) {
-    check.text("body", body, limits::COMMENT_BODY);
-}
-
-/// 409 `session_closed` unless the session takes new posts. The share lock
-/// makes a concurrent close wait until this post has landed.
-pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
-    let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    check_open(status)
-}
-
-/// 409 `session_closed` unless a session with this status takes new posts.
-pub fn check_open(status: Status) -> ApiResult<()> {
-    if status == Status::Closed {
-        return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
-    }
-    Ok(())
-}
-
 /// Start a thread on a paragraph; the body becomes its first comment.
 #[utoipa::path(tag = "threads", security(("bearer" = [])),
     request_body = CreateThread,
@@ -74,6 +55,7 @@ pub fn check_open(status: Status) -> ApiResult<()> {
         (status = 422, description = "Invalid fields, a paragraph of another essay, or a quote that does not match", body = Problem),
     ))]
 #[post("/sessions/{session_id}/threads")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_thread(
     state: web::Data<AppState>,
     caller: Caller,
@@ -105,9 +87,11 @@ pub async fn create_thread(
     let Some(paragraph) = paragraph else {
         return Err(ApiError::invalid_field("paragraph_id", "is not a paragraph of this session's essay"));
     };
-    if let Some(quote) = &req.quote {
-        anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
-    }
+    let quote = req
+        .quote
+        .map(|quote| quote.anchor(&paragraph))
+        .transpose()
+        .map_err(|m| ApiError::invalid_field("quote", m))?;
     let thread = conn
         .transaction::<_, ApiError, _>(async move |conn| {
             lock_open_session(conn, session_id).await?;
@@ -118,9 +102,9 @@ pub async fn create_thread(
                     threads::paragraph_id.eq(req.paragraph_id),
                     threads::author_id.eq(author_id),
                     threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
-                    threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
-                    threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
-                    threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
+                    threads::quote_exact.eq(quote.as_ref().map(AnchoredQuote::exact)),
+                    threads::quote_start.eq(quote.as_ref().map(|q| q.span().0)),
+                    threads::quote_end.eq(quote.as_ref().map(|q| q.span().1)),
                 ))
                 .returning(threads::id)
                 .get_result(conn)
@@ -144,6 +128,7 @@ pub async fn create_thread(
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
     responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_threads(
     state: web::Data<AppState>,
     caller: MaybeCaller,
@@ -163,25 +148,11 @@ pub async fn list_threads(
     Ok(web::Json(page.map(|(t, author)| ThreadView::new(t, author, moderator))))
 }
 
-/// A thread the caller may see: hidden ones are 404 except to moderators.
-pub async fn visible_thread(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
-    thread_id: Uuid,
-) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
-    access.require_read()?;
-    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
-    if thread.hidden && !access.is_moderator() {
-        return Err(ApiError::not_found());
-    }
-    Ok((access, thread, author))
-}
-
 /// A thread.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads",
     responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
 #[get("/threads/{thread_id}")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_thread(
     state: web::Data<AppState>,
     caller: MaybeCaller,

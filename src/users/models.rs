@@ -75,10 +75,12 @@ impl From<&User> for MeView {
 
 /// The caller's account, provided the token has not been revoked since it
 /// was issued (password change, logout everywhere).
+#[tracing::instrument(skip_all)]
 pub async fn current(conn: &mut AsyncPgConnection, caller: &Caller) -> ApiResult<User> {
+    let (user_id, token_version) = caller.unverified_key();
     users::table
-        .filter(users::id.eq(caller.user_id))
-        .filter(users::token_version.eq(caller.token_version))
+        .filter(users::id.eq(user_id))
+        .filter(users::token_version.eq(token_version))
         .select(User::as_select())
         .first(conn)
         .await
@@ -90,6 +92,7 @@ pub fn revoked() -> ApiError {
     ApiError::unauthorized(ErrorCode::TokenRevoked, "The access token is no longer valid; sign in again.")
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Option<User>> {
     // Both sides through PostgreSQL's lower(), as the unique indexes are: Rust's
     // to_lowercase folds non-ASCII letters that lower() under the C locale keeps.
@@ -101,10 +104,12 @@ pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Op
         .optional()?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn by_id(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<User> {
     Ok(users::table.find(id).select(User::as_select()).first(conn).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> ApiResult<User> {
     diesel::insert_into(users::table)
         .values(&new)
@@ -129,6 +134,7 @@ pub struct ProfileChanges {
     pub bio: Option<Option<String>>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -146,6 +152,7 @@ pub async fn update_profile(
 
 /// Stores a new hash and bumps the token version, which revokes every access
 /// token issued before. Returns the new version.
+#[tracing::instrument(skip_all)]
 pub async fn set_password_and_revoke(conn: &mut AsyncPgConnection, id: Uuid, hash: &str) -> ApiResult<i32> {
     Ok(diesel::update(users::table.find(id))
         .set((
@@ -158,6 +165,7 @@ pub async fn set_password_and_revoke(conn: &mut AsyncPgConnection, id: Uuid, has
         .await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn bump_token_version(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<i32> {
     Ok(diesel::update(users::table.find(id))
         .set(users::token_version.eq(users::token_version + 1))

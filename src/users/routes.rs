@@ -41,6 +41,7 @@ pub struct ChangePassword {
 #[utoipa::path(tag = "users", security(("bearer" = [])),
     responses((status = 200, body = MeView), (status = 401, body = Problem)))]
 #[get("/me")]
+#[tracing::instrument(skip_all)]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
@@ -51,6 +52,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = PatchMe,
     responses((status = 200, body = MeView), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[patch("/me")]
+#[tracing::instrument(skip_all)]
 pub async fn patch_me(
     state: web::Data<AppState>,
     caller: Caller,
@@ -83,6 +85,7 @@ pub async fn patch_me(
         (status = 422, body = Problem),
     ))]
 #[post("/me/password")]
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Caller,

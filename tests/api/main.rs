@@ -3,16 +3,24 @@
 mod helpers;
 
 mod access;
-mod auth;
+mod auth_login;
+mod auth_refresh;
+mod auth_register;
+mod auth_tokens;
 mod bans;
 mod comments;
+mod database_rules;
 mod essays;
+mod group_members;
 mod groups;
 mod health;
 mod http;
 mod invites;
 mod migrations;
-mod moderation;
+mod moderation_hiding;
+mod moderation_idempotence;
+mod moderation_locks_and_bans;
+mod moderation_roles;
 mod modlog;
 mod openapi;
 mod operations_cli;

@@ -1,16 +1,22 @@
-//! Every migration reverts cleanly and reapplies, and the hand-kept
+//! Every migration reverts cleanly and reapplies (with the replaceable schema
+//! of `src/db/replaceable/triggers.sql` applied after them), the replaceable
+//! schema is not touched again while unchanged, and the hand-kept
 //! `src/schema.rs` matches the database column for column.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use diesel::expression::Expression;
 use diesel::sql_types::{Bool, Bytea, Int2, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::Connection;
 use diesel::{Column, QueryableByName, Table};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use pilcrow::db::migrate;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::MigrationHarness;
+use pilcrow::db::{migrate, replaceable};
 use pilcrow::schema;
 
-use crate::helpers::fresh_database;
+use crate::helpers::{fresh_database, function_oids, mark_stale, recorded};
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
 struct ColumnRow {
@@ -34,15 +40,31 @@ async fn names(conn: &mut AsyncPgConnection, sql: &str) -> BTreeSet<String> {
     diesel::sql_query(sql).load::<Name>(conn).await.expect(sql).into_iter().map(|n| n.name).collect()
 }
 
-const OBJECTS: &str = "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+/// Tables, indexes, sequences and functions of `public`, functions of `r`
+/// (prefixed `r.`), the schema `r` itself, and every trigger (`trigger:`).
+const OBJECTS: &str =
+    "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = 'public' AND c.relname NOT LIKE '__diesel%' \
-     UNION ALL SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'";
+     UNION ALL SELECT CASE WHEN n.nspname = 'r' THEN 'r.' ELSE '' END || p.proname::text \
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN ('public', 'r') \
+     UNION ALL SELECT 'schema:' || nspname::text FROM pg_namespace WHERE nspname = 'r' \
+     UNION ALL SELECT 'trigger:' || tgname::text FROM pg_trigger WHERE NOT tgisinternal";
+
+/// Reverts only the newest migration, as `diesel migration revert` would.
+async fn revert_last(url: &str) {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = Connection::establish(&url).unwrap();
+        conn.revert_last_migration(migrate::MIGRATIONS).expect("reverting the newest migration");
+    })
+    .await
+    .unwrap();
+}
 
 #[tokio::test]
 async fn every_migration_reverts_and_reapplies() {
     let url = fresh_database().await;
     let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-    // Tables, indexes, sequences and functions of the fully migrated schema.
     let migrated = names(&mut conn, OBJECTS).await;
     for expected in [
         "users",
@@ -62,10 +84,29 @@ async fn every_migration_reverts_and_reapplies() {
         "groups_slug_lower_key",
         "memberships_list_idx",
         "comments_seq",
-        "pilcrow_bump_paragraph",
+        "schema:r",
+        "r.bump_paragraph",
+        "r.comment_counted",
+        "trigger:comments_counted_insert",
+        "trigger:threads_counted_update",
+        "trigger:threads_paragraph_id_guard",
     ] {
         assert!(migrated.contains(expected), "{expected} missing after migrating: {migrated:?}");
     }
+    // The triggers' functions live only in src/db/replaceable/triggers.sql.
+    let public_functions: Vec<_> = migrated.iter().filter(|n| n.starts_with("pilcrow_")).collect();
+    assert!(public_functions.is_empty(), "functions left in public: {public_functions:?}");
+
+    // The newest migration's down.sql drops schema r and restores the
+    // triggers as migrations 000004 and 000007 left them.
+    revert_last(&url).await;
+    let before = names(&mut conn, OBJECTS).await;
+    for expected in ["pilcrow_bump_paragraph", "pilcrow_comment_counted", "trigger:comments_counted_insert"] {
+        assert!(before.contains(expected), "{expected} missing after reverting one: {before:?}");
+    }
+    assert!(!before.iter().any(|n| n.starts_with("r.") || n == "schema:r"), "{before:?}");
+    migrate::run(&url).await.expect("migrating forward again");
+    assert_eq!(names(&mut conn, OBJECTS).await, migrated);
 
     migrate::revert_all(&url).await.expect("reverting every migration");
     let left = names(&mut conn, OBJECTS).await;
@@ -82,6 +123,35 @@ async fn every_migration_reverts_and_reapplies() {
     migrate::run(&url).await.expect("migrating a third time");
     assert_eq!(names(&mut conn, OBJECTS).await, migrated);
     drop(conn);
+}
+
+#[tokio::test]
+async fn reapplying_is_skipped_while_the_file_is_unchanged() {
+    let url = fresh_database().await;
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
+    let oids = function_oids(&mut conn).await;
+    assert_eq!(
+        oids.len(),
+        5,
+        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
+    );
+
+    // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
+    // a trigger would wait for it; an unchanged start must not.
+    let mut writer = AsyncPgConnection::establish(&url).await.unwrap();
+    writer.batch_execute("BEGIN; LOCK TABLE comments IN ROW EXCLUSIVE MODE").await.unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(20), migrate::run(&url)).await;
+    let applied = started.expect("an unchanged start waited for a table lock").expect("migrating");
+    assert!(applied.is_empty(), "{applied:?}");
+    assert_eq!(function_oids(&mut conn).await, oids, "the functions were re-created");
+    writer.batch_execute("ROLLBACK").await.unwrap();
+
+    // A different fingerprint (an edited file) re-applies and records the new one.
+    mark_stale(&mut conn).await;
+    migrate::run(&url).await.expect("re-applying");
+    assert_ne!(function_oids(&mut conn).await, oids, "the stale schema was kept");
+    assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
 }
 
 /// The PostgreSQL name of a Diesel SQL type, as `information_schema` spells it.

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
-use crate::moderation::{cast, check_cell, id, MODERATOR_ROUTE};
+use crate::helpers::{cast, check_cell, id, MODERATOR_ROUTE};
 
 fn items(page: &Value) -> Vec<Value> {
     page["items"].as_array().expect("items").clone()

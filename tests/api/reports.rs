@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::{cast, check_cell, id, Cast, MatrixRow, Who::*, MODERATOR_ROUTE};
 use crate::helpers::{spawn_app, TestApp};
-use crate::moderation::{cast, check_cell, id, Cast, MatrixRow, Who::*, MODERATOR_ROUTE};
 
 /// Reporting is for members (any role); a banned one cannot.
 const REPORT_ROUTE: [MatrixRow; 8] = [

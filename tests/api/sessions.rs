@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{fixture_blocks, spawn_app};
 
 #[tokio::test]
 async fn counts_list_every_paragraph_with_zeros() {
@@ -10,7 +10,7 @@ async fn counts_list_every_paragraph_with_zeros() {
     let counts = app.get(&format!("/sessions/{}/counts", reading.session_id), None).await.expect(200);
     assert_eq!(counts["session_id"], reading.session_id.as_str());
     let paragraphs = counts["paragraphs"].as_array().unwrap();
-    assert_eq!(paragraphs.len(), 31);
+    assert_eq!(paragraphs.len(), fixture_blocks().len());
     assert!(paragraphs.iter().all(|p| p["thread_count"] == 0 && p["comment_count"] == 0));
     assert_eq!(paragraphs[3]["paragraph_id"], reading.paragraph_id(3).as_str());
     let with_text = app.get(&format!("/sessions/{}/paragraphs", reading.session_id), None).await.expect(200);
@@ -244,7 +244,7 @@ async fn counts_keep_the_access_policy() {
         app.get(&path, None).await.expect_problem(404, "not_found");
         app.get(&path, Some(&outsider.token)).await.expect_problem(404, "not_found");
         let body = app.get(&path, Some(&member.token)).await.expect(200);
-        assert_eq!(body["paragraphs"].as_array().unwrap().len(), 31);
+        assert_eq!(body["paragraphs"].as_array().unwrap().len(), fixture_blocks().len());
         app.get(&path, Some(&owner.token)).await.expect(200);
         let missing = format!("/sessions/{}/{route}", uuid::Uuid::new_v4());
         app.get(&missing, Some(&member.token)).await.expect_problem(404, "not_found");

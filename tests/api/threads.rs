@@ -1,28 +1,28 @@
 use serde_json::json;
 
-use crate::helpers::{recount, spawn_app};
+use crate::helpers::{recount, spawn_app, ESSAY_QUOTE};
 
 #[tokio::test]
 async fn thread_with_quote_anchor_counts_its_opening_comment() {
     let app = spawn_app().await;
     let owner = app.register("organiser").await;
     let reading = app.reading(&owner, "public").await;
-    // Paragraph 4 reads "... A socialist revolution would equitably redistribute the world’s wealth ..."
+    // Paragraph 4 reads "... The listener’s ear, not the reader’s eye, ..."
     let text = reading.paragraph_text(4);
-    let byte_start = text.find("world’s wealth").expect("fixture text");
+    let byte_start = text.find(ESSAY_QUOTE).expect("fixture text");
     let start = text[..byte_start].chars().count() as i64;
-    let end = start + "world’s wealth".chars().count() as i64;
+    let end = start + ESSAY_QUOTE.chars().count() as i64;
     let para = reading.paragraph_id(4);
     let created = app
         .post(
             &format!("/sessions/{}/threads", reading.session_id),
             Some(&owner.token),
-            json!({"paragraph_id": para, "title": "Whose wealth?", "body": "Is *redistribution* enough?",
-                   "quote": {"exact": "world’s wealth", "start": start, "end": end}}),
+            json!({"paragraph_id": para, "title": "Whose ear?", "body": "Is *redistribution* enough?",
+                   "quote": {"exact": ESSAY_QUOTE, "start": start, "end": end}}),
         )
         .await
         .expect(201);
-    assert_eq!(created["quote"]["exact"], "world’s wealth");
+    assert_eq!(created["quote"]["exact"], ESSAY_QUOTE);
     assert_eq!(created["comment_count"], 1);
     assert_eq!(created["author"]["username"], "organiser");
     assert_eq!(app.paragraph_counts(&reading.session_id, &para, None).await, (1, 1));
@@ -33,7 +33,7 @@ async fn thread_with_quote_anchor_counts_its_opening_comment() {
             &format!("/sessions/{}/threads", reading.session_id),
             Some(&owner.token),
             json!({"paragraph_id": para, "body": "x",
-                   "quote": {"exact": "world’s wealth", "start": byte_start, "end": byte_start + "world’s wealth".len()}}),
+                   "quote": {"exact": ESSAY_QUOTE, "start": byte_start, "end": byte_start + ESSAY_QUOTE.len()}}),
         )
         .await;
     bad.expect_problem(422, "validation_failed");

@@ -1,3 +1,7 @@
+//! The moderation log's one writer, and the kinds of entry. It sits below
+//! the features so that any of them (moderation, bans, role changes, deletes)
+//! can log in the same transaction as its action.
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -58,6 +62,7 @@ diesel::define_sql_function! {
 
 /// Writes one log row; call it in the same transaction as the action, after
 /// taking the row locks that order it.
+#[tracing::instrument(skip_all)]
 pub async fn record(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,

@@ -1,0 +1,177 @@
+-- Pilcrow's database rules: every trigger and the SQL functions behind them.
+--
+-- This file is the one home of the counting rule and of comment tree order.
+-- It is not a migration: src/db/replaceable.rs applies it after the
+-- migrations, in the same transaction and under the same advisory lock
+-- (src/db/migrate.rs), whenever its SHA-256 differs from the one recorded in
+-- `COMMENT ON SCHEMA r` or a migration has just run. Editing a trigger means
+-- editing this file, never adding a migration; migrations only change tables.
+-- Everything here lives in schema `r`, so dropping the schema drops every
+-- function and, with them, every trigger that calls one.
+--
+-- THE COUNTING RULE
+--   A thread counts when it is not hidden. A comment counts when it is
+--   neither hidden nor deleted and its thread counts.
+--   threads.comment_count holds the thread's counted comments whatever the
+--   thread's own state, so hiding or restoring a thread moves exactly that
+--   many in paragraph_counts. paragraph_counts has one row per (session,
+--   paragraph) with any activity; a missing row means zero.
+--
+-- WHICH COLUMNS EACH TRIGGER WATCHES
+--   comments  BEFORE INSERT                   comments_sort_key        fills sort_key
+--   comments  AFTER INSERT                    comments_counted_insert  thread count and last
+--                                                                      activity, paragraph count
+--   comments  AFTER UPDATE OF hidden, deleted comments_counted_update  thread and paragraph counts
+--   threads   AFTER INSERT                    threads_counted_insert   paragraph counts
+--   threads   AFTER UPDATE OF hidden          threads_counted_update   paragraph counts
+--   Guards (refuse the update, SQLSTATE 0A000): comments.thread_id,
+--   threads.paragraph_id and threads.session_id. Moving a comment or a thread
+--   would move counted rows that no trigger follows yet; whoever needs such a
+--   move writes its trigger here and removes the guard in the same change.
+--   Deletes are not watched: threads and comments are never deleted one by
+--   one (deleting a comment sets `deleted`); they go only by cascade with
+--   their group, essay or session, and their counter rows go with them.
+--
+-- THE WRITE PROTOCOL (what every write path in src/ relies on)
+--   Row locks are always taken in the order comment -> thread ->
+--   paragraph_counts, so concurrent writers can neither deadlock nor lose an
+--   update:
+--   - posting a comment (src/threads/comments.rs) locks its thread
+--     (FOR NO KEY UPDATE) before inserting; the insert trigger then updates
+--     that thread and the paragraph's counter row;
+--   - starting a thread (src/threads/routes.rs) share-locks the session
+--     (lock_open_session, src/threads/rules.rs), then inserts the thread
+--     (counter row) and its first comment (thread, then counter row);
+--   - hiding, restoring or deleting a comment (src/moderation/comments.rs,
+--     src/threads/comments.rs) locks the comment (FOR UPDATE); the update
+--     trigger then updates the thread and the counter row;
+--   - hiding or restoring a thread (src/moderation/threads.rs) locks the
+--     thread (FOR NO KEY UPDATE); the trigger updates the counter row.
+--   Closing a session (src/sessions/routes.rs) updates the session row, which
+--   waits for every thread start holding its share lock, then locks every
+--   thread of the session FOR UPDATE, which waits for every comment in
+--   flight. Posts that got their lock first land before the close; later ones
+--   read the closed status after their lock and get 409 session_closed.
+--   Order there: session -> threads, the same order thread starts use.
+--
+-- Re-applying takes strong locks (DROP/CREATE TRIGGER lock each table), which
+-- is why it is skipped when nothing changed: a restart under traffic costs
+-- one catalog read.
+
+DROP SCHEMA IF EXISTS r CASCADE;
+CREATE SCHEMA r;
+
+-- Tree order: the parent's key followed by this comment's sequence number in
+-- 16 hex digits, filled in the insert's own statement (no round trip for the
+-- sequence). Sorting by it puts every reply after its parent and siblings
+-- oldest first; a keyset cursor over it stays stable while replies arrive.
+CREATE FUNCTION r.comment_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.sort_key := coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '')
+                    || lpad(to_hex(nextval('comments_seq')), 16, '0');
+    RETURN NEW;
+END;
+$$;
+
+-- Adds deltas to one (session, paragraph) counter row, creating it on first
+-- activity.
+CREATE FUNCTION r.bump_paragraph(p_session uuid, p_paragraph uuid, d_threads integer, d_comments integer)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE paragraph_counts
+       SET thread_count = thread_count + d_threads,
+           comment_count = comment_count + d_comments
+     WHERE session_id = p_session AND paragraph_id = p_paragraph;
+    IF NOT FOUND THEN
+        -- An upsert cannot serve for both: PostgreSQL checks the CHECK
+        -- constraints of the row it would insert, so a negative delta would
+        -- fail even when the row exists.
+        INSERT INTO paragraph_counts (session_id, paragraph_id, thread_count, comment_count)
+        VALUES (p_session, p_paragraph, d_threads, d_comments)
+        ON CONFLICT (session_id, paragraph_id) DO UPDATE
+           SET thread_count = paragraph_counts.thread_count + EXCLUDED.thread_count,
+               comment_count = paragraph_counts.comment_count + EXCLUDED.comment_count;
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION r.comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    delta integer;
+    t record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        delta := CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END;
+        UPDATE threads
+           SET comment_count = comment_count + delta,
+               last_activity_at = greatest(last_activity_at, NEW.created_at)
+         WHERE id = NEW.thread_id
+        RETURNING session_id, paragraph_id, hidden INTO t;
+    ELSE
+        delta := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
+               - (CASE WHEN OLD.hidden OR OLD.deleted THEN 0 ELSE 1 END);
+        IF delta = 0 THEN
+            RETURN NULL;
+        END IF;
+        UPDATE threads SET comment_count = comment_count + delta
+         WHERE id = NEW.thread_id
+        RETURNING session_id, paragraph_id, hidden INTO t;
+    END IF;
+    IF delta <> 0 AND NOT t.hidden THEN
+        -- The common case inline (measured: benches/RESULTS.md); the first
+        -- activity on a paragraph goes through r.bump_paragraph, which also
+        -- creates the row.
+        UPDATE paragraph_counts SET comment_count = comment_count + delta
+         WHERE session_id = t.session_id AND paragraph_id = t.paragraph_id;
+        IF NOT FOUND THEN
+            PERFORM r.bump_paragraph(t.session_id, t.paragraph_id, 0, delta);
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.thread_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NOT NEW.hidden THEN
+            PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id, 1, NEW.comment_count);
+        END IF;
+    ELSIF OLD.hidden <> NEW.hidden THEN
+        PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id,
+            CASE WHEN NEW.hidden THEN -1 ELSE 1 END,
+            CASE WHEN NEW.hidden THEN -NEW.comment_count ELSE NEW.comment_count END);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- The guard: TG_ARGV[0] names the column the trigger's WHEN clause saw change.
+CREATE FUNCTION r.refuse_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%.% cannot be changed: no trigger moves its counts yet', TG_TABLE_NAME, TG_ARGV[0]
+        USING ERRCODE = 'feature_not_supported',
+              HINT = 'Counting triggers live in src/db/replaceable/triggers.sql.';
+END;
+$$;
+
+CREATE TRIGGER comments_sort_key BEFORE INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.comment_sort_key();
+CREATE TRIGGER comments_counted_insert AFTER INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.comment_counted();
+CREATE TRIGGER comments_counted_update AFTER UPDATE OF hidden, deleted ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.comment_counted();
+CREATE TRIGGER threads_counted_insert AFTER INSERT ON threads
+    FOR EACH ROW EXECUTE FUNCTION r.thread_counted();
+CREATE TRIGGER threads_counted_update AFTER UPDATE OF hidden ON threads
+    FOR EACH ROW EXECUTE FUNCTION r.thread_counted();
+
+CREATE TRIGGER comments_thread_id_guard BEFORE UPDATE OF thread_id ON comments
+    FOR EACH ROW WHEN (OLD.thread_id IS DISTINCT FROM NEW.thread_id)
+    EXECUTE FUNCTION r.refuse_move('thread_id');
+CREATE TRIGGER threads_paragraph_id_guard BEFORE UPDATE OF paragraph_id ON threads
+    FOR EACH ROW WHEN (OLD.paragraph_id IS DISTINCT FROM NEW.paragraph_id)
+    EXECUTE FUNCTION r.refuse_move('paragraph_id');
+CREATE TRIGGER threads_session_id_guard BEFORE UPDATE OF session_id ON threads
+    FOR EACH ROW WHEN (OLD.session_id IS DISTINCT FROM NEW.session_id)
+    EXECUTE FUNCTION r.refuse_move('session_id');

@@ -1,0 +1,52 @@
+//! What every write to a thread checks, shared by the thread and comment
+//! routes: body limits, whether the session takes posts, and whether the
+//! caller may see the thread at all.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::models::{self as threads_db, Thread};
+use crate::access::{self, GroupAccess, Scope};
+use crate::auth::Caller;
+use crate::domain::limits;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::Check;
+use crate::schema::reading_sessions as rs;
+use crate::sessions::models::Status;
+
+pub fn check_body(check: &mut Check, body: &str) {
+    check.text("body", body, limits::COMMENT_BODY);
+}
+
+/// 409 `session_closed` unless the session takes new posts. The share lock
+/// makes a concurrent close wait until this post has landed.
+#[tracing::instrument(skip_all)]
+pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
+    let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
+    check_open(status)
+}
+
+/// 409 `session_closed` unless a session with this status takes new posts.
+pub fn check_open(status: Status) -> ApiResult<()> {
+    if status == Status::Closed {
+        return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
+    }
+    Ok(())
+}
+
+/// A thread the caller may see: hidden ones are 404 except to moderators.
+#[tracing::instrument(skip_all)]
+pub async fn visible_thread(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
+    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
+    access.require_read()?;
+    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
+    if thread.hidden && !access.is_moderator() {
+        return Err(ApiError::not_found());
+    }
+    Ok((access, thread, author))
+}

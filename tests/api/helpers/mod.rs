@@ -1,0 +1,27 @@
+#![allow(dead_code, unused_imports)] // shared by every test file; not each uses every helper
+//! Shared fixtures for the HTTP tests, one concern per module. Everything is
+//! re-exported here, so test files import from `crate::helpers` only.
+
+mod app;
+mod client;
+mod cluster;
+mod essay;
+mod moderated;
+mod reading;
+mod roles;
+mod schema;
+mod threads;
+mod users;
+
+pub use app::{spawn_app, spawn_app_on, spawn_app_with, test_settings, TestApp};
+pub use client::{assert_each_once, Resp};
+pub use cluster::fresh_database;
+pub use essay::{
+    essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
+};
+pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
+pub use reading::Reading;
+pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
+pub use schema::{function_oids, mark_stale, recorded};
+pub use threads::{recount, Recount};
+pub use users::{register_body, TestUser};
