@@ -6,8 +6,8 @@
 #
 # Through the API (so it is exactly what a client would make): USERS users,
 # one public group (slug `pilcrow-bench`) owned by the first, the fixture
-# essay (read from ../shared at run time, never copied into the repo), one
-# open session, and every other user joining the group.
+# essay (`tests/fixtures/essay.txt`, or ESSAY=<file>), one open session,
+# and every other user joining the group.
 #
 # Straight into the database with SQL (an API call per row would take hours):
 # SESSIONS-1 more open sessions on the same essay, THREADS_PER_SESSION threads
@@ -40,7 +40,7 @@ SESSIONS="${SESSIONS:-1000}"
 THREADS_PER_SESSION="${THREADS_PER_SESSION:-10}"
 HOT_THREADS="${HOT_THREADS:-16}"
 COMMENTS="${COMMENTS:-1000000}"
-ESSAY="${ESSAY:-$ROOT/../shared/fixtures/essay-revolutions.txt}"
+ESSAY="${ESSAY:-$ROOT/tests/fixtures/essay.txt}"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
 
 mkdir -p "$OUT"
@@ -71,7 +71,7 @@ if [[ -z "$group_id" ]]; then
             api "/groups/$group_id/join" '{}' "$token" >/dev/null
         fi
     done
-    essay_id="$(jq -Rs '{title: "Why do revolutions end in tyranny?", author: "Tess Lee Ack", format: "text", body: .}' \
+    essay_id="$(jq -Rs '{title: "Bench essay", author: "Pilcrow", format: "text", body: .}' \
         "$ESSAY" | curl -sS --fail-with-body -X POST "$BASE_URL/groups/$group_id/essays" \
         -H 'Content-Type: application/json' -H "Authorization: Bearer $owner_token" -d @- | jq -r .id)"
     api "/groups/$group_id/sessions" "$(jq -nc --arg e "$essay_id" \

@@ -47,6 +47,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
 }
 
 fn default_env() -> Environment {
@@ -73,6 +74,18 @@ pub struct DatabaseSettings {
     pub data_dir: PathBuf,
     pub pool_size: usize,
     pub pool_timeout_ms: u64,
+    /// A private cluster under `data_dir` when no URL is set, outside development too.
+    pub embedded: bool,
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub idle_in_transaction_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// `host:port` for a listener of its own; empty serves `/metrics` on the main port.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,11 +171,22 @@ impl Settings {
             .try_deserialize()
             .context("invalid configuration")?;
         settings.environment = environment;
+        if environment == Environment::Production {
+            // Whichever file was read, production logs are for machines.
+            settings.log.format = LogFormat::Json;
+        }
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.database.url.is_none() && !self.private_cluster_allowed() {
+            bail!(
+                "PILCROW_ENV={} needs a database: set DATABASE_URL (or database.embedded = true for a \
+                 private cluster on this machine)",
+                self.environment.as_str()
+            );
+        }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
         }
@@ -183,6 +207,11 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// Without a database URL: a private cluster, in development or when asked for.
+    pub fn private_cluster_allowed(&self) -> bool {
+        self.environment == Environment::Development || self.database.embedded
     }
 
     /// The configured JWT secret or, outside production, one kept under the

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     Banned,
     CommentDeleted,
     CommentHidden,
+    /// A cross-origin request from an origin, method or header not allowed.
+    CorsRejected,
     DatabaseBusy,
     DatabaseUnavailable,
     EmailTaken,
@@ -235,7 +237,10 @@ impl ResponseError for ApiError {
         let _in_origin = self.origin.as_ref().map(tracing::Span::enter);
         if let Some(cause) = &self.cause {
             if self.status.is_server_error() {
-                tracing::error!(code = self.code.as_str(), error = ?cause, "request failed");
+                // One line per kind every few seconds: an outage fails every request alike.
+                if let Some(suppressed) = crate::telemetry::throttle(self.code.as_str()) {
+                    tracing::error!(code = self.code.as_str(), error = %format!("{cause:#}"), suppressed, "request failed");
+                }
             } else {
                 tracing::debug!(code = self.code.as_str(), error = ?cause, "request refused");
             }
@@ -281,7 +286,20 @@ fn is_contention(e: &DieselError) -> bool {
 
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
+        if !matches!(e, DieselError::NotFound) {
+            crate::metrics::database_error(&e);
+        }
         match e {
+            ref e if crate::db::is_timeout(e) => {
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::DatabaseBusy,
+                    "The database took too long to answer; try again.",
+                );
+                err.retry_after_secs = Some(1);
+                err.cause = Some(anyhow::anyhow!("{e}"));
+                err
+            }
             DieselError::NotFound => Self::not_found(),
             ref e if is_contention(e) => {
                 let mut err = Self::new(
@@ -302,6 +320,7 @@ impl From<DieselError> for ApiError {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        crate::metrics::pool_error(&e);
         Self::unavailable(anyhow::anyhow!("connection pool: {e}"))
     }
 }

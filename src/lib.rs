@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod metrics;
 pub mod moderation;
 pub mod openapi;
 pub mod ratelimit;

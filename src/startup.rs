@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::get;
 use actix_web::http::header;
@@ -12,7 +11,6 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -20,24 +18,29 @@ use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::embedded::{Cluster, ClusterOptions};
-use crate::db::{build_pool, migrate};
-use crate::http::{problems, JsonLimit};
+use crate::db::{build_pool, migrate, timeouts};
+use crate::http::{head, problems, security, JsonLimit};
 use crate::ratelimit::RateLimits;
 use crate::state::AppState;
-use crate::telemetry;
+use crate::{metrics, telemetry};
 
 const LOCAL_DATABASE: &str = "pilcrow";
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on `metrics.bind`, when set.
+    metrics: Option<(Server, u16)>,
     cluster: Option<Cluster>,
 }
 
 /// The configured database URL, or one on a private cluster started now.
-async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Cluster>)> {
+pub async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Cluster>)> {
     if let Some(url) = &settings.database.url {
         return Ok((url.expose_secret().to_owned(), None));
+    }
+    if !settings.private_cluster_allowed() {
+        anyhow::bail!("no database URL is set and a private cluster is only started in development");
     }
     let options = ClusterOptions { root: settings.database.data_dir.clone(), ephemeral: false };
     let cluster = tokio::task::spawn_blocking(move || Cluster::start(options)).await??;
@@ -59,8 +62,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (url, cluster) = database(&settings).await?;
         migrate::run(&url).await.context("migrating the database")?;
+        let connector = crate::db::connect::shared(&url, &timeouts::startup_options(&settings.database))?;
         let pool = build_pool(
-            &url,
+            connector,
             settings.database.pool_size,
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?;
@@ -80,18 +84,37 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let metrics = match metrics::exporter(&settings.metrics, &state.pool)? {
+            Some(exporter) if !settings.metrics.bind.is_empty() => {
+                Some(metrics::serve_separately(&settings.metrics.bind, exporter)?)
+            }
+            _ => None,
+        };
         let server = run(listener, state, &settings, cluster.is_some())?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, cluster })
+        Ok(Self { port, server, metrics, cluster })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves until SIGINT/SIGTERM, drains, then stops the private cluster.
     pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+        let metrics = self.metrics.take().map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         self.server.await?;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         if let Some(mut cluster) = self.cluster.take() {
             tokio::task::spawn_blocking(move || cluster.stop()).await?;
             tracing::info!("stopped the private PostgreSQL cluster");
@@ -104,28 +127,6 @@ impl Application {
 #[tracing::instrument(skip_all)]
 async fn docs_redirect() -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
-}
-
-fn cors(origins: &[String]) -> Cors {
-    origins
-        .iter()
-        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
-        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
-        .allowed_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::HeaderName::from_static(crate::idempotency::HEADER),
-        ])
-        .expose_headers([
-            header::LOCATION,
-            header::RETRY_AFTER,
-            telemetry::REQUEST_ID_HEADER.clone(),
-            header::HeaderName::from_static(crate::idempotency::REPLAYED),
-            header::HeaderName::from_static("ratelimit"),
-            header::HeaderName::from_static("ratelimit-policy"),
-        ])
-        .max_age(3600)
 }
 
 pub fn run(
@@ -165,18 +166,29 @@ pub fn run(
     let origins = settings.server.cors_allowed_origins.clone();
     let openapi = crate::routes::openapi_document();
     let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
+    let exporter = metrics::exporter(&settings.metrics, &state.pool)?;
+    let metrics_here = exporter.is_some() && settings.metrics.bind.is_empty();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
-            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))
+            .wrap(from_fn(security::cors_problems))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::REFERRER_POLICY, "no-referrer")),
             )
+            .wrap(from_fn(security::docs_headers))
             .wrap(from_fn(problems::json_charset))
-            .wrap(from_fn(telemetry::request_id_header))
-            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+            .wrap(Condition::new(exporter.is_some(), from_fn(metrics::record)))
+            .wrap(from_fn(telemetry::access_log))
+            .wrap(from_fn(head::as_get))
+            .configure(|cfg| {
+                if let (true, Some(exporter)) = (metrics_here, &exporter) {
+                    cfg.app_data(exporter.clone())
+                        .service(web::resource("/metrics").route(web::get().to(metrics::render)));
+                }
+            })
             .app_data(state.clone())
             .app_data(tokens.clone())
             .app_data(limits.clone())

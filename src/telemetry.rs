@@ -1,20 +1,35 @@
-//! Logging: human-readable in development, JSON in production, every line of
-//! a request carrying its request id (the `x-request-id` response header).
+//! Logging: human-readable in development, JSON in production; one access
+//! line per request; every line of a request carrying its request id.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
-use tracing::Span;
-use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing::Instrument;
+use tracing_subscriber::filter::Directive;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{LogFormat, LogSettings};
 
+/// Targets that log bound SQL parameters at debug (password hashes, emails,
+/// private comment bodies, token hashes): off, whatever `RUST_LOG` says.
+const SILENCED: [&str; 4] = ["tokio_postgres", "postgres", "diesel", "diesel_async"];
+
+pub fn filter(default: &str) -> EnvFilter {
+    let base = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    SILENCED.iter().fold(base, |filter, target| match format!("{target}=off").parse::<Directive>() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    })
+}
+
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = fmt().with_env_filter(filter);
+    let builder = fmt().with_env_filter(filter(&settings.filter)).with_writer(std::io::stderr);
     // A second init (tests spawn many apps in one process) is not an error.
     let _ = match settings.format {
         LogFormat::Json => builder.json().with_current_span(true).flatten_event(true).try_init(),
@@ -23,51 +38,129 @@ pub fn init(settings: &LogSettings) {
 }
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+pub static TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
 
-/// Copies the request id that `TracingLogger` gave the request onto the response.
-pub async fn request_id_header(
+/// The request's id: the caller's `X-Request-Id` when it is a sane token,
+/// otherwise a fresh one.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn sane_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
+}
+
+/// The trace id of a well-formed W3C `traceparent` (version 00).
+fn trace_id(value: &str) -> Option<&str> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match parts.as_slice() {
+        [version, trace, parent, flags]
+            if hex(version, 2) && hex(trace, 32) && hex(parent, 16) && hex(flags, 2) && *version != "ff" =>
+        {
+            (trace.bytes().any(|b| b != b'0') && parent.bytes().any(|b| b != b'0')).then_some(*trace)
+        }
+        _ => None,
+    }
+}
+
+/// The root span of every request and its access line. It records the route
+/// pattern, never the target: paths can carry secrets (invite codes) and
+/// queries cursors. Incoming `X-Request-Id` and `traceparent` are kept and echoed.
+pub async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req.extensions().get::<RequestId>().copied();
-    let mut res = next.call(req).await?;
-    if let Some(id) = id {
-        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-            res.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
+    let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = header(&REQUEST_ID_HEADER)
+        .filter(|id| sane_request_id(id))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let traceparent = header(&TRACEPARENT_HEADER).filter(|t| trace_id(t).is_some());
+    let trace = traceparent.as_deref().and_then(trace_id).unwrap_or("").to_owned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        route = %route,
+        request_id = %request_id,
+        trace_id = %trace,
+    );
+    let started = Instant::now();
+    let outcome = next.call(req).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut res = outcome?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        if res.status().is_server_error() {
+            if let Some(suppressed) = throttle("access-5xx") {
+                tracing::warn!(status, latency_ms, suppressed, "request failed");
+            }
+        } else if res.status().is_client_error() {
+            tracing::debug!(status, latency_ms, "request refused");
+        } else {
+            tracing::info!(status, latency_ms, "request");
         }
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
+    }
+    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(TRACEPARENT_HEADER.clone(), value);
     }
     Ok(res)
 }
 
-/// The root span of every request. It records the route pattern, never the
-/// target: paths can carry secrets (invite codes) and queries cursors.
-pub struct RequestSpan;
+/// How often one kind of failure may be logged: during an outage every
+/// request fails the same way, and one line per request drowns the log.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
-impl RootSpanBuilder for RequestSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            route = %route,
-            request_id = %request_id,
-            status = tracing::field::Empty,
-        )
+static LAST_LOGGED: Mutex<Option<HashMap<&'static str, (Instant, u64)>>> = Mutex::new(None);
+
+/// `Some(n)` when a line of this kind may be written now (`n` were suppressed
+/// since the last one); `None` to stay quiet.
+pub fn throttle(kind: &'static str) -> Option<u64> {
+    let Ok(mut guard) = LAST_LOGGED.lock() else { return Some(0) };
+    let seen = guard.get_or_insert_with(HashMap::new);
+    let now = Instant::now();
+    match seen.get_mut(kind) {
+        Some((last, suppressed)) if now.duration_since(*last) < LOG_EVERY => {
+            *suppressed += 1;
+            None
+        }
+        Some(entry) => {
+            let suppressed = entry.1;
+            *entry = (now, 0);
+            Some(suppressed)
+        }
+        None => {
+            seen.insert(kind, (now, 0));
+            Some(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_parsed_strictly() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(trace_id(good), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), None);
+        assert_eq!(trace_id("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"), None);
+        assert_eq!(trace_id("garbage"), None);
     }
 
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
-        let status = match outcome {
-            Ok(res) => res.status(),
-            Err(e) => e.as_response_error().status_code(),
-        };
-        span.record("status", status.as_u16());
-        span.in_scope(|| {
-            if status.is_server_error() {
-                tracing::warn!(status = status.as_u16(), "request finished");
-            } else {
-                tracing::debug!(status = status.as_u16(), "request finished");
-            }
-        });
+    #[test]
+    fn request_ids_are_tokens_not_text() {
+        assert!(sane_request_id("req-1234_abcd"));
+        assert!(!sane_request_id("has space"));
+        assert!(!sane_request_id(""));
+        assert!(!sane_request_id(&"x".repeat(129)));
     }
 }

@@ -41,7 +41,18 @@ pub struct ClusterOptions {
     pub ephemeral: bool,
 }
 
+/// A TCP listener with TLS on 127.0.0.1, for testing encrypted connections
+/// (the private cluster otherwise listens on its unix socket only).
+#[derive(Debug, Clone)]
+pub struct TlsListener {
+    pub port: u16,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
 pub struct Cluster {
+    port: u16,
+    tls: Option<TlsListener>,
     root: PathBuf,
     data_dir: PathBuf,
     socket_dir: PathBuf,
@@ -65,6 +76,18 @@ impl Cluster {
 
     /// Starts (initialising on first use) the cluster under `options.root`.
     pub fn start(options: ClusterOptions) -> anyhow::Result<Self> {
+        Self::start_with(options, None)
+    }
+
+    /// A throwaway cluster that also accepts TLS connections on `tls.port` of 127.0.0.1.
+    #[cfg(feature = "test-support")]
+    pub fn start_ephemeral_tls(tls: TlsListener) -> anyhow::Result<Self> {
+        let root = std::env::temp_dir().join(format!("pilcrow-pg-tls-{}-{}", std::process::id(), tls.port));
+        Self::start_with(ClusterOptions { root, ephemeral: true }, Some(tls))
+    }
+
+    fn start_with(options: ClusterOptions, tls: Option<TlsListener>) -> anyhow::Result<Self> {
+        let port = tls.as_ref().map_or(PORT, |t| t.port);
         let bin_dir = find_bin_dir().ok_or_else(|| {
             anyhow!(
                 "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir` and \
@@ -85,7 +108,7 @@ impl Cluster {
         if run_as.is_some() {
             check_reachable(&data_dir)?;
         }
-        let socket_dir = if data_dir.join(".s.PGSQL.5432").as_os_str().len() <= MAX_SOCKET_PATH {
+        let socket_dir = if data_dir.join(format!(".s.PGSQL.{port}")).as_os_str().len() <= MAX_SOCKET_PATH {
             data_dir.clone()
         } else {
             let dir = std::env::temp_dir().join(format!("pilcrow-sock-{}", std::process::id()));
@@ -95,6 +118,8 @@ impl Cluster {
             dir
         };
         let mut cluster = Cluster {
+            port,
+            tls,
             root,
             data_dir,
             socket_dir,
@@ -107,6 +132,7 @@ impl Cluster {
         if !cluster.data_dir.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
+        cluster.write_tls_files()?;
         cluster.launch()?;
         Ok(cluster)
     }
@@ -117,7 +143,7 @@ impl Cluster {
 
     /// A connection string for `database` on this cluster.
     pub fn url(&self, database: &str) -> String {
-        format!("host={} port={PORT} user=postgres dbname={database}", self.socket_dir.display())
+        format!("host={} port={} user=postgres dbname={database}", self.socket_dir.display(), self.port)
     }
 
     /// Creates `database` unless it exists.
@@ -165,6 +191,21 @@ impl Cluster {
         Ok(())
     }
 
+    /// The server's certificate and key, beside its configuration (relative
+    /// paths in postgresql.conf are read from the data directory).
+    fn write_tls_files(&self) -> anyhow::Result<()> {
+        let Some(tls) = &self.tls else { return Ok(()) };
+        for (name, contents, mode) in
+            [("server.crt", &tls.cert_pem, 0o644), ("server.key", &tls.key_pem, 0o600)]
+        {
+            let path = self.data_dir.join(name);
+            fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
+            hand_over(&path, self.run_as)?;
+        }
+        Ok(())
+    }
+
     fn launch(&mut self) -> anyhow::Result<()> {
         let log_path = self.root.join("postgres.log");
         let log = fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
@@ -183,7 +224,13 @@ impl Cluster {
             .arg(&self.data_dir)
             .arg("-k")
             .arg(&self.socket_dir)
-            .args(["-p", &PORT.to_string(), "-c", "listen_addresses="]);
+            .args(["-p", &self.port.to_string()]);
+        if self.tls.is_some() {
+            guard.args(["-c", "listen_addresses=127.0.0.1", "-c", "ssl=on"]);
+            guard.args(["-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key"]);
+        } else {
+            guard.args(["-c", "listen_addresses="]);
+        }
         if self.ephemeral {
             guard.args([
                 "-c",
@@ -223,7 +270,7 @@ impl Cluster {
         loop {
             if let Ok(contents) = fs::read_to_string(&pid_file) {
                 if contents.lines().nth(7).is_some_and(|l| l.trim() == "ready")
-                    && self.socket_dir.join(format!(".s.PGSQL.{PORT}")).exists()
+                    && self.socket_dir.join(format!(".s.PGSQL.{}", self.port)).exists()
                 {
                     return Ok(());
                 }

@@ -20,9 +20,10 @@ const MIGRATION_LOCK_KEY: i64 = 0x0070_696c_6372_6f77; // "pilcrow"
 /// and holding a session advisory lock, so instances starting together take
 /// turns instead of racing and no writer ever sees tables without triggers.
 pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
-    let url = url.to_owned();
+    // Over TLS like every other connection; the harness then blocks, so off the async workers.
+    let conn = super::connect(url).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
         // One transaction for all of it (each migration becomes a savepoint).
         // A future migration that cannot run inside a transaction (CREATE
@@ -50,9 +51,9 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<String>> {
 /// migration's down.sql drops schema `r` before restoring the old triggers.
 #[cfg(feature = "test-support")]
 pub async fn revert_all(url: &str) -> anyhow::Result<()> {
-    let url = url.to_owned();
+    let conn = super::connect(url).await?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         conn.revert_all_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
         Ok(())
     })

@@ -2,11 +2,17 @@
 //! migrations, and the replaceable schema of triggers applied after them
 //! (`src/db/replaceable/triggers.sql`).
 
+pub mod connect;
 pub mod embedded;
 pub mod enums;
 pub mod migrate;
 pub mod modlog;
 pub mod pool;
 pub mod replaceable;
+pub mod timeouts;
+mod url;
+mod verify;
 
+pub use connect::{connect, Connector};
 pub use pool::{build_pool, Conn, Pool};
+pub use timeouts::is_timeout;

@@ -1,9 +1,11 @@
 //! What every route shares at the HTTP edge: the JSON body extractor,
 //! problem responses for the framework's own errors, pages, and validation.
 
+pub mod head;
 pub mod json;
 pub mod pages;
 pub mod problems;
+pub mod security;
 pub mod validate;
 
 pub use json::{BodyDigest, Json, JsonLimit, LateJson};

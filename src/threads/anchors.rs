@@ -16,8 +16,32 @@ pub struct Quote {
     pub end: i32,
 }
 
-/// Why a quote does not fit its paragraph, as a message for the client.
-pub fn check(paragraph: &str, quote: &Quote) -> Result<(), String> {
+/// A quote known to fit its paragraph: only [`Quote::anchor`] makes one, so
+/// a thread can only be stored with a span that matches its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchoredQuote(Quote);
+
+impl AnchoredQuote {
+    pub fn exact(&self) -> &str {
+        &self.0.exact
+    }
+
+    /// Code-point offsets `start..end` into the paragraph.
+    pub fn span(&self) -> (i32, i32) {
+        (self.0.start, self.0.end)
+    }
+}
+
+impl Quote {
+    /// The quote, once it is known to cover exactly `exact` in `paragraph`;
+    /// otherwise why not, as a message for the client.
+    pub fn anchor(self, paragraph: &str) -> Result<AnchoredQuote, String> {
+        check(paragraph, &self)?;
+        Ok(AnchoredQuote(self))
+    }
+}
+
+fn check(paragraph: &str, quote: &Quote) -> Result<(), String> {
     if quote.start < 0 || quote.end <= quote.start {
         return Err("start must be at least 0 and end greater than start".to_owned());
     }
@@ -45,19 +69,19 @@ mod tests {
     fn offsets_count_code_points_not_bytes_or_utf16_units() {
         let p = "“Tyranny” — 🔥 ends badly";
         // “ is 3 bytes in UTF-8, 🔥 is 2 UTF-16 units: code points keep offsets simple.
-        assert!(check(p, &quote("Tyranny", 1, 8)).is_ok());
-        assert!(check(p, &quote("🔥 ends", 12, 18)).is_ok());
-        assert!(check(p, &quote("— 🔥", 10, 13)).is_ok());
-        assert!(check(p, &quote("🔥 end", 12, 18)).is_err());
+        assert!(quote("Tyranny", 1, 8).anchor(p).is_ok());
+        assert!(quote("🔥 ends", 12, 18).anchor(p).is_ok());
+        assert!(quote("— 🔥", 10, 13).anchor(p).is_ok());
+        assert!(quote("🔥 end", 12, 18).anchor(p).is_err());
     }
 
     #[test]
     fn rejects_empty_reversed_and_out_of_range_spans() {
         let p = "abc";
-        assert!(check(p, &quote("", 1, 1)).is_err());
-        assert!(check(p, &quote("b", 2, 1)).is_err());
-        assert!(check(p, &quote("a", -1, 1)).is_err());
-        assert!(check(p, &quote("abcd", 0, 4)).is_err());
-        assert!(check(p, &quote("abc", 0, 3)).is_ok());
+        assert!(quote("", 1, 1).anchor(p).is_err());
+        assert!(quote("b", 2, 1).anchor(p).is_err());
+        assert!(quote("a", -1, 1).anchor(p).is_err());
+        assert!(quote("abcd", 0, 4).anchor(p).is_err());
+        assert!(quote("abc", 0, 3).anchor(p).is_ok());
     }
 }

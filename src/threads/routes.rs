@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::anchors::{self, Quote};
+use super::anchors::{AnchoredQuote, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
 use super::rules::{check_body, lock_open_session, visible_thread};
 use crate::access::{self, Role, Scope};
@@ -100,9 +100,11 @@ pub async fn create_thread(
                 "is not a paragraph of this session's essay",
             ));
         };
-        if let Some(quote) = &req.quote {
-            anchors::check(&paragraph, quote).map_err(|m| ApiError::invalid_field("quote", m))?;
-        }
+        let quote = req
+            .quote
+            .map(|quote| quote.anchor(&paragraph))
+            .transpose()
+            .map_err(|m| ApiError::invalid_field("quote", m))?;
         let thread = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 lock_open_session(conn, session_id).await?;
@@ -113,9 +115,9 @@ pub async fn create_thread(
                         threads::paragraph_id.eq(req.paragraph_id),
                         threads::author_id.eq(author_id),
                         threads::title.eq(req.title.as_deref().map(str::trim).filter(|t| !t.is_empty())),
-                        threads::quote_exact.eq(req.quote.as_ref().map(|q| q.exact.as_str())),
-                        threads::quote_start.eq(req.quote.as_ref().map(|q| q.start)),
-                        threads::quote_end.eq(req.quote.as_ref().map(|q| q.end)),
+                        threads::quote_exact.eq(quote.as_ref().map(AnchoredQuote::exact)),
+                        threads::quote_start.eq(quote.as_ref().map(|q| q.span().0)),
+                        threads::quote_end.eq(quote.as_ref().map(|q| q.span().1)),
                     ))
                     .returning(threads::id)
                     .get_result(conn)
