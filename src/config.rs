@@ -46,6 +46,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
+    pub mail: MailSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
 }
@@ -103,6 +104,16 @@ pub struct AuthSettings {
     pub max_hashes_per_client: usize,
     /// zxcvbn score (0–4) a new password needs.
     pub min_password_score: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// Unset or empty: messages are written under `<data_dir>/mail/`.
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    /// The page that takes a reset token: the mail links `<this>?token=…`.
+    pub reset_link: String,
 }
 
 /// `requests` per `window_secs`, replenished evenly (so also a burst of `requests`).

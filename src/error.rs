@@ -53,6 +53,7 @@ pub enum ErrorCode {
     InvalidCursor,
     InvalidQuery,
     InvalidRefreshToken,
+    InvalidResetToken,
     InvalidToken,
     InviteExpired,
     InviteOnly,

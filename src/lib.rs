@@ -13,6 +13,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod mail;
 pub mod metrics;
 pub mod moderation;
 pub mod openapi;

@@ -78,6 +78,8 @@ impl Application {
                 settings.auth.max_hashes_per_client,
             )?,
             min_password_score: settings.auth.min_password_score,
+            mailer: crate::mail::Mailer::new(&settings)?,
+            reset_link: settings.mail.reset_link.clone(),
             limits: RateLimits::new(&settings.rate_limit, &settings.server.trusted_proxies)?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
         };

@@ -13,6 +13,9 @@ pub struct AppState {
     pub limits: std::sync::Arc<RateLimits>,
     /// zxcvbn score a new password needs (`auth.min_password_score`).
     pub min_password_score: u8,
+    pub mailer: crate::mail::Mailer,
+    /// Where a reset mail's link points (`mail.reset_link`).
+    pub reset_link: String,
     /// The body limit of essay imports, read after the caller is authorised.
     pub essay_body_limit: usize,
 }

@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod passwords;
+pub mod reset;
 pub mod routes;
 pub mod store;
 pub mod strength;

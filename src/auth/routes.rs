@@ -14,7 +14,13 @@ use crate::state::AppState;
 use crate::users::models::{self as users, MeView, NewUser, User};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(register).service(login).service(refresh).service(logout).service(logout_all);
+    cfg.service(register)
+        .service(login)
+        .service(refresh)
+        .service(logout)
+        .service(logout_all)
+        .service(super::reset::request_reset)
+        .service(super::reset::confirm_reset);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -30,6 +30,7 @@ mod operations_cli;
 mod operations_http;
 mod operations_timeouts;
 mod operations_tls;
+mod password_reset;
 mod rate_limits;
 mod reports;
 mod sessions;

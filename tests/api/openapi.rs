@@ -7,12 +7,14 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 5] = [
+const ANONYMOUS_ONLY: [&str; 7] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
     "post /api/v1/auth/login",
     "post /api/v1/auth/refresh",
+    "post /api/v1/auth/password-reset",
+    "post /api/v1/auth/password-reset/confirm",
 ];
 
 async fn document() -> Value {

@@ -10,6 +10,7 @@ mod moderated;
 mod reading;
 mod roles;
 mod schema;
+mod smtp;
 mod threads;
 mod users;
 
@@ -23,5 +24,6 @@ pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use reading::Reading;
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
 pub use schema::{function_oids, mark_stale, recorded};
+pub use smtp::SmtpInbox;
 pub use threads::{recount, Recount};
 pub use users::{register_body, TestUser};
