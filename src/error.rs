@@ -115,9 +115,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub detail: String,
     pub errors: Option<Vec<FieldError>>,
-    pub retry_after_secs: Option<u64>,
-    /// Extra response headers (the rate-limit headers of a 429).
-    pub headers: Vec<(&'static str, String)>,
+    pub retry_after_secs: Option<u32>,
+    /// Extra response headers (the rate-limit headers of a 429); boxed to
+    /// keep `ApiError` small, as every `Result` of a handler carries it.
+    pub headers: Option<Box<Vec<(&'static str, String)>>>,
     #[source]
     pub cause: Option<anyhow::Error>,
     /// Where the cause arose (the innermost instrumented step, such as one
@@ -135,7 +136,7 @@ impl ApiError {
             detail: detail.into(),
             errors: None,
             retry_after_secs: None,
-            headers: Vec::new(),
+            headers: None,
             cause: None,
             origin: None,
         }
@@ -190,7 +191,7 @@ impl ApiError {
             ErrorCode::RateLimited,
             "Too many requests; try again later.",
         );
-        e.retry_after_secs = Some(retry_after_secs);
+        e.retry_after_secs = Some(u32::try_from(retry_after_secs).unwrap_or(u32::MAX));
         e
     }
 
@@ -251,7 +252,7 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers.iter().flat_map(|h| h.iter()) {
             response.insert_header((*name, value.as_str()));
         }
         if self.status == StatusCode::UNAUTHORIZED {

@@ -46,11 +46,13 @@ impl<K: Hash + Eq + Clone> Limit<K> {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let mut e = ApiError::too_many_requests(secs.max(1));
-            e.headers.push((
-                "RateLimit-Policy",
-                format!("\"{}\";q={};w={}", self.name, self.window.requests, self.window.window_secs),
-            ));
-            e.headers.push(("RateLimit", format!("\"{}\";r=0;t={}", self.name, secs.max(1))));
+            e.headers = Some(Box::new(vec![
+                (
+                    "RateLimit-Policy",
+                    format!("\"{}\";q={};w={}", self.name, self.window.requests, self.window.window_secs),
+                ),
+                ("RateLimit", format!("\"{}\";r=0;t={}", self.name, secs.max(1))),
+            ]));
             e
         })
     }
