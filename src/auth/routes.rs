@@ -227,6 +227,9 @@ pub async fn logout(
     caller: Caller,
     body: Json<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
+    let mut check = Check::new();
+    check.chars("refresh_token", &body.refresh_token, limits::TOKEN);
+    check.done()?;
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     store::revoke_family_of(&mut conn, &body.refresh_token, user.id).await?;

@@ -5,6 +5,9 @@
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::SchemaFormat;
 
+/// The pattern of a string without NUL characters.
+pub const NO_NUL: &str = "^[^\\u0000]*$";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Length {
     pub min: usize,
@@ -16,8 +19,14 @@ impl Length {
         Self { min, max }
     }
 
+    /// No NUL characters either: PostgreSQL cannot store them, and the JSON
+    /// extractor refuses them (422), so the document says so.
     pub fn schema(self) -> ObjectBuilder {
-        ObjectBuilder::new().schema_type(Type::String).min_length(Some(self.min)).max_length(Some(self.max))
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(self.min))
+            .max_length(Some(self.max))
+            .pattern(Some(NO_NUL))
     }
 
     /// For an optional field, which also takes `null`.
