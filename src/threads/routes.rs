@@ -14,7 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{paragraphs, reading_sessions as rs, threads};
 use crate::state::AppState;
@@ -76,12 +76,8 @@ pub async fn create_thread(
     }
     check.done()?;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let access = access::resolve(conn, Some(&caller), Scope::Session(session_id)).await?;
         let author_id = access.require(Role::Member)?;
         let paragraph: Option<String> = paragraphs::table
             .filter(paragraphs::id.eq(req.paragraph_id))
@@ -91,7 +87,7 @@ pub async fn create_thread(
                     .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
             )
             .select(paragraphs::text)
-            .first(&mut conn)
+            .first(conn)
             .await
             .optional()?;
         let Some(paragraph) = paragraph else {
@@ -130,14 +126,13 @@ pub async fn create_thread(
                 Ok(thread)
             })
             .await?;
-        let author = users::by_id(&mut conn, author_id).await?;
+        let author = users::by_id(conn, author_id).await?;
         Reply::created(
             format!("/api/v1/threads/{}", thread.id),
             &ThreadView::new(thread, (&author).into(), access.is_moderator()),
         )
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// The session's threads: pinned first, then latest activity. Hidden threads
