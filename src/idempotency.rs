@@ -175,11 +175,7 @@ async fn lookup(
 impl Started {
     /// Stores a success with its key and commits; rolls back a failure.
     #[tracing::instrument(skip_all)]
-    async fn finish(
-        self,
-        conn: &mut AsyncPgConnection,
-        result: ApiResult<Reply>,
-    ) -> ApiResult<HttpResponse> {
+    async fn finish(self, conn: &mut AsyncPgConnection, result: ApiResult<Reply>) -> ApiResult<HttpResponse> {
         let Some((user_id, key, digest)) = self.key else { return result.map(|r| r.response(false)) };
         let reply = match result {
             Ok(reply) => reply,
