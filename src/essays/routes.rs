@@ -116,7 +116,9 @@ pub async fn import_essay(
         created_by: actor,
     };
     let essay = conn
-        .transaction::<_, ApiError, _>(async move |conn| essays_db::insert(conn, &new, &blocks).await)
+        .transaction::<_, ApiError, _>(async move |conn| {
+            essays_db::insert(conn, &new, &req.body, &blocks).await
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/essays/{}", essay.essay.id)))
