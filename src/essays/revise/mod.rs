@@ -47,7 +47,7 @@ pub const EDITED_RATIO: f32 = 0.6;
 /// A retired paragraph this much contained in a new one was merged into it.
 pub const MERGED_CONTAINMENT: f32 = 0.8;
 /// Longest any one similarity measurement may take.
-const PAIR_TIMEOUT: Duration = Duration::from_millis(20);
+const PAIR_TIMEOUT: Duration = Duration::from_millis(50);
 /// Above this many old × new leftover pairs, only nearby ones are compared.
 const MAX_PAIRS: usize = 200_000;
 const PAIR_WINDOW: usize = 50;
@@ -267,7 +267,7 @@ fn pair_edited(old: &[OldParagraph], new: &[Block], a: &mut Alignment, deadline:
                 continue;
             }
             let j = news[nj];
-            let r = text::ratio(&nfc(&old[i].text), &new[j].text, PAIR_TIMEOUT);
+            let r = text::paragraph_ratio(&nfc(&old[i].text), &new[j].text, PAIR_TIMEOUT);
             if r >= EDITED_RATIO {
                 candidates.push((r, i.abs_diff(j), i, j));
             }

@@ -196,16 +196,26 @@ impl<'a> Mapper<'a> {
         let new_len = self.new_chars[j].len();
         let ops = self.diff(i, j);
         let (s, e) = (text::map_start(ops, start, new_len), text::map_end(ops, end));
+        let len = end - start;
+        let reads = |a: usize| {
+            self.new_chars[j].get(a..a + len).is_some_and(|w| w.iter().copied().eq(quote.exact.chars()))
+        };
+        // A diff may give a quote's first or last character to an equal one
+        // next to it ("five." keeping the paragraph's last "."): if the quote
+        // reads whole from the mapped start, or up to the mapped end, it is there.
+        let slid = [s, e.saturating_sub(len)].into_iter().find(|&a| s < e && reads(a));
+        if let Some(a) = slid {
+            if (a, a + len) == (start, end) {
+                return None;
+            }
+            return Some(self.moved(from, j, Some((a, a + len)), 1.0));
+        }
         if s < e {
             let candidate: String = self.new_chars[j][s..e].iter().collect();
-            if candidate == quote.exact {
-                if (s, e) == (start, end) {
-                    return None;
-                }
-                return Some(self.moved(from, j, Some((s, e)), 1.0));
-            }
             let r = text::ratio(&candidate, &quote.exact, RATIO_TIMEOUT);
-            if r >= FUZZY_RATIO {
+            // Similar, and not shrunk by more than a fifth: deleting quoted
+            // words is not a small edit.
+            if r >= FUZZY_RATIO && (e - s) * 5 >= len * 4 {
                 let mut m = self.moved(from, j, Some((s, e)), r);
                 m.status = AnchorStatus::Fuzzy;
                 return Some(m);

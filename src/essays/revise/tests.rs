@@ -130,7 +130,10 @@ fn robin_fixed_to_elisa_orphans_and_never_jumps_to_the_other_robin() {
 #[test]
 fn a_deleted_phrase_never_jumps_to_an_older_copy() {
     let p = one(&["the cat sat. the cat ran home."], &["the cat ran home."], 0, "the cat sat.", 0);
-    assert_orphaned(&p, OrphanReason::QuoteDeleted);
+    // Which "the cat" survived, no diff can tell: either way, orphaned.
+    let m = &p.threads[0];
+    assert_eq!(m.status, AnchorStatus::Orphaned, "{m:#?}");
+    assert!(matches!(m.reason, Some(OrphanReason::QuoteDeleted | OrphanReason::QuoteEdited)));
 }
 
 #[test]
@@ -273,7 +276,9 @@ fn a_ten_thousand_code_point_paragraph_plans_within_the_deadline() {
     let p = one(&[&before], &[&after], 0, "wd0800 wd0801 wd0802", 0);
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(!p.summary.degraded);
-    assert!(p.threads.is_empty(), "same offsets: {:#?}", p.threads);
+    // "wd0100" became "changed", one code point longer.
+    let q = assert_lands(&p, AnchorStatus::Moved, para(0), "wd0800 wd0801 wd0802");
+    assert_eq!(q.start, 5601);
     assert_eq!(changes(&p), [(para(0), Change::Edited)]);
 }
 
@@ -298,8 +303,12 @@ fn lower_word() -> impl Strategy<Value = String> {
     "[a-z]{1,6}"
 }
 
+/// Two or three upper-case words, all different (a quote of repeated words
+/// is genuinely ambiguous to any diff).
 fn upper_words() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec("[A-Z]{2,6}", 2..4)
+    prop::collection::vec("[A-Z]{2,6}", 2..4).prop_map(|words| {
+        words.into_iter().zip(['X', 'Y', 'Z']).map(|(w, tag)| format!("{w}{tag}")).collect()
+    })
 }
 
 /// An edit to the words before or after the quote: (side, position, insert?, word).
