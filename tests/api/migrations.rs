@@ -177,6 +177,7 @@ pg_types!(
     Bytea => "bytea",
     Timestamptz => "timestamp with time zone",
     diesel::sql_types::Jsonb => "jsonb",
+    diesel::sql_types::Float4 => "real",
 );
 
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {

@@ -8,6 +8,7 @@ mod cluster;
 mod essay;
 mod moderated;
 mod reading;
+mod revisions;
 mod roles;
 mod schema;
 mod smtp;
@@ -22,6 +23,7 @@ pub use essay::{
 };
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use reading::Reading;
+pub use revisions::{assert_counts_exact, assert_quotes_exact, span_of};
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
 pub use schema::{function_oids, mark_stale, recorded};
 pub use smtp::SmtpInbox;
