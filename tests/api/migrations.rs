@@ -138,8 +138,8 @@ async fn reapplying_is_skipped_while_the_file_is_unchanged() {
     let oids = function_oids(&mut conn).await;
     assert_eq!(
         oids.len(),
-        5,
-        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
+        6,
+        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted, thread_moved"
     );
 
     // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
