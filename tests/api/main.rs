@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod annotations;
 mod auth_login;
 mod auth_refresh;
 mod auth_register;

@@ -14,6 +14,7 @@ mod schema;
 mod smtp;
 mod threads;
 mod users;
+mod wpt;
 
 pub use app::{spawn_app, spawn_app_on, spawn_app_with, test_settings, TestApp};
 pub use client::{assert_each_once, Resp};
@@ -29,3 +30,4 @@ pub use schema::{function_oids, mark_stale, recorded};
 pub use smtp::SmtpInbox;
 pub use threads::{recount, Recount};
 pub use users::{register_body, TestUser};
+pub use wpt::{must_assertions, wpt_annotation_model, Assertion};
