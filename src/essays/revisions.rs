@@ -347,8 +347,8 @@ pub async fn list(
     if let Some(before) = before {
         query = query.filter(essay_revisions::revision.lt(before));
     }
-    let rows: Vec<(i32, DateTime<Utc>, UserView, Option<String>, serde_json::Value)> =
-        query.load(conn).await?;
+    type Row = (i32, DateTime<Utc>, UserView, Option<String>, serde_json::Value);
+    let rows: Vec<Row> = query.load(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(revision, created_at, created_by, note, summary)| RevisionSummary {

@@ -37,6 +37,7 @@ mod reports;
 mod revisions;
 mod revisions_counts;
 mod revisions_race;
+mod revisions_scale;
 mod sessions;
 mod threads;
 mod users;
