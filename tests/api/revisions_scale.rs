@@ -70,8 +70,9 @@ fn quotes(paragraphs: &[OldParagraph], n: usize) -> Vec<(usize, Quote)> {
         .map(|k| {
             let i = k % paragraphs.len();
             let chars: Vec<char> = paragraphs[i].text.chars().collect();
-            let start = 30 + (k / paragraphs.len()) * 40;
-            let end = start + 15;
+            let chars_len = chars.len();
+            let start = (30 + (k / paragraphs.len()) * 40).min(chars_len.saturating_sub(15));
+            let end = (start + 15).min(chars_len);
             let exact: String = chars[start..end].iter().collect();
             (i, Quote { exact, start: start as i32, end: end as i32 })
         })

@@ -51,6 +51,8 @@ const PAIR_TIMEOUT: Duration = Duration::from_millis(50);
 /// Above this many old × new leftover pairs, only nearby ones are compared.
 const MAX_PAIRS: usize = 200_000;
 const PAIR_WINDOW: usize = 50;
+/// At most this many paragraph similarities are measured per revision.
+const MAX_RATIOS: usize = 20_000;
 
 crate::db_enum! {
     /// What a revision did to a paragraph that is in the new text.
@@ -209,16 +211,22 @@ fn align(old: &[OldParagraph], new: &[Block], deadline: Instant) -> Alignment {
     let new_keys: Vec<u64> = new.iter().map(|b| key(b.kind, &b.text)).collect();
     let mut a = Alignment { new_from: vec![None; new.len()], old_to: vec![None; old.len()], degraded: false };
 
+    // The stretches between unchanged runs: where an edited paragraph
+    // almost always finds its new self.
+    let mut gaps: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> = Vec::new();
     for op in similar::capture_diff_slices_deadline(
         similar::Algorithm::Patience,
         &old_keys,
         &new_keys,
         Some(deadline),
     ) {
-        if let similar::DiffOp::Equal { old_index, new_index, len } = op {
-            for i in 0..len {
-                a.pair(old_index + i, new_index + i, Change::Unchanged);
+        let (tag, o, n) = op.as_tag_tuple();
+        if tag == similar::DiffTag::Equal {
+            for i in 0..o.len() {
+                a.pair(o.start + i, n.start + i, Change::Unchanged);
             }
+        } else {
+            gaps.push((o, n));
         }
     }
 
@@ -234,14 +242,30 @@ fn align(old: &[OldParagraph], new: &[Block], deadline: Instant) -> Alignment {
         }
     }
 
-    pair_edited(old, new, &mut a, deadline);
+    let mut budget = MAX_RATIOS;
+    for (o, n) in gaps {
+        let olds: Vec<usize> = o.filter(|i| a.old_to[*i].is_none()).collect();
+        let news: Vec<usize> = n.filter(|j| a.new_from[*j].is_none()).collect();
+        pair_edited(old, new, &olds, &news, &mut a, &mut budget, deadline);
+    }
+    // Then anything left anywhere: a paragraph both moved and edited.
+    let olds: Vec<usize> = (0..old.len()).filter(|i| a.old_to[*i].is_none()).collect();
+    let news: Vec<usize> = (0..new.len()).filter(|j| a.new_from[*j].is_none()).collect();
+    pair_edited(old, new, &olds, &news, &mut a, &mut budget, deadline);
     a
 }
 
-/// Step 3: leftovers paired by similarity, best first.
-fn pair_edited(old: &[OldParagraph], new: &[Block], a: &mut Alignment, deadline: Instant) {
-    let olds: Vec<usize> = (0..old.len()).filter(|i| a.old_to[*i].is_none()).collect();
-    let news: Vec<usize> = (0..new.len()).filter(|j| a.new_from[*j].is_none()).collect();
+/// Step 3 over some leftovers: pairs by similarity, best first. Each
+/// similarity costs a diff, so at most `budget` are measured in all.
+fn pair_edited(
+    old: &[OldParagraph],
+    new: &[Block],
+    olds: &[usize],
+    news: &[usize],
+    a: &mut Alignment,
+    budget: &mut usize,
+    deadline: Instant,
+) {
     if olds.is_empty() || news.is_empty() {
         return;
     }
@@ -258,15 +282,22 @@ fn pair_edited(old: &[OldParagraph], new: &[Block], a: &mut Alignment, deadline:
         } else {
             0..news.len()
         };
+        let old_len = old[i].text.chars().count();
         for nj in range {
-            if Instant::now() > deadline {
-                a.degraded = true;
-                break 'outer;
+            let j = news[nj];
+            let new_len = new[j].text.chars().count();
+            // The ratio can never reach the bar with lengths this far apart.
+            if (2 * old_len.min(new_len)) as f32 / ((old_len + new_len).max(1) as f32) < EDITED_RATIO {
+                continue;
             }
             if text::jaccard(&old_words[oi], &new_words[nj]) < 0.3 {
                 continue;
             }
-            let j = news[nj];
+            if *budget == 0 || Instant::now() > deadline {
+                a.degraded = true;
+                break 'outer;
+            }
+            *budget -= 1;
             let r = text::paragraph_ratio(&nfc(&old[i].text), &new[j].text, PAIR_TIMEOUT);
             if r >= EDITED_RATIO {
                 candidates.push((r, i.abs_diff(j), i, j));

@@ -56,15 +56,19 @@ pub(super) fn merges(
         .collect();
     for (i, p) in old.iter().enumerate().filter(|(i, _)| old_to[*i].is_none()) {
         let words = text::word_set(&p.text);
+        let samples = samples(&super::nfc(&p.text));
         let mut best: Option<(f32, usize)> = None;
         for (j, target_words) in &targets {
             if Instant::now() > deadline {
                 return out;
             }
             // Containment, not similarity: a merged paragraph's words are a
-            // subset of the target's.
+            // subset of the target's, and some stretch of it is there as written.
             let shared = words.intersection(target_words).count();
             if words.is_empty() || (shared as f32) < 0.5 * words.len() as f32 {
+                continue;
+            }
+            if !samples.iter().any(|s| new[*j].text.contains(s.as_str())) {
                 continue;
             }
             let c = text::containment(&super::nfc(&p.text), &new[*j].text, RATIO_TIMEOUT);
@@ -77,6 +81,17 @@ pub(super) fn merges(
         }
     }
     out
+}
+
+/// Three stretches of 16 code points (start, middle, end) of a paragraph:
+/// text merged elsewhere keeps at least one of them as written.
+fn samples(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 16 {
+        return vec![text.to_owned()];
+    }
+    let last = chars.len() - 16;
+    [0, last / 2, last].iter().map(|&s| chars[s..s + 16].iter().collect()).collect()
 }
 
 pub(super) struct Mapper<'a> {
@@ -253,12 +268,17 @@ impl<'a> Mapper<'a> {
     /// revision inserted, scored by how well its context agrees.
     fn relocate(&mut self, i: usize, start: usize, end: usize) -> Found {
         let needle: Vec<char> = self.old_chars[i][start..end].to_vec();
+        let exact: String = needle.iter().collect();
         let (prefix, suffix) = text::context(&self.old_chars[i], start, end);
         self.build_inserted();
         let new_chars = &self.new_chars;
         let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
         for (j, mask) in self.inserted.iter().flatten().enumerate() {
             let Some(mask) = mask else { continue };
+            // The quick test first (a substring search); code points only where it hits.
+            if !self.new[j].text.contains(exact.as_str()) {
+                continue;
+            }
             for o in text::occurrences(&new_chars[j], &needle) {
                 // Every word character must be new: punctuation and spaces
                 // at the seams may have been matched to old ones.
