@@ -18,6 +18,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, LateJson, Page, PageParams};
+use crate::idempotency::{self, Reply};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -71,7 +72,7 @@ impl RevisionReport {
 }
 
 /// The revision an `If-Match` names: `"3"` (a weak `W/"3"` is taken alike)
-/// or `*`; `None` for no header.
+/// or `*`; `None` for no header. (The new revision is in the 201's body.)
 fn if_match(http: &HttpRequest) -> ApiResult<Option<Option<i32>>> {
     let Some(value) = http.headers().get(header::IF_MATCH) else {
         return Ok(None);
@@ -106,7 +107,7 @@ fn check_if_match(wanted: Option<Option<i32>>, current: i32) -> ApiResult<()> {
 /// orphaned, never guessed.
 #[utoipa::path(tag = "essays", security(("bearer" = [])),
     request_body = ReviseEssay,
-    params(("If-Match" = Option<String>, Header, description = "The revision the new text was written against, e.g. \"3\" (the essay's ETag)")),
+    params(idempotency::IdempotencyKey, ("If-Match" = Option<String>, Header, description = "The revision the new text was written against, e.g. \"3\" (the essay's ETag)")),
     responses(
         (status = 201, description = "Revised", body = RevisionReport),
         (status = 200, description = "Dry run: the plan, nothing stored", body = RevisionReport),
@@ -171,27 +172,28 @@ pub async fn revise_essay(
     }
 
     let format = format.to_owned();
-    let report = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            let current = revisions::current(conn, essay_id, true).await?;
-            check_if_match(wanted, current.revision)?;
-            let (current, plan) = revisions::plan(current, blocks).await?;
-            let new = NewRevision {
-                essay_id,
-                revision: current.revision + 1,
-                body: &req.body,
-                format: &format,
-                note,
-                created_by: actor,
-            };
-            revisions::apply(conn, &new, &current.paragraphs, &plan).await?;
-            Ok(RevisionReport::new(essay_id, new.revision, false, plan))
-        })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/essays/{essay_id}/revisions/{}", report.revision)))
-        .insert_header((header::ETAG, format!("\"{}\"", report.revision)))
-        .json(report))
+    // Idempotency-Key: a retried revision is answered from the first, not applied twice.
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let report = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let current = revisions::current(conn, essay_id, true).await?;
+                check_if_match(wanted, current.revision)?;
+                let (current, plan) = revisions::plan(current, blocks).await?;
+                let new = NewRevision {
+                    essay_id,
+                    revision: current.revision + 1,
+                    body: &req.body,
+                    format: &format,
+                    note,
+                    created_by: actor,
+                };
+                revisions::apply(conn, &new, &current.paragraphs, &plan).await?;
+                Ok(RevisionReport::new(essay_id, new.revision, false, plan))
+            })
+            .await?;
+        Reply::created(format!("/api/v1/essays/{essay_id}/revisions/{}", report.revision), &report)
+    })
+    .await
 }
 
 /// The essay's revisions, newest first.
