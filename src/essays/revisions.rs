@@ -199,7 +199,10 @@ pub async fn apply(
     }
 
     move_threads(conn, n, plan).await?;
-    diesel::update(essays::table.find(new.essay_id)).set(essays::revision.eq(n)).execute(conn).await?;
+    diesel::update(essays::table.find(new.essay_id))
+        .set((essays::revision.eq(n), essays::format.eq(new.format)))
+        .execute(conn)
+        .await?;
     announce_revision(conn, new.essay_id, n).await
 }
 

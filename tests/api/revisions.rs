@@ -181,4 +181,14 @@ async fn a_thread_started_on_a_stale_revision_is_refused() {
     let essay = app.get(&format!("/essays/{essay_id}"), None).await.expect(200);
     assert_eq!(essay["revision"], 2);
     assert!(essay["paragraphs"].as_array().unwrap().iter().all(|p| p["id"] != dropped.as_str()));
+
+    // A revision may change the format: the first line becomes a heading, same id.
+    let mut markdown = fixture_blocks();
+    markdown.remove(12);
+    markdown[0] = format!("# {}", markdown[0]);
+    let report = app.revise(essay_id, &owner, &markdown, json!({"format": "markdown"})).await.expect(201);
+    assert_eq!(report["paragraphs"][0]["kind"], "heading");
+    assert_eq!(report["paragraphs"][0]["id"], reading.paragraph_id(0).as_str());
+    let essay = app.get(&format!("/essays/{essay_id}"), None).await.expect(200);
+    assert_eq!((essay["format"].clone(), essay["revision"].clone()), (json!("markdown"), json!(3)));
 }
