@@ -80,11 +80,11 @@ pub async fn once(
 }
 
 /// A request's key, once its transaction has begun.
-pub struct Started {
+struct Started {
     key: Option<(Uuid, String, Vec<u8>)>,
 }
 
-pub enum Start {
+enum Start {
     /// The stored answer of an earlier identical request.
     Replay(HttpResponse),
     /// Run the handler, then [`Started::finish`].
@@ -112,7 +112,7 @@ struct Locked {
 /// Begins the request's transaction when it carries a key, and answers a
 /// replay or a conflict when the key was seen.
 #[tracing::instrument(skip_all)]
-pub async fn start(conn: &mut AsyncPgConnection, req: &HttpRequest, caller: &Caller) -> ApiResult<Start> {
+async fn start(conn: &mut AsyncPgConnection, req: &HttpRequest, caller: &Caller) -> ApiResult<Start> {
     let Some(key) = key_of(req)? else { return Ok(Start::Go(Started { key: None })) };
     let user_id = caller.unverified_key().0;
     // The route is part of the request: a key reused on another route is a reuse.
@@ -175,11 +175,7 @@ async fn lookup(
 impl Started {
     /// Stores a success with its key and commits; rolls back a failure.
     #[tracing::instrument(skip_all)]
-    pub async fn finish(
-        self,
-        conn: &mut AsyncPgConnection,
-        result: ApiResult<Reply>,
-    ) -> ApiResult<HttpResponse> {
+    async fn finish(self, conn: &mut AsyncPgConnection, result: ApiResult<Reply>) -> ApiResult<HttpResponse> {
         let Some((user_id, key, digest)) = self.key else { return result.map(|r| r.response(false)) };
         let reply = match result {
             Ok(reply) => reply,

@@ -15,7 +15,7 @@ use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
@@ -129,11 +129,7 @@ pub async fn create_comment(
     check_body(&mut check, &req.body);
     check.done()?;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
         let caller = &caller;
         let (comment, author, moderator) = conn
             .transaction::<_, ApiError, _>(async move |conn| {
@@ -207,9 +203,8 @@ pub async fn create_comment(
             format!("/api/v1/comments/{}", comment.id),
             &CommentView::new(comment, author, moderator),
         )
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// The comment, locked for this write, after the checks every write shares.

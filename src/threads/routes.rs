@@ -16,7 +16,7 @@ use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::essays::revise::AnchorStatus;
 use crate::http::{Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::threads;
 use crate::state::AppState;
@@ -85,12 +85,8 @@ pub async fn create_thread(
     }
     check.done()?;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let access = access::resolve(conn, Some(&caller), Scope::Session(session_id)).await?;
         let author_id = access.require(Role::Member)?;
         let thread = conn
             .transaction::<_, ApiError, _>(async move |conn| {
@@ -137,13 +133,12 @@ pub async fn create_thread(
                 Ok(thread)
             })
             .await?;
-        let author = users::by_id(&mut conn, author_id).await?;
+        let author = users::by_id(conn, author_id).await?;
         let mut view = ThreadView::new(thread, (&author).into(), access.is_moderator());
-        anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
+        anchor::fill(conn, std::slice::from_mut(&mut view)).await?;
         Reply::created(format!("/api/v1/threads/{}", view.id), &view)
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// The session's threads: pinned first, then latest activity. Hidden threads
