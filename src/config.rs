@@ -67,6 +67,9 @@ pub struct ServerSettings {
     /// `Forwarded` names the client; see `ratelimit`.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Where clients reach this server (`https://pilcrow.example.org`):
+    /// the base of the permanent IRIs in the W3C annotation export.
+    pub public_base_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,6 +200,10 @@ impl Settings {
                  private cluster on this machine)",
                 self.environment.as_str()
             );
+        }
+        let base = &self.server.public_base_url;
+        if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(['?', '#', ' ']) {
+            bail!("server.public_base_url must be an http(s) URL without query or fragment, not {base:?}");
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     DatabaseBusy,
     DatabaseUnavailable,
     EmailTaken,
+    /// The essay was revised since the client read it (thread creation's `essay_revision`).
+    EssayRevised,
     /// A framework error with a status no other code covers.
     Error,
     IdempotencyKeyInFlight,
@@ -70,6 +72,8 @@ pub enum ErrorCode {
     RateLimited,
     RefreshTokenReused,
     RequestTimeout,
+    /// `If-Match` named a revision that is no longer the essay's current one.
+    RevisionConflict,
     SessionClosed,
     SlugTaken,
     ThreadLocked,

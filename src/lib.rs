@@ -1,6 +1,7 @@
 //! Pilcrow: a discussion-forum backend for reading groups.
 
 pub mod access;
+pub mod annotations;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 
 use crate::db::modlog::{Action, TargetType};
 use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
+use crate::essays::revise::AnchorStatus;
 use crate::ids::{GroupId, InviteId, UserId};
 use crate::moderation::reports::ReportStatus;
 
@@ -26,7 +27,7 @@ use crate::moderation::reports::ReportStatus;
     ),
     // Types used only in parameters, which register no schemas of their own
     // (tests/api/openapi.rs fails on any reference left dangling).
-    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId)),
+    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId, AnchorStatus)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The signed-in user"),
@@ -35,6 +36,7 @@ use crate::moderation::reports::ReportStatus;
         (name = "sessions", description = "Reading sessions and paragraph counts"),
         (name = "threads", description = "Threads anchored to paragraphs, and nested comments"),
         (name = "moderation", description = "Locks, pins, hiding, reports, bans, the moderation log"),
+        (name = "export", description = "The discussion as W3C Web Annotations (JSON-LD)"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -99,6 +99,7 @@ diesel::table! {
         format -> Text,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        revision -> Int4,
     }
 }
 
@@ -109,6 +110,60 @@ diesel::table! {
         position -> Int4,
         text -> Text,
         kind -> Text,
+        introduced_in -> Int4,
+        retired_in -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    essay_revisions (essay_id, revision) {
+        essay_id -> Uuid,
+        revision -> Int4,
+        body -> Text,
+        format -> Text,
+        note -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        summary -> Jsonb,
+    }
+}
+
+diesel::table! {
+    paragraph_versions (paragraph_id, revision) {
+        paragraph_id -> Uuid,
+        revision -> Int4,
+        position -> Int4,
+        kind -> Text,
+        text -> Text,
+        change -> Text,
+    }
+}
+
+diesel::table! {
+    thread_anchors (thread_id) {
+        thread_id -> Uuid,
+        quote_prefix -> Nullable<Text>,
+        quote_suffix -> Nullable<Text>,
+        status -> Text,
+        reason -> Nullable<Text>,
+        confidence -> Nullable<Float4>,
+        revision -> Int4,
+        original_quote -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    thread_anchor_history (id) {
+        id -> Uuid,
+        thread_id -> Uuid,
+        revision -> Int4,
+        actor_id -> Nullable<Uuid>,
+        from_paragraph -> Uuid,
+        to_paragraph -> Nullable<Uuid>,
+        from_quote -> Nullable<Jsonb>,
+        to_quote -> Nullable<Jsonb>,
+        status -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -231,6 +286,11 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invites -> groups (group_id));
 diesel::joinable!(essays -> groups (group_id));
 diesel::joinable!(paragraphs -> essays (essay_id));
+diesel::joinable!(essay_revisions -> essays (essay_id));
+diesel::joinable!(essay_revisions -> users (created_by));
+diesel::joinable!(paragraph_versions -> paragraphs (paragraph_id));
+diesel::joinable!(thread_anchors -> threads (thread_id));
+diesel::joinable!(thread_anchor_history -> threads (thread_id));
 diesel::joinable!(reading_sessions -> groups (group_id));
 diesel::joinable!(paragraph_counts -> paragraphs (paragraph_id));
 diesel::joinable!(paragraph_counts -> reading_sessions (session_id));
@@ -260,4 +320,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     idempotency_keys,
     password_resets,
+    essay_revisions,
+    paragraph_versions,
+    thread_anchors,
+    thread_anchor_history,
 );

@@ -82,6 +82,7 @@ impl Application {
             reset_link: settings.mail.reset_link.clone(),
             limits: RateLimits::new(&settings.rate_limit, &settings.server.trusted_proxies)?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
+            public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;

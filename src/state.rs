@@ -18,6 +18,9 @@ pub struct AppState {
     pub reset_link: String,
     /// The body limit of essay imports, read after the caller is authorised.
     pub essay_body_limit: usize,
+    /// `server.public_base_url` without a trailing slash: permanent IRIs
+    /// (W3C annotation export) are built from it, never from `Host`.
+    pub public_base_url: String,
 }
 
 impl AppState {

@@ -104,6 +104,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, essay: &Essay<'_>) -> anyhow::
             for chunk in rows.chunks(2000) {
                 diesel::insert_into(paragraphs::table).values(chunk).execute(conn).await?;
             }
+            crate::essays::models::record_first_revision(conn, essay_id, essay.body).await?;
             paragraphs::table
                 .filter(paragraphs::essay_id.eq(essay_id))
                 .order(paragraphs::position)

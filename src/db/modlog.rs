@@ -22,6 +22,8 @@ crate::db_enum! {
         RoleChange,
         ResolveReport,
         Delete,
+        /// A thread re-attached to a paragraph or quote (essay revisions).
+        Reanchor,
     }
 }
 

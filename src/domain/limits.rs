@@ -69,6 +69,8 @@ limits! {
     REASON = 1..=1000 => reason, reason_or_null;
     OPTIONAL_REASON = 0..=1000 => optional_reason, optional_reason_or_null;
     REPORT_NOTE = 0..=2000 => report_note, report_note_or_null;
+    /// Why an essay was revised, for its history.
+    REVISION_NOTE = 0..=1000 => revision_note, revision_note_or_null;
     /// A username or an email address, to sign in with.
     LOGIN = 1..=254 => login, login_or_null;
     /// Password-reset and refresh tokens, opaque to clients.

@@ -22,6 +22,8 @@ pub struct EssaySummary {
     /// "text" or "markdown".
     pub format: String,
     pub created_at: DateTime<Utc>,
+    /// The current revision: 1 when imported, one more with every revision.
+    pub revision: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -67,11 +69,13 @@ pub struct NewEssay<'a> {
     pub created_by: Uuid,
 }
 
-/// Inserts the essay and its paragraphs (call inside a transaction).
+/// Inserts the essay and its paragraphs as revision 1, with `body` as
+/// submitted (call inside a transaction).
 #[tracing::instrument(skip_all)]
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewEssay<'_>,
+    body: &str,
     blocks: &[Block],
 ) -> ApiResult<EssayView> {
     let essay: EssaySummary = diesel::insert_into(essays::table)
@@ -105,14 +109,44 @@ pub async fn insert(
     for chunk in rows.chunks(2000) {
         diesel::insert_into(paragraphs::table).values(chunk).execute(conn).await?;
     }
+    record_first_revision(conn, essay.id, body).await?;
     let paragraphs = paragraphs_of(conn, essay.id).await?;
     Ok(EssayView { essay, paragraphs })
+}
+
+/// Revision 1 of a just-imported essay: its body as submitted and every
+/// paragraph's first version (the history `GET /essays/{id}/revisions/1`
+/// reads). Shared by the API import and `pilcrow import`.
+#[tracing::instrument(skip_all)]
+pub async fn record_first_revision(
+    conn: &mut AsyncPgConnection,
+    essay_id: Uuid,
+    body: &str,
+) -> diesel::QueryResult<()> {
+    use diesel::sql_types::{Text, Uuid as SqlUuid};
+    diesel::sql_query(
+        "INSERT INTO essay_revisions (essay_id, revision, body, format, created_by, created_at) \
+         SELECT id, 1, $2, format, created_by, created_at FROM essays WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(essay_id)
+    .bind::<Text, _>(body)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO paragraph_versions (paragraph_id, revision, position, kind, text, change) \
+         SELECT id, 1, position, kind, text, 'added' FROM paragraphs WHERE essay_id = $1",
+    )
+    .bind::<SqlUuid, _>(essay_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn paragraphs_of(conn: &mut AsyncPgConnection, essay_id: Uuid) -> ApiResult<Vec<ParagraphView>> {
     let rows: Vec<ParagraphRow> = paragraphs::table
         .filter(paragraphs::essay_id.eq(essay_id))
+        .filter(paragraphs::retired_in.is_null())
         .order(paragraphs::position.asc())
         .select(ParagraphRow::as_select())
         .load(conn)

@@ -119,7 +119,9 @@ pub async fn import_essay(
     };
     idempotency::once(&mut conn, &http, &caller, async |conn| {
         let essay = conn
-            .transaction::<_, ApiError, _>(async move |conn| essays_db::insert(conn, &new, &blocks).await)
+            .transaction::<_, ApiError, _>(async move |conn| {
+                essays_db::insert(conn, &new, &req.body, &blocks).await
+            })
             .await?;
         Reply::created(format!("/api/v1/essays/{}", essay.essay.id), &essay)
     })

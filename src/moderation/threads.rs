@@ -152,5 +152,7 @@ pub async fn moderate_thread(
     })
     .await?;
     let (thread, author) = threads_db::find_thread(&mut conn, thread_id).await?;
-    Ok(web::Json(ThreadView::new(thread, author, true)))
+    let mut view = ThreadView::new(thread, author, true);
+    crate::threads::anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
+    Ok(web::Json(view))
 }

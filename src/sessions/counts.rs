@@ -35,6 +35,29 @@ pub struct ParagraphWithCounts {
 pub struct SessionCounts {
     pub session_id: Uuid,
     pub paragraphs: Vec<ParagraphCount>,
+    /// Threads left on paragraphs an essay revision retired, by the same
+    /// rule: the paragraph totals plus these equal every counted thread and
+    /// comment of the session.
+    pub orphaned: OrphanedCounts,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct OrphanedCounts {
+    pub thread_count: i32,
+    pub comment_count: i32,
+}
+
+/// The counter rows of retired paragraphs, summed: the orphans' bucket.
+pub async fn orphaned(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<OrphanedCounts> {
+    let (threads, comments): (Option<i64>, Option<i64>) = pc::table
+        .inner_join(paragraphs::table)
+        .filter(pc::session_id.eq(session_id))
+        .filter(paragraphs::retired_in.is_not_null())
+        .select((diesel::dsl::sum(pc::thread_count), diesel::dsl::sum(pc::comment_count)))
+        .first(conn)
+        .await?;
+    let narrow = |n: Option<i64>| i32::try_from(n.unwrap_or(0)).unwrap_or(i32::MAX);
+    Ok(OrphanedCounts { thread_count: narrow(threads), comment_count: narrow(comments) })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,7 +76,10 @@ macro_rules! session_rows {
         let (uid, ver) = access::caller_key($caller);
         access::groups_with_caller(uid, ver)
             .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
-            .left_join(paragraphs::table.on(paragraphs::essay_id.eq(rs::essay_id)))
+            .left_join(
+                paragraphs::table
+                    .on(paragraphs::essay_id.eq(rs::essay_id).and(paragraphs::retired_in.is_null())),
+            )
             .left_join(pc::table.on(pc::session_id.eq(rs::id).and(pc::paragraph_id.eq(paragraphs::id))))
             .filter(rs::id.eq($session_id))
             .order(paragraphs::position.asc())

@@ -254,5 +254,6 @@ pub async fn session_counts(
     // Access and counts in one round trip; the policy still rules on the access.
     let (access, paragraphs) = counts::counts(&mut conn, caller.0.as_ref(), *path).await?;
     access.require_read()?;
-    Ok(web::Json(SessionCounts { session_id: *path, paragraphs }))
+    let orphaned = counts::orphaned(&mut conn, *path).await?;
+    Ok(web::Json(SessionCounts { session_id: *path, paragraphs, orphaned }))
 }

@@ -5,10 +5,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::anchor::AnchorView;
 use super::anchors::Quote;
 use crate::error::ApiResult;
+use crate::essays::revise::AnchorStatus;
 use crate::http::pages::keyset;
-use crate::schema::{comments, threads, users};
+use crate::schema::{comments, thread_anchors, threads, users};
 use crate::users::UserView;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -57,6 +59,8 @@ pub struct ThreadView {
     /// Present for moderators when the thread is hidden.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Moderation>,
+    /// How the quote sits in the current text (essay revisions move it).
+    pub anchor: AnchorView,
 }
 
 impl ThreadView {
@@ -81,6 +85,8 @@ impl ThreadView {
             pinned: t.pinned,
             hidden: t.hidden,
             moderation,
+            // Filled in by `super::anchor::fill`.
+            anchor: AnchorView::default(),
         }
     }
 }
@@ -173,6 +179,7 @@ pub async fn list_threads(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     paragraph_id: Option<Uuid>,
+    anchor: Option<AnchorStatus>,
     include_hidden: bool,
     after: Option<ThreadKey>,
     limit: i64,
@@ -186,6 +193,11 @@ pub async fn list_threads(
         .into_boxed();
     if let Some(paragraph_id) = paragraph_id {
         query = query.filter(threads::paragraph_id.eq(paragraph_id));
+    }
+    if let Some(status) = anchor {
+        let anchored =
+            thread_anchors::table.filter(thread_anchors::status.eq(status)).select(thread_anchors::thread_id);
+        query = query.filter(threads::id.eq_any(anchored));
     }
     if !include_hidden {
         query = query.filter(threads::hidden.eq(false));

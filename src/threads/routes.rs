@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::anchor;
 use super::anchors::{AnchoredQuote, Quote};
 use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
 use super::rules::{check_body, lock_open_session, visible_thread};
@@ -13,10 +14,11 @@ use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::essays::revise::AnchorStatus;
 use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
-use crate::schema::{paragraphs, reading_sessions as rs, threads};
+use crate::schema::threads;
 use crate::state::AppState;
 use crate::users::models as users;
 
@@ -37,6 +39,11 @@ pub struct CreateThread {
     pub body: String,
     /// Anchors the thread to a span of the paragraph.
     pub quote: Option<Quote>,
+    /// The essay revision the client read the paragraph in (the essay's
+    /// `revision`). If the essay has been revised since: 409 `essay_revised`,
+    /// so the client re-selects its quote in the new text.
+    #[schema(minimum = 1)]
+    pub essay_revision: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,6 +51,8 @@ pub struct CreateThread {
 pub struct ThreadFilter {
     /// Only threads on this paragraph.
     pub paragraph_id: Option<Uuid>,
+    /// Only threads anchored so: `orphaned` lists the orphans of essay revisions.
+    pub anchor: Option<AnchorStatus>,
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
@@ -54,7 +63,7 @@ pub struct ThreadFilter {
         (status = 201, body = ThreadView),
         (status = 403, description = "Not a member, or banned", body = Problem),
         (status = 404, body = Problem),
-        (status = 409, description = "`session_closed`", body = Problem),
+        (status = 409, description = "`session_closed`, or `essay_revised` when `essay_revision` is stale", body = Problem),
         (status = 422, description = "Invalid fields, a paragraph of another essay, or a quote that does not match", body = Problem),
     ))]
 #[post("/sessions/{session_id}/threads")]
@@ -79,31 +88,28 @@ pub async fn create_thread(
     idempotency::once(&mut conn, &http, &caller, async |conn| {
         let access = access::resolve(conn, Some(&caller), Scope::Session(session_id)).await?;
         let author_id = access.require(Role::Member)?;
-        let paragraph: Option<String> = paragraphs::table
-            .filter(paragraphs::id.eq(req.paragraph_id))
-            .filter(
-                paragraphs::essay_id
-                    .nullable()
-                    .eq(rs::table.find(session_id).select(rs::essay_id).single_value()),
-            )
-            .select(paragraphs::text)
-            .first(conn)
-            .await
-            .optional()?;
-        let Some(paragraph) = paragraph else {
-            return Err(ApiError::invalid_field(
-                "paragraph_id",
-                "is not a paragraph of this session's essay",
-            ));
-        };
-        let quote = req
-            .quote
-            .map(|quote| quote.anchor(&paragraph))
-            .transpose()
-            .map_err(|m| ApiError::invalid_field("quote", m))?;
         let thread = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 lock_open_session(conn, session_id).await?;
+                // FOR SHARE: a revision editing this paragraph waits for this
+                // thread (and then re-anchors it), or this read waits for the
+                // revision and sees its text; see "Essay revisions" in
+                // src/db/replaceable/triggers.sql.
+                let paragraph = anchor::lock_paragraph(conn, session_id, req.paragraph_id).await?;
+                if let Some(seen) = req.essay_revision {
+                    anchor::check_revision(paragraph.revision, seen)?;
+                }
+                let Some(text) = paragraph.text else {
+                    return Err(ApiError::invalid_field(
+                        "paragraph_id",
+                        "is not a current paragraph of this session's essay",
+                    ));
+                };
+                let quote = req
+                    .quote
+                    .map(|quote| quote.anchor(&text))
+                    .transpose()
+                    .map_err(|m| ApiError::invalid_field("quote", m))?;
                 let thread_id: Uuid = diesel::insert_into(threads::table)
                     .values((
                         threads::id.eq(Uuid::now_v7()),
@@ -118,6 +124,7 @@ pub async fn create_thread(
                     .returning(threads::id)
                     .get_result(conn)
                     .await?;
+                anchor::record_new(conn, thread_id, &text, paragraph.revision, quote.as_ref()).await?;
                 let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
                 threads_db::insert_comment(conn, &opening).await?;
                 // Read back after the triggers ran: comment_count and last activity.
@@ -127,10 +134,9 @@ pub async fn create_thread(
             })
             .await?;
         let author = users::by_id(conn, author_id).await?;
-        Reply::created(
-            format!("/api/v1/threads/{}", thread.id),
-            &ThreadView::new(thread, (&author).into(), access.is_moderator()),
-        )
+        let mut view = ThreadView::new(thread, (&author).into(), access.is_moderator());
+        anchor::fill(conn, std::slice::from_mut(&mut view)).await?;
+        Reply::created(format!("/api/v1/threads/{}", view.id), &view)
     })
     .await
 }
@@ -154,10 +160,20 @@ pub async fn list_threads(
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
     access.require_read()?;
     let moderator = access.is_moderator();
-    let rows =
-        threads_db::list_threads(&mut conn, *path, filter.paragraph_id, moderator, after, limit).await?;
+    let rows = threads_db::list_threads(
+        &mut conn,
+        *path,
+        filter.paragraph_id,
+        filter.anchor,
+        moderator,
+        after,
+        limit,
+    )
+    .await?;
     let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
-    Ok(web::Json(page.map(|(t, author)| ThreadView::new(t, author, moderator))))
+    let mut page = page.map(|(t, author)| ThreadView::new(t, author, moderator));
+    anchor::fill(&mut conn, &mut page.items).await?;
+    Ok(web::Json(page))
 }
 
 /// A thread.
@@ -172,5 +188,7 @@ pub async fn get_thread(
 ) -> ApiResult<web::Json<ThreadView>> {
     let mut conn = state.conn().await?;
     let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
-    Ok(web::Json(ThreadView::new(thread, author, access.is_moderator())))
+    let mut view = ThreadView::new(thread, author, access.is_moderator());
+    anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
+    Ok(web::Json(view))
 }

@@ -1,6 +1,6 @@
 //! The rules of `src/db/replaceable/triggers.sql` at work: re-applying them
 //! leaves every count as it was, and the guards refuse the moves no trigger
-//! counts yet. (Skipping an unchanged file is checked in migrations.rs.)
+//! counts yet. (Threads changing paragraph are counted: revisions_counts.rs.) (Skipping an unchanged file is checked in migrations.rs.)
 
 use diesel_async::SimpleAsyncConnection;
 use pilcrow::db::{migrate, replaceable};
@@ -65,7 +65,6 @@ async fn moving_threads_or_comments_is_refused() {
 
     let mut db = app.db().await;
     for (sql, column) in [
-        (format!("UPDATE threads SET paragraph_id = '{p1}' WHERE id = '{thread}'"), "threads.paragraph_id"),
         (
             format!("UPDATE threads SET session_id = '{other_session}' WHERE id = '{thread}'"),
             "threads.session_id",

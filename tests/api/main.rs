@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod annotations;
 mod auth_login;
 mod auth_refresh;
 mod auth_register;
@@ -33,6 +34,10 @@ mod operations_tls;
 mod password_reset;
 mod rate_limits;
 mod reports;
+mod revisions;
+mod revisions_counts;
+mod revisions_race;
+mod revisions_scale;
 mod sessions;
 mod threads;
 mod users;

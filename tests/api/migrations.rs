@@ -89,7 +89,7 @@ async fn every_migration_reverts_and_reapplies() {
         "r.comment_counted",
         "trigger:comments_counted_insert",
         "trigger:threads_counted_update",
-        "trigger:threads_paragraph_id_guard",
+        "trigger:threads_counted_move",
     ] {
         assert!(migrated.contains(expected), "{expected} missing after migrating: {migrated:?}");
     }
@@ -98,8 +98,10 @@ async fn every_migration_reverts_and_reapplies() {
     assert!(public_functions.is_empty(), "functions left in public: {public_functions:?}");
 
     // Migration 000008's down.sql drops schema r and restores the triggers
-    // as migrations 000004 and 000007 left them (000009 and 000010,
-    // idempotency keys and password resets, only add tables and are reverted first).
+    // as migrations 000004 and 000007 left them (000009, 000010 and 000030,
+    // idempotency keys, password resets and essay revisions, only change
+    // tables and are reverted first).
+    revert_last(&url).await;
     revert_last(&url).await;
     revert_last(&url).await;
     revert_last(&url).await;
@@ -136,8 +138,8 @@ async fn reapplying_is_skipped_while_the_file_is_unchanged() {
     let oids = function_oids(&mut conn).await;
     assert_eq!(
         oids.len(),
-        5,
-        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
+        6,
+        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted, thread_moved"
     );
 
     // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
@@ -175,6 +177,7 @@ pg_types!(
     Bytea => "bytea",
     Timestamptz => "timestamp with time zone",
     diesel::sql_types::Jsonb => "jsonb",
+    diesel::sql_types::Float4 => "real",
 );
 
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
@@ -247,6 +250,10 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::reports::table>("reports"),
         describe::<schema::idempotency_keys::table>("idempotency_keys"),
         describe::<schema::password_resets::table>("password_resets"),
+        describe::<schema::essay_revisions::table>("essay_revisions"),
+        describe::<schema::paragraph_versions::table>("paragraph_versions"),
+        describe::<schema::thread_anchors::table>("thread_anchors"),
+        describe::<schema::thread_anchor_history::table>("thread_anchor_history"),
     ]
     .concat();
     known.sort();
@@ -292,6 +299,10 @@ async fn schema_rs_matches_the_database() {
         threads,
         comments,
         comment_revisions,
-        reports
+        reports,
+        essay_revisions,
+        paragraph_versions,
+        thread_anchors,
+        thread_anchor_history
     );
 }

@@ -24,8 +24,10 @@
 --   comments  AFTER UPDATE OF hidden, deleted comments_counted_update  thread and paragraph counts
 --   threads   AFTER INSERT                    threads_counted_insert   paragraph counts
 --   threads   AFTER UPDATE OF hidden          threads_counted_update   paragraph counts
---   Guards (refuse the update, SQLSTATE 0A000): comments.thread_id,
---   threads.paragraph_id and threads.session_id. Moving a comment or a thread
+--   threads   AFTER UPDATE OF paragraph_id    threads_counted_move     paragraph counts (see
+--                                                                      "Essay revisions" at the end)
+--   Guards (refuse the update, SQLSTATE 0A000): comments.thread_id and
+--   threads.session_id. Moving a comment or a thread
 --   would move counted rows that no trigger follows yet; whoever needs such a
 --   move writes its trigger here and removes the guard in the same change.
 --   Deletes are not watched: threads and comments are never deleted one by
@@ -169,9 +171,58 @@ CREATE TRIGGER threads_counted_update AFTER UPDATE OF hidden ON threads
 CREATE TRIGGER comments_thread_id_guard BEFORE UPDATE OF thread_id ON comments
     FOR EACH ROW WHEN (OLD.thread_id IS DISTINCT FROM NEW.thread_id)
     EXECUTE FUNCTION r.refuse_move('thread_id');
-CREATE TRIGGER threads_paragraph_id_guard BEFORE UPDATE OF paragraph_id ON threads
-    FOR EACH ROW WHEN (OLD.paragraph_id IS DISTINCT FROM NEW.paragraph_id)
-    EXECUTE FUNCTION r.refuse_move('paragraph_id');
 CREATE TRIGGER threads_session_id_guard BEFORE UPDATE OF session_id ON threads
     FOR EACH ROW WHEN (OLD.session_id IS DISTINCT FROM NEW.session_id)
     EXECUTE FUNCTION r.refuse_move('session_id');
+
+-- ---------------------------------------------------------------------------
+-- ESSAY REVISIONS (src/essays/revisions.rs, src/threads/anchor.rs)
+--
+-- A revision or a moderator's re-attach moves a thread to another paragraph
+-- of the same essay; its counts move with it in the same transaction.
+-- Paragraphs are never deleted: a retired paragraph keeps its threads and
+-- counter rows, and /counts reports those rows as `orphaned`.
+--
+-- Write protocol of a revision (src/essays/revisions.rs, `apply`):
+--   essay (FOR UPDATE: revisions of one essay run one at a time)
+--   -> its current paragraphs (FOR UPDATE, in id order: waits for every
+--      thread start holding its paragraph FOR SHARE, and makes later ones
+--      re-read the new text)
+--   -> the threads it moves (FOR NO KEY UPDATE, in id order: waits for
+--      comments in flight, which lock thread then counter row)
+--   -> paragraph_counts, through the trigger below, which takes the two
+--      rows of one move in paragraph-id order, so two moves cannot deadlock.
+-- A thread start (src/threads/routes.rs) takes session (FOR SHARE) ->
+-- paragraph (FOR SHARE, current only) -> inserts. A re-attach
+-- (src/threads/anchor.rs) takes essay (FOR SHARE) -> paragraph (FOR SHARE)
+-- -> thread (FOR NO KEY UPDATE).
+--
+-- Moving a thread and hiding or restoring it in one UPDATE is refused: the
+-- two triggers would each count it once.
+CREATE FUNCTION r.thread_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.hidden IS DISTINCT FROM NEW.hidden THEN
+        RAISE EXCEPTION 'threads.paragraph_id and threads.hidden cannot change in one update'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NEW.hidden THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM paragraph_counts
+      WHERE session_id = NEW.session_id AND paragraph_id IN (OLD.paragraph_id, NEW.paragraph_id)
+      ORDER BY paragraph_id
+      FOR UPDATE;
+    IF OLD.paragraph_id < NEW.paragraph_id THEN
+        PERFORM r.bump_paragraph(NEW.session_id, OLD.paragraph_id, -1, -NEW.comment_count);
+        PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id, 1, NEW.comment_count);
+    ELSE
+        PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id, 1, NEW.comment_count);
+        PERFORM r.bump_paragraph(NEW.session_id, OLD.paragraph_id, -1, -NEW.comment_count);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
+    FOR EACH ROW WHEN (OLD.paragraph_id IS DISTINCT FROM NEW.paragraph_id)
+    EXECUTE FUNCTION r.thread_moved();

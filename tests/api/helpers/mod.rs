@@ -8,11 +8,13 @@ mod cluster;
 mod essay;
 mod moderated;
 mod reading;
+mod revisions;
 mod roles;
 mod schema;
 mod smtp;
 mod threads;
 mod users;
+mod wpt;
 
 pub use app::{spawn_app, spawn_app_on, spawn_app_with, test_settings, TestApp};
 pub use client::{assert_each_once, Resp};
@@ -22,8 +24,10 @@ pub use essay::{
 };
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use reading::Reading;
+pub use revisions::{assert_counts_exact, assert_quotes_exact, span_of};
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
 pub use schema::{function_oids, mark_stale, recorded};
 pub use smtp::SmtpInbox;
 pub use threads::{recount, Recount};
 pub use users::{register_body, TestUser};
+pub use wpt::{must_assertions, wpt_annotation_model, Assertion};

@@ -1,0 +1,235 @@
+//! Revising an essay, and reading its history.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post};
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::models as essays_db;
+use super::revise::{Plan, PlannedParagraph, RetiredParagraph, Summary, ThreadMove};
+use super::revisions::{self, NewRevision, RevisionSummary, RevisionText};
+use super::routes::{Format, MAX_BODY_BYTES, MAX_PARAGRAPHS};
+use super::split;
+use crate::access::{self, Role, Scope};
+use crate::auth::{Caller, MaybeCaller};
+use crate::domain::limits;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::http::{Check, LateJson, Page, PageParams};
+use crate::idempotency::{self, Reply};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(revise_essay).service(list_revisions).service(get_revision);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseEssay {
+    /// The whole new text, at most 1 MiB, split as at import.
+    pub body: String,
+    /// Defaults to the essay's format.
+    pub format: Option<Format>,
+    /// Why it changed, for the history: at most 1,000 characters.
+    #[schema(schema_with = limits::revision_note_or_null)]
+    pub note: Option<String>,
+    /// Plan only: the report is returned (200) and nothing is stored.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a revision did (or, for a dry run, would do).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionReport {
+    pub essay_id: Uuid,
+    /// The new revision (for a dry run: the one it would become).
+    pub revision: i32,
+    pub dry_run: bool,
+    /// The new text. In a dry run, the ids of "added" paragraphs are
+    /// provisional: a real revision gives them new ones.
+    pub paragraphs: Vec<PlannedParagraph>,
+    /// Paragraphs no longer in the text; their threads are listed in `threads`.
+    pub retired: Vec<RetiredParagraph>,
+    /// Every thread whose paragraph, quote or anchor status changes.
+    pub threads: Vec<ThreadMove>,
+    pub summary: Summary,
+}
+
+impl RevisionReport {
+    fn new(essay_id: Uuid, revision: i32, dry_run: bool, plan: Plan) -> Self {
+        RevisionReport {
+            essay_id,
+            revision,
+            dry_run,
+            paragraphs: plan.paragraphs,
+            retired: plan.retired,
+            threads: plan.threads,
+            summary: plan.summary,
+        }
+    }
+}
+
+/// The revision an `If-Match` names: `"3"` (a weak `W/"3"` is taken alike)
+/// or `*`; `None` for no header. (The new revision is in the 201's body.)
+fn if_match(http: &HttpRequest) -> ApiResult<Option<Option<i32>>> {
+    let Some(value) = http.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or("").trim();
+    if value == "*" {
+        return Ok(Some(None));
+    }
+    let tag = value.strip_prefix("W/").unwrap_or(value);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i32>().ok())
+        .map(|n| Some(Some(n)))
+        .ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::BadRequest, "If-Match must be a revision in quotes, e.g. \"3\".")
+        })
+}
+
+fn check_if_match(wanted: Option<Option<i32>>, current: i32) -> ApiResult<()> {
+    match wanted {
+        Some(Some(n)) if n != current => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::RevisionConflict,
+            format!("The essay is at revision {current}, not {n}: reload it and revise that."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Revise an essay (organiser or owner): paragraphs keep their ids by
+/// content, threads follow their quotes, and what cannot be placed is
+/// orphaned, never guessed.
+#[utoipa::path(tag = "essays", security(("bearer" = [])),
+    request_body = ReviseEssay,
+    params(idempotency::IdempotencyKey, ("If-Match" = Option<String>, Header, description = "The revision the new text was written against, e.g. \"3\" (the essay's ETag)")),
+    responses(
+        (status = 201, description = "Revised", body = RevisionReport),
+        (status = 200, description = "Dry run: the plan, nothing stored", body = RevisionReport),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 412, description = "`revision_conflict`: `If-Match` is not the current revision", body = Problem),
+        (status = 413, description = "Body over 1 MiB", body = Problem),
+        (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
+    ))]
+#[post("/essays/{essay_id}/revisions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
+pub async fn revise_essay(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: LateJson<ReviseEssay>,
+) -> ApiResult<HttpResponse> {
+    let essay_id = *path;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, Some(&caller), Scope::Essay(essay_id)).await?;
+    let actor = access.require(Role::Organiser)?;
+    let wanted = if_match(&http)?;
+    let req = body.read(state.essay_body_limit).await?;
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("An essay body may hold at most {MAX_BODY_BYTES} bytes."),
+        ));
+    }
+    let mut check = Check::new();
+    if let Some(note) = &req.note {
+        check.chars("note", note, limits::REVISION_NOTE);
+    }
+    check.done()?;
+    let essay = essays_db::find(&mut conn, essay_id).await?;
+    let format = match req.format {
+        Some(Format::Text) => "text",
+        Some(Format::Markdown) => "markdown",
+        None => essay.format.as_str(),
+    };
+    let blocks =
+        if format == "markdown" { split::split_markdown(&req.body) } else { split::split_text(&req.body) };
+    if blocks.is_empty() {
+        return Err(ApiError::invalid_field("body", "must hold at least one paragraph"));
+    }
+    if blocks.len() > MAX_PARAGRAPHS {
+        return Err(ApiError::invalid_field(
+            "body",
+            format!("splits into {} paragraphs; at most {MAX_PARAGRAPHS} are allowed", blocks.len()),
+        ));
+    }
+    let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+
+    if req.dry_run {
+        let current = revisions::current(&mut conn, essay_id, false).await?;
+        check_if_match(wanted, current.revision)?;
+        let (current, plan) = revisions::plan(current, blocks).await?;
+        let report = RevisionReport::new(essay_id, current.revision + 1, true, plan);
+        return Ok(HttpResponse::Ok().json(report));
+    }
+
+    let format = format.to_owned();
+    // Idempotency-Key: a retried revision is answered from the first, not applied twice.
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let report = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                let current = revisions::current(conn, essay_id, true).await?;
+                check_if_match(wanted, current.revision)?;
+                let (current, plan) = revisions::plan(current, blocks).await?;
+                let new = NewRevision {
+                    essay_id,
+                    revision: current.revision + 1,
+                    body: &req.body,
+                    format: &format,
+                    note,
+                    created_by: actor,
+                };
+                revisions::apply(conn, &new, &current.paragraphs, &plan).await?;
+                Ok(RevisionReport::new(essay_id, new.revision, false, plan))
+            })
+            .await?;
+        Reply::created(format!("/api/v1/essays/{essay_id}/revisions/{}", report.revision), &report)
+    })
+    .await
+}
+
+/// The essay's revisions, newest first.
+#[utoipa::path(security((), ("bearer" = [])), tag = "essays", params(PageParams),
+    responses((status = 200, body = Page<RevisionSummary>), (status = 404, body = Problem)))]
+#[get("/essays/{essay_id}/revisions")]
+#[tracing::instrument(skip_all, fields(id = %*path))]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<RevisionSummary>>> {
+    let limit = page.limit()?;
+    let before: Option<i32> = page.after()?;
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(*path)).await?;
+    access.require_read()?;
+    let rows = revisions::list(&mut conn, *path, before, limit).await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |r| r.revision)))
+}
+
+/// The essay's text as of revision `n`, retired paragraphs included where
+/// they were then: lets a client show an orphaned quote in its context.
+#[utoipa::path(security((), ("bearer" = [])), tag = "essays",
+    responses((status = 200, body = RevisionText), (status = 404, body = Problem)))]
+#[get("/essays/{essay_id}/revisions/{n}")]
+#[tracing::instrument(skip_all, fields(id = %path.0, n = path.1))]
+pub async fn get_revision(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    path: web::Path<(Uuid, i32)>,
+) -> ApiResult<web::Json<RevisionText>> {
+    let (essay_id, n) = path.into_inner();
+    let mut conn = state.conn().await?;
+    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(essay_id)).await?;
+    access.require_read()?;
+    Ok(web::Json(revisions::text_at(&mut conn, essay_id, n).await?))
+}
