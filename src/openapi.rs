@@ -35,6 +35,7 @@ use crate::moderation::reports::ReportStatus;
         (name = "sessions", description = "Reading sessions and paragraph counts"),
         (name = "threads", description = "Threads anchored to paragraphs, and nested comments"),
         (name = "moderation", description = "Locks, pins, hiding, reports, bans, the moderation log"),
+        (name = "events", description = "Live session events: Server-Sent Events, long-poll, tickets"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

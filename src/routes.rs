@@ -17,7 +17,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::essays::routes)
         .configure(crate::sessions::routes)
         .configure(crate::threads::routes)
-        .configure(crate::moderation::routes);
+        .configure(crate::moderation::routes)
+        .configure(crate::events::routes);
 }
 
 /// Every route of the service.

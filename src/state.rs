@@ -18,6 +18,8 @@ pub struct AppState {
     pub reset_link: String,
     /// The body limit of essay imports, read after the caller is authorised.
     pub essay_body_limit: usize,
+    /// Live session events: feeds, streams and their limits (src/events/).
+    pub events: std::sync::Arc<crate::events::EventHub>,
 }
 
 impl AppState {
