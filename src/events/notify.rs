@@ -147,7 +147,7 @@ pub async fn retention(hub: Arc<EventHub>) {
         // Batches of 5,000, so no one transaction holds many locks.
         loop {
             match log::prune_once(&mut conn, keep).await {
-                Ok(n) if n == 5000 => continue,
+                Ok(5000) => continue,
                 Ok(n) => {
                     if n > 0 {
                         tracing::info!(deleted = n, "expired session events");
