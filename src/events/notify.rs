@@ -39,14 +39,22 @@ pub async fn notifier(hub: Arc<EventHub>) {
     let every = Duration::from_millis(hub.settings.notify_interval_ms.max(5));
     let mut tail: Option<Cursor> = None;
     let mut closing = hub.closing();
+    let mut idle_ticks = 0u32;
+    // While this instance does not write, the tail is still followed, once
+    // a second, so the first read after a quiet spell is a short one.
+    let idle_every = (1000 / every.as_millis().max(1)) as u32;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = closing.changed() => return,
         }
         if tail.is_some() && !hub.wrote_within(AFTER_WRITE) {
-            continue;
+            idle_ticks += 1;
+            if idle_ticks < idle_every {
+                continue;
+            }
         }
+        idle_ticks = 0;
         if let Err(e) = notify_once(&hub, &mut tail).await {
             tracing::warn!(error = %e, "reading the event log's tail");
         }

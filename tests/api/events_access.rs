@@ -173,3 +173,25 @@ async fn shutdown_ends_streams_with_a_comment_and_a_valid_cursor() {
     let page = app.get(&format!("/sessions/{s}/events?after={last}"), None).await.expect(200);
     assert_eq!(page["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_token_expires() {
+    let app = spawn_app_with(|s| s.events.access_recheck_ms = 200).await;
+    let cast = cast(&app, "private").await;
+    let now = chrono::Utc::now().timestamp();
+    let short = app
+        .keys
+        .sign(&pilcrow::auth::tokens::AccessClaims {
+            iss: app.settings.auth.issuer.clone(),
+            aud: app.settings.auth.audience.clone(),
+            sub: cast.member.id.parse().unwrap(),
+            iat: now,
+            exp: now + 2,
+            typ: "access".to_owned(),
+            ver: 0,
+        })
+        .unwrap();
+    let mut stream = app.subscribe(cast.session(), Some(&short)).await;
+    let end = stream.until(Duration::from_secs(6), |e| e.event == "access_revoked").await;
+    assert_eq!(end.data["reason"], "token_expired");
+}
