@@ -62,7 +62,14 @@ async fn main() {
     // Threads to post into, per session.
     let mut targets = Vec::new();
     for s in &sessions {
-        let page: Value = client.get(format!("{base}/sessions/{s}/threads?limit=10")).send().await.unwrap().json().await.unwrap();
+        let page: Value = client
+            .get(format!("{base}/sessions/{s}/threads?limit=10"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         for t in page["items"].as_array().unwrap() {
             targets.push(t["id"].as_str().unwrap().to_owned());
         }
@@ -134,7 +141,12 @@ async fn main() {
         let posted = posted.clone();
         let errors = errors.clone();
         posts.push(tokio::spawn(async move {
-            let res = client.post(url).bearer_auth(token).json(&serde_json::json!({"body": "fan-out"})).send().await;
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"body": "fan-out"}))
+                .send()
+                .await;
             match res {
                 Ok(r) if r.status() == 201 => {
                     let at = Instant::now();
@@ -165,7 +177,8 @@ async fn main() {
         latencies.extend(got.iter().map(|t| t.saturating_duration_since(*at).as_secs_f64() * 1000.0));
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(f64::NAN);
+    let pct =
+        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(f64::NAN);
     println!("| scenario | subscribers | sessions | posts/s | posted | deliveries | missing | p50 ms | p99 ms | max ms | post errors | streams ended |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(

@@ -55,13 +55,16 @@ pub async fn notifier(hub: Arc<EventHub>) {
             }
         }
         idle_ticks = 0;
-        if let Err(e) = notify_once(&hub, &mut tail).await {
+        // Idle, what the tail holds was written elsewhere, and its writer
+        // has told everyone: wake local pumps only.
+        let wrote = hub.wrote_within(AFTER_WRITE);
+        if let Err(e) = notify_once(&hub, &mut tail, wrote).await {
             tracing::warn!(error = %e, "reading the event log's tail");
         }
     }
 }
 
-async fn notify_once(hub: &EventHub, tail: &mut Option<Cursor>) -> crate::error::ApiResult<()> {
+async fn notify_once(hub: &EventHub, tail: &mut Option<Cursor>, notify: bool) -> crate::error::ApiResult<()> {
     let mut conn = pool::conn(&hub.pool).await?;
     let Some(after) = *tail else {
         *tail = Some(Cursor::at_horizon(cursor::horizon(&mut conn).await?));
@@ -71,6 +74,9 @@ async fn notify_once(hub: &EventHub, tail: &mut Option<Cursor>) -> crate::error:
     *tail = Some(reached);
     for session in &sessions {
         hub.ring(*session);
+    }
+    if !notify {
+        return Ok(());
     }
     for chunk in sessions.chunks(IDS_PER_NOTIFY) {
         let payload = chunk.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");

@@ -155,8 +155,9 @@ async fn an_event_written_on_one_instance_reaches_readers_on_another() {
         latencies.push(posted.elapsed());
     }
     latencies.sort();
-    // NOTIFY, not the 2 s fallback, brought them.
-    assert!(latencies[2] < Duration::from_millis(1000), "{latencies:?}");
+    println!("latencies across instances: {latencies:?}");
+    // NOTIFY, not the 2 s fallback (nor the idle 1 s tail), brought them.
+    assert!(latencies[2] < Duration::from_millis(500), "{latencies:?}");
 
     // The listener's connection is killed: events still arrive (fallback
     // poll), and the listener comes back.
