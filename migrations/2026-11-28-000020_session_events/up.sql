@@ -35,9 +35,11 @@ CREATE INDEX session_events_age_idx ON session_events USING brin (created_at);
 -- The highest (xid, id) retention has deleted: a cursor at or below it may
 -- have missed events and gets `resync`.
 CREATE TABLE event_watermarks (
-    name text PRIMARY KEY,
-    xid  bigint NOT NULL,
-    id   bigint NOT NULL
+    name       text PRIMARY KEY,
+    xid        bigint NOT NULL,
+    id         bigint NOT NULL,
+    -- When retention last moved it.
+    updated_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO event_watermarks (name, xid, id) VALUES ('pruned', 0, 0);
 

@@ -161,7 +161,7 @@ pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResu
         .await?;
         if let Some(top) = gone.iter().map(|m| Cursor { xid: m.xid, id: m.id }).max() {
             diesel::sql_query(
-                "UPDATE event_watermarks SET xid = $1, id = $2 \
+                "UPDATE event_watermarks SET xid = $1, id = $2, updated_at = now() \
                   WHERE name = 'pruned' AND (xid, id) < ($1, $2)",
             )
             .bind::<BigInt, _>(top.xid)

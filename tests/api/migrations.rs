@@ -99,7 +99,9 @@ async fn every_migration_reverts_and_reapplies() {
 
     // Migration 000008's down.sql drops schema r and restores the triggers
     // as migrations 000004 and 000007 left them (000009 and 000010,
-    // idempotency keys and password resets, only add tables and are reverted first).
+    // idempotency keys and password resets, and 000020, live session events,
+    // only add tables and are reverted first).
+    revert_last(&url).await;
     revert_last(&url).await;
     revert_last(&url).await;
     revert_last(&url).await;
@@ -136,8 +138,9 @@ async fn reapplying_is_skipped_while_the_file_is_unchanged() {
     let oids = function_oids(&mut conn).await;
     assert_eq!(
         oids.len(),
-        5,
-        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted"
+        10,
+        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted, \
+         and the live events' emit_event, events_access, events_comment, events_session, events_thread"
     );
 
     // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping
@@ -175,6 +178,7 @@ pg_types!(
     Bytea => "bytea",
     Timestamptz => "timestamp with time zone",
     diesel::sql_types::Jsonb => "jsonb",
+    diesel::sql_types::Int8 => "bigint",
 );
 
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
@@ -247,6 +251,9 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::reports::table>("reports"),
         describe::<schema::idempotency_keys::table>("idempotency_keys"),
         describe::<schema::password_resets::table>("password_resets"),
+        describe::<schema::session_events::table>("session_events"),
+        describe::<schema::event_watermarks::table>("event_watermarks"),
+        describe::<schema::event_tickets::table>("event_tickets"),
     ]
     .concat();
     known.sort();
@@ -292,6 +299,9 @@ async fn schema_rs_matches_the_database() {
         threads,
         comments,
         comment_revisions,
-        reports
+        reports,
+        session_events,
+        event_watermarks,
+        event_tickets
     );
 }
