@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# The load harness: builds the release server, starts it on a private
-# PostgreSQL cluster, seeds, and measures with wrk and pgbench. Loopback only;
-# every load step is bounded by DURATION; the server (and with it its cluster)
-# is stopped on exit. Results: $OUT/results.md, raw tool output in $OUT/raw/.
+# The load harness: builds the release server, starts it with its database,
+# seeds, and measures with wrk and pgbench. Loopback only; every load step is
+# bounded by DURATION; the server and the database are stopped on exit.
+# Results: $OUT/results.md, raw tool output in $OUT/raw/.
 #
-#   benches/run.sh                      # the whole run (~10 min on 2 cores)
+# DB=tcp (default): the harness starts a PostgreSQL cluster of its own and the
+# server reaches it over TCP on 127.0.0.1, as in production where the database
+# is another host. DB=socket: the server's private cluster on its unix socket.
+# Every endpoint is compared, in the same run, with pgbench running (a) the
+# bare data query of the work, without access checks, and (b) the statements
+# the server actually sends for one such request, captured from the
+# PostgreSQL log (capture.py), over TCP and over the unix socket.
+#
+#   benches/run.sh                      # the whole run (~15 min on 2 cores)
 #   DURATION=5 PGB_RUNS=1 benches/run.sh
 #   FRESH=0 SKIP_BUILD=1 ONLY="counts" benches/run.sh
 set -euo pipefail
@@ -20,8 +28,9 @@ WRK_THREADS="${WRK_THREADS:-2}"
 PGB_RUNS="${PGB_RUNS:-3}"       # pgbench: best of this many
 FRESH="${FRESH:-1}"             # 1: start from an empty cluster (so the 10k step is 10k)
 ONLY="${ONLY:-counts comments pgbench post}"
+DB="${DB:-tcp}"
+PGPORT="${PGPORT:-18432}"
 export BASE_URL="http://127.0.0.1:$PORT/api/v1" DATA_DIR OUT
-PSQL=(psql -X -q -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
 URL="http://127.0.0.1:$PORT"
 
 mkdir -p "$OUT/raw"
@@ -33,29 +42,48 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release --quiet)
 fi
 if [[ "$FRESH" == 1 && -d "$DATA_DIR" ]]; then
-    [[ -f "$DATA_DIR/jwt_secret" || -d "$DATA_DIR/postgres" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
+    [[ -f "$DATA_DIR/jwt_secret" || -d "$DATA_DIR/postgres" || -d "$DATA_DIR/pg" ]] ||
+        { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
     rm -rf "$DATA_DIR"
 fi
+mkdir -p "$DATA_DIR"
+
+server_env=()
+if [[ "$DB" == tcp ]]; then
+    # shellcheck source=cluster.sh
+    source "$HERE/cluster.sh"
+    cluster_start
+    export PGHOST="$PG_ROOT" PGPORT
+    PG_LOG="$PG_ROOT/postgres.log"
+    server_env=(DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/pilcrow")
+else
+    export PGHOST="$DATA_DIR/postgres"
+    PG_LOG="$DATA_DIR/postgres.log"
+fi
+PSQL=(psql -X -q -U postgres -d pilcrow)
 
 # The server under test: quiet logs (a line per request to a terminal costs
-# more than the request), access tokens that outlive the run.
-log "starting the server on 127.0.0.1:$PORT (data in $DATA_DIR)"
+# more than the request), access tokens that outlive the run, no rate limits
+# (the load is far beyond what a person sends).
+log "starting the server on 127.0.0.1:$PORT (database: $DB, data in $DATA_DIR)"
 (
     cd "$ROOT"
     export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
         PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
-        PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200
-    exec target/release/pilcrow serve
+        PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false
+    exec env "${server_env[@]}" target/release/pilcrow serve
 ) >"$OUT/server.log" 2>&1 &
 server=$!
-stop_server() {
+stop_all() {
     if kill -0 "$server" 2>/dev/null; then
         log "stopping the server (pid $server)"
         kill -TERM "$server"
         wait "$server" || true
     fi
+    [[ "$DB" == tcp ]] && cluster_stop
+    return 0
 }
-trap stop_server EXIT
+trap stop_all EXIT
 for _ in $(seq 1 120); do
     curl -sf "$URL/ready" >/dev/null && break
     kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
@@ -95,45 +123,100 @@ wrk_step() {
 
 warm() { wrk -t1 -c8 -d"${WARMUP}s" -s "$HERE/wrk.lua" "$URL" -- "$1" "$OUT" >/dev/null 2>&1 || true; }
 
-# pgbench_step LABEL SCRIPT CONNS: best tps of PGB_RUNS runs.
+# pgbench_step LABEL SCRIPT CONNS [HOST]: best tps of PGB_RUNS runs, over
+# the unix socket unless HOST is given (127.0.0.1: over TCP).
 pgbench_step() {
-    local label="$1" script="$2" conns="$3" best=0 lat="" raw tps
+    local label="$1" script="$2" conns="$3" host="${4:-$PGHOST}" best=0 lat="" raw tps via
+    via="$([[ "$host" == /* ]] && echo socket || echo tcp)"
+    [[ "$script" == /* ]] || script="$HERE/$script"
     for run in $(seq 1 "$PGB_RUNS"); do
-        raw="$OUT/raw/pgbench-${label// /_}-c$conns-$run.txt"
-        pgbench -n -M prepared -h "$DATA_DIR/postgres" -U postgres -c "$conns" -j "$WRK_THREADS" -T "$DURATION" \
+        raw="$OUT/raw/pgbench-${label// /_}-$via-c$conns-$run.txt"
+        pgbench -n -M prepared -h "$host" -U postgres -c "$conns" -j "$WRK_THREADS" -T "$DURATION" \
             -D anon="00000000-0000-0000-0000-000000000000" -D author="$AUTHOR" \
-            -f "$HERE/$script" pilcrow >"$raw" 2>&1
+            -f "$script" pilcrow >"$raw" 2>&1
         tps="$(awk '/^tps/ { printf "%d", $3 }' "$raw")"
         if (( tps > best )); then best=$tps; lat="$(awk '/^latency average/ { print $4 }' "$raw")"; fi
     done
-    echo "| pgbench: $label | $conns | $best | avg $lat | | |" >>"$RESULTS"
-    log "pgbench $label c=$conns: best $best tps"
+    echo "| pgbench ($via): $label | $conns | $best | avg $lat | | |" >>"$RESULTS"
+    log "pgbench ($via) $label c=$conns: best $best tps"
     PGB_BEST=$best
 }
+
+# Both transports for a reference script; sets REF_TCP and REF_SOCKET.
+reference() {
+    pgbench_step "$1" "$2" 64 127.0.0.1; REF_TCP=$PGB_BEST
+    if [[ "$DB" == tcp ]]; then pgbench_step "$1" "$2" 64; REF_SOCKET=$PGB_BEST; else REF_SOCKET=$REF_TCP; fi
+}
+
+# capture NAME MARKER [capture.py options...] -- CURL ARGS: the statements the
+# server sends for one request, as a pgbench script in $OUT/full_NAME.sql.
+capture() {
+    local name="$1" marker="$2" offset opts=() response
+    shift 2
+    while [[ "$1" != -- ]]; do opts+=("$1"); shift; done
+    shift
+    "${PSQL[@]}" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+    offset="$(stat -c %s "$PG_LOG")"
+    response="$(curl -sS "$@")"
+    sleep 0.5
+    "${PSQL[@]}" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
+    local fresh=()
+    # What a POST created is new in every pgbench transaction.
+    [[ " $* " == *" -X POST "* ]] && fresh=(--fresh "$(jq -r .id <<<"$response")")
+    python3 "$HERE/capture.py" "$PG_LOG" "$offset" "$OUT/full_$name.sql" --marker "$marker" "${opts[@]}" "${fresh[@]}"
+}
+
+# Ratios at 64 connections: server req/s over each reference's tps.
+RATIOS=()
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+ratio() { # LABEL SERVER_RPS BARE_TCP FULL_TCP FULL_SOCKET
+    RATIOS+=("| $1 | $2 | $3 | **$(div "$2" "$3")** | $4 | $(div "$2" "$4") | $5 |")
+}
+rps_of() { awk -F'|' -v l="$1" '$2 ~ l && $3 ~ /64/ { gsub(" ", "", $4); v = $4 } END { print v + 0 }' "$RESULTS"; }
+
+SESSION_RANDOM=('\set n random(1, 999)' "('00000000-0000-7000-8000-' || lpad(:n::text, 12, '0'))::uuid")
+THREAD_RANDOM=('\set t random(0, 9999)' "('00000000-0000-7000-9000-' || lpad(:t::text, 12, '0'))::uuid")
 
 if wants counts; then
     COMMENTS=10000 "$HERE/seed.sh"
     warm counts
-    wrk_step "counts @10k comments" counts 8
-    wrk_step "counts @10k comments" counts 64
+    wrk_step "counts @10k comments, anonymous" counts 64
+    wrk_step "counts @10k comments, member" counts_member 64
 fi
 COMMENTS="${COMMENTS:-1000000}" "$HERE/seed.sh"
 AUTHOR="$("${PSQL[@]}" -tAc "SELECT id FROM users WHERE username = 'bench0'")"
+TOKEN="$(head -1 "$OUT/tokens.txt")"
+S5="00000000-0000-7000-8000-000000000005"
+T5="00000000-0000-7000-9000-000000000005"
 if wants counts; then
     warm counts
-    wrk_step "counts @1M comments" counts 8
-    wrk_step "counts @1M comments" counts 64
-    COUNTS_64="$(awk -F'|' '/counts @1M/ && $3 ~ /64/ { gsub(" ", "", $4); print $4 }' "$RESULTS")"
-fi
-if wants pgbench; then
-    pgbench_step "counts query" counts.sql 8
-    pgbench_step "counts query" counts.sql 64
-    PGB_COUNTS_64=$PGB_BEST
+    wrk_step "counts @1M comments, anonymous" counts 8
+    wrk_step "counts @1M comments, anonymous" counts 64
+    wrk_step "counts @1M comments, member" counts_member 8
+    wrk_step "counts @1M comments, member" counts_member 64
+    if wants pgbench; then
+        capture counts_anonymous "$S5" --vary "$S5" "${SESSION_RANDOM[@]}" -- "$BASE_URL/sessions/$S5/counts"
+        capture counts_member "$S5" --vary "$S5" "${SESSION_RANDOM[@]}" -- \
+            -H "Authorization: Bearer $TOKEN" "$BASE_URL/sessions/$S5/counts"
+        reference "counts: bare data query" counts_bare.sql; bare=$REF_TCP
+        reference "counts: server's statements, anonymous" "$OUT/full_counts_anonymous.sql"
+        ratio "counts, anonymous" "$(rps_of "counts @1M comments, anonymous")" "$bare" "$REF_TCP" "$REF_SOCKET"
+        reference "counts: server's statements, member" "$OUT/full_counts_member.sql"
+        ratio "counts, member" "$(rps_of "counts @1M comments, member")" "$bare" "$REF_TCP" "$REF_SOCKET"
+    fi
 fi
 if wants comments; then
     warm comments
-    wrk_step "comments first page" comments 8
-    wrk_step "comments first page" comments 64
+    wrk_step "comments first page, anonymous" comments 64
+    wrk_step "comments first page, member" comments_member 64
+    if wants pgbench; then
+        capture comments_member "$T5" --vary "$T5" "${THREAD_RANDOM[@]}" -- \
+            -H "Authorization: Bearer $TOKEN" "$BASE_URL/threads/$T5/comments"
+        reference "comments first page: bare data query" comments_bare.sql; bare=$REF_TCP
+        reference "comments first page: server's statements, member" "$OUT/full_comments_member.sql"
+        ratio "comments first page, member" "$(rps_of "comments first page, member")" "$bare" "$REF_TCP" "$REF_SOCKET"
+    fi
 fi
 if wants post; then
     warm post
@@ -142,12 +225,25 @@ if wants post; then
     wrk_step "post comment, one hot paragraph" hot 8
     wrk_step "post comment, one hot paragraph" hot 64
     if wants pgbench; then
-        pgbench_step "insert comment (triggers)" insert.sql 64
+        capture post "$T5" --vary "$T5" "${THREAD_RANDOM[@]}" -- -X POST -H "Authorization: Bearer $TOKEN" \
+            -H 'Content-Type: application/json' \
+            -d '{"body":"A benchmark comment, captured, on why revolutions end as they do."}' \
+            "$BASE_URL/threads/$T5/comments"
+        reference "insert comment (triggers)" insert.sql; bare=$REF_TCP
+        reference "post: server's statements" "$OUT/full_post.sql"
+        ratio "post comment, random threads" "$(rps_of "post comment, random threads")" "$bare" "$REF_TCP" "$REF_SOCKET"
+        reference "insert comment on the hot paragraph (triggers)" insert_hot.sql
+        ratio "post comment, one hot paragraph" "$(rps_of "post comment, one hot paragraph")" "$REF_TCP" "-" "-"
     fi
 fi
-if [[ -n "${COUNTS_64:-}" && -n "${PGB_COUNTS_64:-}" && "${PGB_COUNTS_64}" -gt 0 ]]; then
-    ratio="$(awk -v a="$COUNTS_64" -v b="$PGB_COUNTS_64" 'BEGIN { printf "%.2f", a / b }')"
-    { echo; echo "counts / pgbench at 64 connections: $COUNTS_64 / $PGB_COUNTS_64 = **$ratio** (target ≥ 0.5)"; } >>"$RESULTS"
-fi
-echo "comments in the database at the end: $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments')" >>"$RESULTS"
+{
+    echo
+    echo "Server at 64 connections over pgbench at 64 connections, same run (server's database: $DB)."
+    echo
+    echo "| endpoint | server req/s | bare query, tcp | ratio | server's statements, tcp | ratio | same, socket |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${RATIOS[@]}"
+    echo
+    echo "comments in the database at the end: $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments')"
+} >>"$RESULTS"
 cat "$RESULTS"

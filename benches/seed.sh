@@ -41,7 +41,8 @@ THREADS_PER_SESSION="${THREADS_PER_SESSION:-10}"
 HOT_THREADS="${HOT_THREADS:-16}"
 COMMENTS="${COMMENTS:-1000000}"
 ESSAY="${ESSAY:-$ROOT/tests/fixtures/essay.txt}"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
+# PGHOST/PGPORT: run.sh points them at the database the server uses.
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "${PGHOST:-$DATA_DIR/postgres}" -U postgres -d pilcrow)
 
 mkdir -p "$OUT"
 log() { printf '[seed %s] %s\n' "$(date +%T)" "$*" >&2; }

@@ -1,6 +1,7 @@
 -- One wrk script for every scenario; pick it after `--`:
 --   wrk ... -s benches/wrk.lua URL -- counts   OUT   GET /sessions/{random}/counts
 --   wrk ... -s benches/wrk.lua URL -- comments OUT   GET /threads/{random}/comments (first page)
+--   counts_member, comments_member: the same as a random signed-in member
 --   wrk ... -s benches/wrk.lua URL -- post     OUT   POST /threads/{random}/comments
 --   wrk ... -s benches/wrk.lua URL -- hot      OUT   POST to threads on one paragraph
 -- OUT is the directory the seeder wrote its id lists and tokens to.
@@ -28,10 +29,14 @@ end
 function init(args)
   mode = args[1] or "counts"
   local out = args[2] or "benches/out"
-  local list = ({ counts = "sessions.txt", comments = "threads.txt", post = "threads.txt", hot = "hot_threads.txt" })[mode]
+  local list = ({
+    counts = "sessions.txt", counts_member = "sessions.txt",
+    comments = "threads.txt", comments_member = "threads.txt",
+    post = "threads.txt", hot = "hot_threads.txt",
+  })[mode]
   assert(list, "unknown mode " .. mode)
   ids = lines(out .. "/" .. list)
-  if mode == "post" or mode == "hot" then tokens = lines(out .. "/tokens.txt") end
+  if mode ~= "counts" and mode ~= "comments" then tokens = lines(out .. "/tokens.txt") end
   math.randomseed(os.time() * 1000 + (thread_seed or 0))
 end
 
@@ -42,6 +47,12 @@ function request()
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts")
   elseif mode == "comments" then
     return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
+  end
+  local auth = { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] }
+  if mode == "counts_member" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts", auth)
+  elseif mode == "comments_member" then
+    return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments", auth)
   end
   n = n + 1
   local headers = {

@@ -1,0 +1,33 @@
+# Sourced by run.sh. A PostgreSQL cluster of the benchmark's own that listens
+# on 127.0.0.1 as well as on a unix socket, so the server can reach its
+# database over TCP (as in production, where the database is another host)
+# and pgbench can be measured over both. Needs DATA_DIR, PGPORT and log().
+
+PG_ROOT="$DATA_DIR/pg"
+PG_BIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+AS_PG=()
+# initdb and postgres refuse to run as root.
+[[ "$(id -u)" == 0 ]] && AS_PG=(runuser -u postgres --)
+
+cluster_start() {
+    if [[ ! -d "$PG_ROOT/data" ]]; then
+        log "initdb $PG_ROOT/data"
+        mkdir -p "$PG_ROOT"
+        [[ ${#AS_PG[@]} -gt 0 ]] && chown postgres "$PG_ROOT"
+        "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$PGPORT and $PG_ROOT/.s.PGSQL.$PGPORT"
+    # Statement logging is off until capture() turns it on; the prefix names
+    # the backend so one connection's statements can be followed.
+    "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -l "$PG_ROOT/postgres.log" -w -s start \
+        -o "-p $PGPORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c log_line_prefix='[%p] '"
+    psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'pilcrow'" | grep -q 1 ||
+        psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE pilcrow"
+}
+
+cluster_stop() {
+    [[ -f "$PG_ROOT/data/postmaster.pid" ]] || return 0
+    log "stopping PostgreSQL"
+    "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -m fast -w -s stop || true
+}
