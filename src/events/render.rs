@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use actix_web::web::Bytes;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
@@ -27,11 +28,21 @@ use crate::sessions::models::{self as sessions_db, SessionView};
 use crate::threads::models::{Comment, CommentView, Thread, ThreadView};
 use crate::users::UserView;
 
-/// One event as one kind of viewer gets it: its kind and its `data` JSON.
+/// One event as one kind of viewer gets it: its kind, its `data` JSON, and
+/// the whole SSE frame with its id, formatted once and shared by every
+/// reader (sending it to a thousand streams copies no bytes).
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub event: &'static str,
     pub data: Arc<str>,
+    pub frame: Bytes,
+}
+
+impl Rendered {
+    fn at(mut self, id: Cursor) -> Self {
+        self.frame = Bytes::from(format!("id: {id}\nevent: {}\ndata: {}\n\n", self.event, self.data));
+        self
+    }
 }
 
 /// One logged event, rendered for both kinds of viewer (`None`: not for them).
@@ -160,7 +171,11 @@ pub async fn batch(
                 }
             }
             "session.updated" => {
-                let both = session.clone().map(|data| Rendered { event: "session.updated", data });
+                let both = session.clone().map(|data| Rendered {
+                    event: "session.updated",
+                    data,
+                    frame: Bytes::new(),
+                });
                 (both.clone(), both)
             }
             "essay.revised" => {
@@ -172,11 +187,14 @@ pub async fn batch(
             _ => (None, None),
         };
         let recheck = (row.kind == "access.changed").then_some(row.target_user_id);
-        events.push(Delivered { cursor: row.cursor(), member, moderator, recheck });
+        let cursor = row.cursor();
+        let (member, moderator) = (member.map(|r| r.at(cursor)), moderator.map(|r| r.at(cursor)));
+        events.push(Delivered { cursor, member, moderator, recheck });
     }
     touched.sort_unstable();
     touched.dedup();
-    let counts = if touched.is_empty() { None } else { Some(counts(conn, session_id, &touched).await?) };
+    let counts =
+        if touched.is_empty() { None } else { Some(counts(conn, session_id, &touched).await?.at(to)) };
     Ok(Batch { from, to, events, counts })
 }
 
@@ -195,7 +213,7 @@ fn to_json(value: &serde_json::Value) -> ApiResult<Arc<str>> {
 }
 
 fn rendered(event: &'static str, data: serde_json::Value) -> ApiResult<Rendered> {
-    Ok(Rendered { event, data: to_json(&data)? })
+    Ok(Rendered { event, data: to_json(&data)?, frame: Bytes::new() })
 }
 
 /// The `counts` event: the touched paragraphs' current counters.

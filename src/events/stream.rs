@@ -90,10 +90,6 @@ pub struct Start {
     pub permit: Option<StreamPermit>,
 }
 
-pub fn frame(id: Cursor, rendered: &Rendered) -> Bytes {
-    Bytes::from(format!("id: {id}\nevent: {}\ndata: {}\n\n", rendered.event, rendered.data))
-}
-
 fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
     match id {
         Some(id) => Bytes::from(format!("id: {id}\nevent: {event}\ndata: {data}\n\n")),
@@ -154,7 +150,7 @@ impl Reader {
         for event in batch.events.iter().filter(|e| e.cursor > self.position) {
             any = true;
             if let Some(rendered) = self.viewer.pick(&event.member, &event.moderator) {
-                out.send(frame(event.cursor, rendered)).await?;
+                out.send(rendered.frame.clone()).await?;
             }
             if let Some(target) = event.recheck {
                 if target.is_none() || target == self.viewer.user_id {
@@ -164,7 +160,7 @@ impl Reader {
         }
         if any {
             if let Some(counts) = &batch.counts {
-                out.send(frame(batch.to, counts)).await?;
+                out.send(counts.frame.clone()).await?;
             }
         }
         self.position = self.position.max(batch.to);

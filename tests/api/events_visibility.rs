@@ -44,17 +44,16 @@ async fn hidden_things_reach_members_only_as_tombstones_or_removals() {
 
     // A hidden thread: members get thread.removed, moderators the thread.
     hide(&app, "threads", &t, &cast.moderator.token, "hide").await;
-    let removed = member.until(SOON, |e| e.event.starts_with("thread.")).await;
-    assert_eq!(removed.event, "thread.removed");
+    // (Streams opened without a cursor may first repeat the thread's
+    // creation: they start at the horizon.)
+    let removed = member.until(SOON, |e| e.event == "thread.removed").await;
     assert_eq!(removed.data, json!({"thread_id": t}));
-    let updated = moderator.until(SOON, |e| e.event.starts_with("thread.")).await;
-    assert_eq!(updated.event, "thread.updated");
+    let updated = moderator.until(SOON, |e| e.event == "thread.updated").await;
     assert_eq!(updated.data["thread"]["hidden"], true);
 
     // What happens inside the hidden thread reaches moderators only.
     let inside = app.comment(t.as_str().unwrap(), &cast.moderator, None, "SECRET moderators' note").await;
-    let seen = moderator.until(SOON, |e| e.event == "comment.created").await;
-    assert_eq!(seen.data["comment"]["id"], inside["id"]);
+    moderator.until(SOON, |e| e.event == "comment.created" && e.data["comment"]["id"] == inside["id"]).await;
 
     // Replaying the whole history as a member leaks nothing either, while
     // the thread is hidden.
