@@ -49,6 +49,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub events: EventsSettings,
 }
 
 fn default_env() -> Environment {
@@ -83,6 +84,22 @@ pub struct DatabaseSettings {
     pub statement_timeout_ms: u64,
     pub lock_timeout_ms: u64,
     pub idle_in_transaction_timeout_ms: u64,
+}
+
+/// Live session events (src/events/): see `[events]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventsSettings {
+    pub retention_hours: u64,
+    pub prune_interval_secs: u64,
+    pub ping_interval_ms: u64,
+    pub retry_ms: u64,
+    pub access_recheck_ms: u64,
+    pub send_timeout_ms: u64,
+    pub buffer_events: usize,
+    pub max_streams_per_user: usize,
+    pub fallback_poll_ms: u64,
+    pub notify_interval_ms: u64,
+    pub ticket_ttl_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod essays;
+pub mod events;
 pub mod groups;
 pub mod health;
 pub mod http;

@@ -37,6 +37,7 @@ use crate::moderation::reports::ReportStatus;
         (name = "threads", description = "Threads anchored to paragraphs, and nested comments"),
         (name = "moderation", description = "Locks, pins, hiding, reports, bans, the moderation log"),
         (name = "export", description = "The discussion as W3C Web Annotations (JSON-LD)"),
+        (name = "events", description = "Live session events: Server-Sent Events, long-poll, tickets"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -18,7 +18,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::sessions::routes)
         .configure(crate::threads::routes)
         .configure(crate::moderation::routes)
-        .configure(crate::annotations::routes);
+        .configure(crate::annotations::routes)
+        .configure(crate::events::routes);
 }
 
 /// Every route of the service.

@@ -278,6 +278,45 @@ diesel::table! {
     }
 }
 
+// Live session events (src/events/). Read with SQL there (row comparisons
+// on (xid, id)); declared here so the schema check covers them.
+diesel::table! {
+    session_events (id) {
+        id -> Int8,
+        xid -> Int8,
+        session_id -> Uuid,
+        kind -> Text,
+        paragraph_id -> Nullable<Uuid>,
+        thread_id -> Nullable<Uuid>,
+        comment_id -> Nullable<Uuid>,
+        target_user_id -> Nullable<Uuid>,
+        detail -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    event_watermarks (name) {
+        name -> Text,
+        xid -> Int8,
+        id -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    event_tickets (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        session_id -> Uuid,
+        token_version -> Int4,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(event_tickets -> users (user_id));
+diesel::joinable!(event_tickets -> reading_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
@@ -324,4 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     paragraph_versions,
     thread_anchors,
     thread_anchor_history,
+    session_events,
+    event_watermarks,
+    event_tickets,
 );

@@ -32,6 +32,7 @@ pub struct Application {
     /// `/metrics` on `metrics.bind`, when set.
     metrics: Option<(Server, u16)>,
     cluster: Option<Cluster>,
+    events: std::sync::Arc<crate::events::EventHub>,
 }
 
 /// The configured database URL, or one on a private cluster started now.
@@ -64,13 +65,13 @@ impl Application {
         migrate::run(&url).await.context("migrating the database")?;
         let connector = crate::db::connect::shared(&url, &timeouts::startup_options(&settings.database))?;
         let pool = build_pool(
-            connector,
+            connector.clone(),
             settings.database.pool_size,
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?;
         let secret = settings.jwt_secret()?;
         let state = AppState {
-            pool,
+            pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
             passwords: Passwords::new(
                 settings.max_concurrent_hashes(),
@@ -83,7 +84,9 @@ impl Application {
             limits: RateLimits::new(&settings.rate_limit, &settings.server.trusted_proxies)?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
             public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
+            events: crate::events::EventHub::new(pool.clone(), settings.events.clone()),
         };
+        start_events(&state.events, connector);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -93,13 +96,19 @@ impl Application {
             }
             _ => None,
         };
+        let events = state.events.clone();
         let server = run(listener, state, &settings, cluster.is_some())?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, metrics, cluster })
+        Ok(Self { port, server, metrics, cluster, events })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The live events hub: `shut_down` ends every stream as SIGTERM does.
+    pub fn events(&self) -> std::sync::Arc<crate::events::EventHub> {
+        self.events.clone()
     }
 
     /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.
@@ -124,6 +133,33 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The background work of live events: the notifier, the LISTEN
+/// connection, retention, and closing streams on SIGINT/SIGTERM (before the
+/// server's own graceful stop waits for them) so clients reconnect elsewhere.
+fn start_events(
+    hub: &std::sync::Arc<crate::events::EventHub>,
+    connector: std::sync::Arc<crate::db::Connector>,
+) {
+    use crate::events::notify;
+    tokio::spawn(notify::notifier(hub.clone()));
+    tokio::spawn(notify::listener(connector, hub.clone()));
+    tokio::spawn(notify::retention(hub.clone()));
+    let hub = std::sync::Arc::downgrade(hub);
+    tokio::spawn(async move {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        if let Some(hub) = hub.upgrade() {
+            tracing::info!(streams = hub.open_streams(), "closing event streams");
+            hub.shut_down();
+        }
+    });
 }
 
 #[get("/docs")]
@@ -186,6 +222,7 @@ pub fn run(
             .wrap(Condition::new(exporter.is_some(), from_fn(metrics::record)))
             .wrap(from_fn(telemetry::access_log))
             .wrap(from_fn(head::as_get))
+            .wrap(from_fn(crate::events::touch_on_write))
             .configure(|cfg| {
                 if let (true, Some(exporter)) = (metrics_here, &exporter) {
                     cfg.app_data(exporter.clone())

@@ -21,6 +21,8 @@ pub struct AppState {
     /// `server.public_base_url` without a trailing slash: permanent IRIs
     /// (W3C annotation export) are built from it, never from `Host`.
     pub public_base_url: String,
+    /// Live session events: feeds, streams and their limits (src/events/).
+    pub events: std::sync::Arc<crate::events::EventHub>,
 }
 
 impl AppState {

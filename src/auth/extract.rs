@@ -28,6 +28,12 @@ impl Caller {
     pub(crate) fn unverified_key(&self) -> (Uuid, i32) {
         (self.user_id, self.token_version)
     }
+
+    /// The user an event ticket stands for (src/events/tickets.rs): its
+    /// version is checked by the access policy exactly like a token's.
+    pub(crate) fn from_ticket(user_id: Uuid, token_version: i32) -> Self {
+        Caller { user_id, token_version }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,12 +56,18 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 }
 
 fn caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    Ok(caller_until(req)?.map(|(caller, _)| caller))
+}
+
+/// The bearer token's caller and its expiry (Unix seconds): a live event
+/// stream ends when the token does.
+pub fn caller_until(req: &HttpRequest) -> Result<Option<(Caller, i64)>, ApiError> {
     let Some(token) = bearer(req)? else { return Ok(None) };
     let keys = req
         .app_data::<web::Data<TokenKeys>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("TokenKeys not registered")))?;
     let claims = keys.verify_access(token)?;
-    Ok(Some(Caller { user_id: claims.sub, token_version: claims.ver }))
+    Ok(Some((Caller { user_id: claims.sub, token_version: claims.ver }, claims.exp)))
 }
 
 impl FromRequest for Caller {

@@ -59,6 +59,29 @@ impl Connector {
         AsyncPgConnection::try_from_client_and_connection(client, connection).await
     }
 
+    /// A bare tokio-postgres client, with the same TLS and options as every
+    /// pooled connection, for the one LISTEN connection of an instance
+    /// (src/events/notify.rs). Its server messages, notifications among them,
+    /// arrive on the returned stream, which also drives the connection: poll
+    /// it, or the client stalls.
+    pub async fn listen_client(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            futures_util::stream::BoxStream<
+                'static,
+                Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>,
+            >,
+        ),
+        String,
+    > {
+        let (client, mut connection) =
+            self.config.connect(self.tls.clone()).await.map_err(|e| self.explain(&e))?;
+        let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        Ok((client, Box::pin(messages)))
+    }
+
     /// The driver's error, with what a refused certificate means in words.
     fn explain(&self, e: &tokio_postgres::Error) -> String {
         let mut message = e.to_string();

@@ -304,13 +304,21 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
     Ok(())
 }
 
-/// THE EVENTS HOOK. Every revision passes here once, inside its
-/// transaction, after its paragraphs and threads are written. When live
-/// session events land (issue 10), `essay.revised {essay_id, revision}` is
-/// written here for every session of the essay; the moved threads' own
-/// `thread.updated` and `counts` events come from the triggers that watch
-/// `threads` (paragraph_id, quote columns) and `paragraph_counts`.
-async fn announce_revision(_conn: &mut AsyncPgConnection, essay_id: Uuid, revision: i32) -> ApiResult<()> {
+/// Every revision passes here once, inside its transaction, after its
+/// paragraphs and threads are written: `essay.revised {essay_id, revision}`
+/// for every session of the essay. The moved threads' own `thread.updated`
+/// and `counts` events come from the triggers that watch `threads` and
+/// `thread_anchors` (src/db/replaceable/triggers.sql).
+async fn announce_revision(conn: &mut AsyncPgConnection, essay_id: Uuid, revision: i32) -> ApiResult<()> {
+    diesel::sql_query(
+        "SELECT r.emit_event(s.id, 'essay.revised',
+                p_detail => jsonb_build_object('essay_id', s.essay_id, 'revision', $2))
+           FROM reading_sessions s WHERE s.essay_id = $1",
+    )
+    .bind::<SqlUuid, _>(essay_id)
+    .bind::<diesel::sql_types::Integer, _>(revision)
+    .execute(conn)
+    .await?;
     tracing::info!(%essay_id, revision, "essay revised");
     Ok(())
 }

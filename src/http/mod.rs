@@ -1,6 +1,7 @@
 //! What every route shares at the HTTP edge: the JSON body extractor,
 //! problem responses for the framework's own errors, pages, and validation.
 
+pub mod conditional;
 pub mod head;
 pub mod json;
 pub mod pages;

@@ -13,7 +13,8 @@ use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::{double_option, Check, Json, Page, PageParams};
+use crate::events::cursor as event_cursor;
+use crate::http::{conditional, double_option, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
@@ -225,35 +226,39 @@ pub async fn update_session(
 
 /// Every paragraph of the session's essay with its text and counts: what a reader renders.
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
-    responses((status = 200, body = SessionParagraphs), (status = 404, body = Problem)))]
+    responses((status = 200, body = SessionParagraphs), (status = 304, description = "Not modified"), (status = 404, body = Problem)))]
 #[get("/sessions/{session_id}/paragraphs")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_paragraphs(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
-) -> ApiResult<web::Json<SessionParagraphs>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
+    let cursor = event_cursor::for_read(&mut conn).await?;
     let (access, paragraphs) = counts::paragraphs_with_counts(&mut conn, caller.0.as_ref(), *path).await?;
     access.require_read()?;
-    Ok(web::Json(SessionParagraphs { session_id: *path, paragraphs }))
+    conditional::json(&http, &SessionParagraphs { session_id: *path, paragraphs }, &[cursor])
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
 /// every moment; costs the same for ten comments or ten million.
 #[utoipa::path(security((), ("bearer" = [])), tag = "sessions",
-    responses((status = 200, body = SessionCounts), (status = 404, body = Problem)))]
+    responses((status = 200, body = SessionCounts), (status = 304, description = "Not modified"), (status = 404, body = Problem)))]
 #[get("/sessions/{session_id}/counts")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_counts(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
-) -> ApiResult<web::Json<SessionCounts>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
+    let cursor = event_cursor::for_read(&mut conn).await?;
     // Access and counts in one round trip; the policy still rules on the access.
     let (access, paragraphs) = counts::counts(&mut conn, caller.0.as_ref(), *path).await?;
     access.require_read()?;
     let orphaned = counts::orphaned(&mut conn, *path).await?;
-    Ok(web::Json(SessionCounts { session_id: *path, paragraphs, orphaned }))
+    conditional::json(&http, &SessionCounts { session_id: *path, paragraphs, orphaned }, &[cursor])
 }

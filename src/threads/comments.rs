@@ -14,7 +14,8 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::http::{Check, Json, Page, PageParams};
+use crate::events::cursor as event_cursor;
+use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
@@ -48,23 +49,25 @@ pub struct EditComment {
 /// A thread's comments in tree order: every reply right after its parent's
 /// subtree begins, siblings oldest first. Pages stay stable while people reply.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(PageParams),
-    responses((status = 200, body = Page<CommentView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<CommentView>), (status = 304, description = "Not modified"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/threads/{thread_id}/comments")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_comments(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
-) -> ApiResult<web::Json<Page<CommentView>>> {
+) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
+    let cursor = event_cursor::for_read(&mut conn).await?;
     let (access, thread, _) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
     let moderator = access.is_moderator();
     let rows = threads_db::list_comments(&mut conn, thread.id, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
-    Ok(web::Json(page.map(|(c, author)| CommentView::new(c, author, moderator))))
+    conditional::json(&http, &page.map(|(c, author)| CommentView::new(c, author, moderator)), &[cursor])
 }
 
 #[derive(Queryable)]

@@ -15,7 +15,8 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::essays::revise::AnchorStatus;
-use crate::http::{Check, Json, Page, PageParams};
+use crate::events::cursor as event_cursor;
+use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::threads;
@@ -144,19 +145,21 @@ pub async fn create_thread(
 /// The session's threads: pinned first, then latest activity. Hidden threads
 /// are listed for moderators only.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
-    responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<ThreadView>), (status = 304, description = "Not modified"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_threads(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     filter: web::Query<ThreadFilter>,
     page: web::Query<PageParams>,
-) -> ApiResult<web::Json<Page<ThreadView>>> {
+) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<ThreadKey> = page.after()?;
     let mut conn = state.conn().await?;
+    let cursor = event_cursor::for_read(&mut conn).await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
     access.require_read()?;
     let moderator = access.is_moderator();
@@ -173,22 +176,24 @@ pub async fn list_threads(
     let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
     let mut page = page.map(|(t, author)| ThreadView::new(t, author, moderator));
     anchor::fill(&mut conn, &mut page.items).await?;
-    Ok(web::Json(page))
+    conditional::json(&http, &page, &[cursor])
 }
 
 /// A thread.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads",
-    responses((status = 200, body = ThreadView), (status = 404, body = Problem)))]
+    responses((status = 200, body = ThreadView), (status = 304, description = "Not modified"), (status = 404, body = Problem)))]
 #[get("/threads/{thread_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_thread(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
-) -> ApiResult<web::Json<ThreadView>> {
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
+    let cursor = event_cursor::for_read(&mut conn).await?;
     let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
     let mut view = ThreadView::new(thread, author, access.is_moderator());
     anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
-    Ok(web::Json(view))
+    conditional::json(&http, &view, &[cursor])
 }

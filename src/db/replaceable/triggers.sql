@@ -226,3 +226,164 @@ $$;
 CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
     FOR EACH ROW WHEN (OLD.paragraph_id IS DISTINCT FROM NEW.paragraph_id)
     EXECUTE FUNCTION r.thread_moved();
+
+-- =====================================================================
+-- LIVE SESSION EVENTS (src/events/; issue 10)
+--
+-- Every change a live reader must hear about appends a row to
+-- session_events in the writer's own transaction, so no write path can
+-- forget one. Rows carry only ids: the server renders each event at
+-- delivery time as each viewer would GET the resource then (src/events/
+-- render.rs), so a comment hidden after it was posted reaches members as a
+-- tombstone, and events about a hidden thread never reach members at all.
+-- `counts` events are not stored: each delivered batch carries the current
+-- paragraph_counts rows of the paragraphs its events touched.
+--
+-- THE HOOK: r.emit_event(session, kind, paragraph, thread, comment,
+-- target_user, detail). Any feature whose write a live reader must see calls
+-- it from its trigger (or from SQL in its transaction), once per session
+-- concerned. Nothing else is needed: the notifier (src/events/notify.rs)
+-- tails the log and wakes every instance. Kinds are listed in the CHECK of
+-- session_events.kind (migration 2026-11-28-000020); a new kind needs a
+-- migration adding it there and a case in src/events/render.rs.
+--
+-- No NOTIFY here: a transaction that has sent NOTIFY takes a cluster-wide
+-- lock at commit, which would serialise every write.
+--
+--   comments          AFTER INSERT                    events_comment   comment.created
+--   comments          AFTER UPDATE OF body, hidden,   events_comment   comment.updated
+--                     deleted
+--   threads           AFTER INSERT                    events_thread    thread.created
+--   threads           AFTER UPDATE OF hidden, locked, events_thread    thread.removed (hidden),
+--                     pinned, title, quote_*,                          thread.restored (shown),
+--                     paragraph_id                                     thread.updated (else)
+--   reading_sessions  AFTER UPDATE OF title, status,  events_session   session.updated
+--                     starts_at, ends_at
+--   memberships       AFTER UPDATE OF role, DELETE    events_access    access.changed (that user)
+--   bans              AFTER INSERT, UPDATE, DELETE    events_access    access.changed (that user)
+--   groups            AFTER UPDATE OF visibility      events_access    access.changed (everyone)
+--   thread_anchors    AFTER UPDATE OF status, reason, events_anchor    thread.updated (a revision
+--                     quote_prefix, quote_suffix                       orphaned or refreshed a
+--                                                                      quote in place)
+-- A revision also writes essay.revised itself (src/essays/revisions.rs),
+-- once per session of the essay.
+-- These only read and append; they lock nothing beyond the rows the write
+-- protocol above already holds (the thread lookup reads a row the counting
+-- trigger has just updated in the same transaction).
+-- =====================================================================
+
+CREATE FUNCTION r.emit_event(
+    p_session uuid,
+    p_kind text,
+    p_paragraph uuid DEFAULT NULL,
+    p_thread uuid DEFAULT NULL,
+    p_comment uuid DEFAULT NULL,
+    p_target_user uuid DEFAULT NULL,
+    p_detail jsonb DEFAULT NULL
+) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id, target_user_id, detail)
+    VALUES (p_session, p_kind, p_paragraph, p_thread, p_comment, p_target_user, p_detail);
+$$;
+
+CREATE FUNCTION r.events_comment() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+BEGIN
+    SELECT session_id, paragraph_id INTO t FROM threads WHERE id = NEW.thread_id;
+    PERFORM r.emit_event(t.session_id,
+        CASE WHEN TG_OP = 'INSERT' THEN 'comment.created' ELSE 'comment.updated' END,
+        t.paragraph_id, NEW.thread_id, NEW.id);
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.events_thread() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+    detail jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        kind := 'thread.created';
+    ELSIF OLD.hidden <> NEW.hidden THEN
+        kind := CASE WHEN NEW.hidden THEN 'thread.removed' ELSE 'thread.restored' END;
+    ELSE
+        kind := 'thread.updated';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.paragraph_id <> NEW.paragraph_id THEN
+        -- Both paragraphs' counts changed; the batch's counts carry both.
+        detail := jsonb_build_object('old_paragraph_id', OLD.paragraph_id);
+    END IF;
+    PERFORM r.emit_event(NEW.session_id, kind, NEW.paragraph_id, NEW.id, NULL, NULL, detail);
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.events_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM r.emit_event(NEW.id, 'session.updated');
+    RETURN NULL;
+END;
+$$;
+
+-- Open streams of the group's sessions check the user's access again at
+-- once (src/events/stream.rs); a NULL user means everyone's.
+CREATE FUNCTION r.events_access() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    g uuid;
+    u uuid;
+BEGIN
+    IF TG_TABLE_NAME = 'groups' THEN
+        g := NEW.id;
+        u := NULL;
+    ELSIF TG_OP = 'DELETE' THEN
+        g := OLD.group_id;
+        u := OLD.user_id;
+    ELSE
+        g := NEW.group_id;
+        u := NEW.user_id;
+    END IF;
+    PERFORM r.emit_event(s.id, 'access.changed', NULL, NULL, NULL, u)
+       FROM reading_sessions s WHERE s.group_id = g;
+    RETURN NULL;
+END;
+$$;
+
+-- A thread orphaned in place keeps its threads row; only its anchor changes.
+CREATE FUNCTION r.events_anchor() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM r.emit_event(t.session_id, 'thread.updated', t.paragraph_id, t.id)
+       FROM threads t WHERE t.id = NEW.thread_id;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER comments_events_insert AFTER INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.events_comment();
+CREATE TRIGGER comments_events_update AFTER UPDATE OF body, hidden, deleted ON comments
+    FOR EACH ROW
+    WHEN (OLD.body IS DISTINCT FROM NEW.body OR OLD.hidden <> NEW.hidden OR OLD.deleted <> NEW.deleted)
+    EXECUTE FUNCTION r.events_comment();
+CREATE TRIGGER threads_events_insert AFTER INSERT ON threads
+    FOR EACH ROW EXECUTE FUNCTION r.events_thread();
+CREATE TRIGGER threads_events_update
+    AFTER UPDATE OF hidden, locked, pinned, title, quote_exact, quote_start, quote_end, paragraph_id ON threads
+    FOR EACH ROW WHEN ((OLD.hidden, OLD.locked, OLD.pinned, OLD.title, OLD.quote_exact, OLD.quote_start,
+                        OLD.quote_end, OLD.paragraph_id)
+                       IS DISTINCT FROM (NEW.hidden, NEW.locked, NEW.pinned, NEW.title, NEW.quote_exact,
+                        NEW.quote_start, NEW.quote_end, NEW.paragraph_id))
+    EXECUTE FUNCTION r.events_thread();
+CREATE TRIGGER sessions_events_update AFTER UPDATE OF title, status, starts_at, ends_at ON reading_sessions
+    FOR EACH ROW WHEN ((OLD.title, OLD.status, OLD.starts_at, OLD.ends_at)
+                       IS DISTINCT FROM (NEW.title, NEW.status, NEW.starts_at, NEW.ends_at))
+    EXECUTE FUNCTION r.events_session();
+CREATE TRIGGER memberships_events AFTER UPDATE OF role OR DELETE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION r.events_access();
+CREATE TRIGGER bans_events AFTER INSERT OR UPDATE OR DELETE ON bans
+    FOR EACH ROW EXECUTE FUNCTION r.events_access();
+CREATE TRIGGER thread_anchors_events AFTER UPDATE OF status, reason, quote_prefix, quote_suffix ON thread_anchors
+    FOR EACH ROW WHEN ((OLD.status, OLD.reason, OLD.quote_prefix, OLD.quote_suffix)
+                       IS DISTINCT FROM (NEW.status, NEW.reason, NEW.quote_prefix, NEW.quote_suffix))
+    EXECUTE FUNCTION r.events_anchor();
+CREATE TRIGGER groups_events_visibility AFTER UPDATE OF visibility ON groups
+    FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
+    EXECUTE FUNCTION r.events_access();

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub keys: TokenKeys,
     pub settings: Settings,
+    /// The instance's live events hub (to shut its streams down as SIGTERM would).
+    pub events: std::sync::Arc<pilcrow::events::EventHub>,
     drop_db: bool,
 }
 
@@ -63,6 +65,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     let keys = TokenKeys::new(&secret, &settings.auth);
     let app = Application::build(settings.clone()).await.expect("building the app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let events = app.events();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -73,11 +76,19 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
             .expect("client"),
         keys,
         settings,
+        events,
         drop_db: false,
     }
 }
 
 impl TestApp {
+    /// Another instance of the same application: same database, same token
+    /// key, its own port, pool, hub and LISTEN connection.
+    pub async fn second_instance(&self) -> TestApp {
+        let secret = self.settings.auth.jwt_secret.clone();
+        spawn_app_on(&self.db_url, move |s| s.auth.jwt_secret = secret).await
+    }
+
     /// A direct connection to this test's database, for checking what the API wrote.
     pub async fn db(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.db_url).await.expect("test database connection")

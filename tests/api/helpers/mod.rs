@@ -6,6 +6,7 @@ mod app;
 mod client;
 mod cluster;
 mod essay;
+mod events;
 mod moderated;
 mod reading;
 mod revisions;
@@ -22,6 +23,7 @@ pub use cluster::fresh_database;
 pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
+pub use events::{created_comment_ids, EventStream, Sse};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use reading::Reading;
 pub use revisions::{assert_counts_exact, assert_quotes_exact, span_of};

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Live events and conditional GETs under load (issue 10). Starts the release
+# server on a private cluster like run.sh, seeds 10,000 comments, then:
+#   1. conditional GET: /counts answering 200 vs 304 (If-None-Match), same run;
+#   2. write cost: POST comments at 64 connections with the event triggers on
+#      and off (ALTER TABLE ... DISABLE TRIGGER), alternating, best of each;
+#   3. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100
+#      sessions, comments at RATE/s (benches/events_fanout.rs), latency from
+#      the POST's response to the event's arrival, and RSS per idle subscriber.
+# Results: $OUT/events.md. Loopback only; the server is stopped on exit.
+#
+#   benches/events.sh
+#   DURATION=5 SUBSCRIBERS=200 RATE=50 SKIP_BUILD=1 benches/events.sh
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+PORT="${PORT:-18089}"
+DATA_DIR="${DATA_DIR:-/tmp/pilcrow-bench-events}"
+OUT="${OUT:-$HERE/out}"
+DURATION="${DURATION:-10}"
+SUBSCRIBERS="${SUBSCRIBERS:-1000}"
+RATE="${RATE:-200}"
+ONLY="${ONLY:-conditional writecost fanout}"
+export BASE_URL="http://127.0.0.1:$PORT/api/v1" DATA_DIR OUT
+PSQL=(psql -X -q -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
+URL="http://127.0.0.1:$PORT"
+mkdir -p "$OUT/raw"
+log() { printf '[events %s] %s\n' "$(date +%T)" "$*" >&2; }
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+# Each subscriber is a socket on both ends.
+ulimit -n "$(( SUBSCRIBERS * 2 + 1024 ))" 2>/dev/null || ulimit -n 65536 || true
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "cargo build --release (server and load driver)"
+    (cd "$ROOT" && cargo build --release --quiet && cargo bench --no-run --quiet --bench events_fanout)
+fi
+if [[ -d "$DATA_DIR" ]]; then
+    [[ -f "$DATA_DIR/jwt_secret" || -d "$DATA_DIR/postgres" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
+    rm -rf "$DATA_DIR"
+fi
+log "starting the server on 127.0.0.1:$PORT (data in $DATA_DIR)"
+(
+    cd "$ROOT"
+    export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
+        PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
+        PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false \
+        PILCROW__DATABASE__POOL_SIZE="${POOL_SIZE:-32}"
+    exec target/release/pilcrow serve
+) >"$OUT/events-server.log" 2>&1 &
+server=$!
+stop_server() {
+    if kill -0 "$server" 2>/dev/null; then
+        kill -TERM "$server"
+        wait "$server" || true
+    fi
+}
+trap stop_server EXIT
+for _ in $(seq 1 120); do
+    curl -sf "$URL/ready" >/dev/null && break
+    kill -0 "$server" 2>/dev/null || { cat "$OUT/events-server.log" >&2; exit 1; }
+    sleep 0.5
+done
+COMMENTS=10000 "$HERE/seed.sh"
+
+RESULTS="$OUT/events.md"
+{
+    echo "# Pilcrow live events run $(date -u +%FT%TZ)"
+    echo
+    echo "commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION}s per step"
+    echo
+} >"$RESULTS"
+
+rps() { awk '/^Requests\/sec/ { printf "%d", $2 }' "$1"; }
+
+if wants conditional; then
+    session="$(head -1 "$OUT/sessions.txt")"
+    tag="$(curl -sfD - -o /dev/null "$BASE_URL/sessions/$session/counts" | awk 'tolower($1) == "etag:" { print $2 }' | tr -d '\r')"
+    echo "| conditional GET /counts (one session) | conns | req/s |" >>"$RESULTS"
+    echo "|---|---:|---:|" >>"$RESULTS"
+    for conns in 8 64; do
+        wrk -t2 -c"$conns" -d"${DURATION}s" "$BASE_URL/sessions/$session/counts" >"$OUT/raw/counts-200-c$conns.txt" 2>&1
+        wrk -t2 -c"$conns" -d"${DURATION}s" -H "If-None-Match: $tag" "$BASE_URL/sessions/$session/counts" \
+            >"$OUT/raw/counts-304-c$conns.txt" 2>&1
+        full="$(rps "$OUT/raw/counts-200-c$conns.txt")"; cached="$(rps "$OUT/raw/counts-304-c$conns.txt")"
+        echo "| 200 (full body) | $conns | $full |" >>"$RESULTS"
+        echo "| 304 (If-None-Match) | $conns | $cached |" >>"$RESULTS"
+        log "counts c=$conns: 200 $full req/s, 304 $cached req/s"
+    done
+    echo >>"$RESULTS"
+fi
+
+EVENT_TRIGGERS=(comments_events_insert comments_events_update threads_events_insert threads_events_update)
+triggers() { # on|off
+    local verb; verb=$([[ $1 == on ]] && echo ENABLE || echo DISABLE)
+    for t in "${EVENT_TRIGGERS[@]}"; do
+        local table=${t%%_events_*}
+        "${PSQL[@]}" -c "ALTER TABLE $table $verb TRIGGER $t"
+    done
+}
+if wants writecost; then
+    echo "| POST comment, 64 connections | run | req/s |" >>"$RESULTS"
+    echo "|---|---:|---:|" >>"$RESULTS"
+    best_on=0; best_off=0
+    for run in 1 2; do
+        for state in on off; do
+            triggers "$state"
+            raw="$OUT/raw/post-events-$state-$run.txt"
+            wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/wrk.lua" "$URL" -- post "$OUT" >"$raw" 2>&1
+            r="$(rps "$raw")"
+            echo "| event log $state | $run | $r |" >>"$RESULTS"
+            log "post, event log $state, run $run: $r req/s"
+            if [[ $state == on ]]; then (( r > best_on )) && best_on=$r; else (( r > best_off )) && best_off=$r; fi
+        done
+    done
+    triggers on
+    ratio="$(awk -v a="$best_on" -v b="$best_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    { echo; echo "with / without the event log (best of 2): $best_on / $best_off = **$ratio** (target ≥ 0.9)"; echo; } >>"$RESULTS"
+fi
+
+if wants fanout; then
+    driver="$(ls -t "$ROOT"/target/release/deps/events_fanout-* | grep -v '\.d$' | head -1)"
+    export SERVER_PID="$server" DURATION RATE
+    log "fan-out: $SUBSCRIBERS subscribers on 1 session, $RATE posts/s"
+    SUBSCRIBERS="$SUBSCRIBERS" SESSIONS=1 "$driver" | tee "$OUT/raw/fanout-1.txt" >>"$RESULTS"
+    echo >>"$RESULTS"
+    log "fan-out: $SUBSCRIBERS subscribers over 100 sessions, $RATE posts/s"
+    SUBSCRIBERS="$SUBSCRIBERS" SESSIONS=100 "$driver" | tee "$OUT/raw/fanout-100.txt" >>"$RESULTS"
+fi
+cat "$RESULTS"

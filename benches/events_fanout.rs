@@ -1,0 +1,198 @@
+//! Fan-out latency of live session events, and memory per idle subscriber,
+//! against a running server seeded by benches/seed.sh (see benches/events.sh,
+//! which runs this with `cargo bench --bench events_fanout`).
+//!
+//! Opens SUBSCRIBERS anonymous SSE streams spread over SESSIONS sessions of
+//! the seeded public group, then posts comments at RATE per second for
+//! DURATION seconds into threads of those sessions. Latency is from the
+//! POST's response to the `comment.created` event's arrival, per
+//! (subscriber, comment) pair, on one clock. Prints one Markdown table row.
+//!
+//! Environment: BASE_URL (http://127.0.0.1:18088/api/v1), OUT (benches/out:
+//! sessions.txt, tokens.txt), SUBSCRIBERS (1000), SESSIONS (1), RATE (200),
+//! DURATION (10), SERVER_PID (for RSS), IDLE_ONLY=1 (memory only).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn num(name: &str, default: u64) -> u64 {
+    env(name, &default.to_string()).parse().expect(name)
+}
+
+fn rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+type Arrivals = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; nothing else is taken from the command line.
+    let base = env("BASE_URL", "http://127.0.0.1:18088/api/v1");
+    let out = env("OUT", "benches/out");
+    let subscribers = num("SUBSCRIBERS", 1000) as usize;
+    let session_count = num("SESSIONS", 1) as usize;
+    let rate = num("RATE", 200);
+    let duration = Duration::from_secs(num("DURATION", 10));
+    let pid = env("SERVER_PID", "");
+
+    let sessions: Vec<String> = std::fs::read_to_string(format!("{out}/sessions.txt"))
+        .expect("sessions.txt (run benches/seed.sh)")
+        .lines()
+        .take(session_count)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(sessions.len(), session_count, "not enough seeded sessions");
+    let tokens: Vec<String> = std::fs::read_to_string(format!("{out}/tokens.txt"))
+        .expect("tokens.txt")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+
+    // Threads to post into, per session.
+    let mut targets = Vec::new();
+    for s in &sessions {
+        let page: Value = client
+            .get(format!("{base}/sessions/{s}/threads?limit=10"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for t in page["items"].as_array().unwrap() {
+            targets.push(t["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(!targets.is_empty(), "no threads in the seeded sessions");
+
+    let rss_before = rss_kib(&pid);
+    let arrivals: Arrivals = Arc::new(Mutex::new(HashMap::new()));
+    let ended = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut readers = Vec::new();
+    for n in 0..subscribers {
+        let session = sessions[n % sessions.len()].clone();
+        let client = client.clone();
+        let url = format!("{base}/sessions/{session}/events");
+        let arrivals = arrivals.clone();
+        let ended = ended.clone();
+        let response = loop {
+            match client.get(&url).header("accept", "text/event-stream").send().await {
+                Ok(r) if r.status() == 200 => break r,
+                Ok(r) => panic!("subscriber {n}: {}", r.status()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        readers.push(tokio::spawn(async move {
+            let mut response = response;
+            let mut buffer = String::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                let now = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    if !block.contains("event: comment.created") {
+                        continue;
+                    }
+                    if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                        let v: Value = serde_json::from_str(data).unwrap();
+                        let id = v["comment"]["id"].as_str().unwrap().to_owned();
+                        arrivals.lock().unwrap().entry(id).or_default().push(now);
+                    }
+                }
+            }
+            ended.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_kib(&pid);
+    if let (Some(a), Some(b)) = (rss_before, rss_idle) {
+        println!(
+            "memory: {subscribers} idle subscribers over {session_count} sessions: RSS {a} → {b} KiB, {:.1} KiB per subscriber",
+            (b.saturating_sub(a)) as f64 / subscribers as f64
+        );
+    }
+    if env("IDLE_ONLY", "0") == "1" {
+        return;
+    }
+
+    // Steady posting: one POST every 1/RATE s, each on its own task.
+    let posted: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let started = Instant::now();
+    let mut n = 0usize;
+    let mut posts = Vec::new();
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let client = client.clone();
+        let url = format!("{base}/threads/{}/comments", targets[n % targets.len()]);
+        let token = tokens[n % tokens.len()].clone();
+        let posted = posted.clone();
+        let errors = errors.clone();
+        posts.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"body": "fan-out"}))
+                .send()
+                .await;
+            match res {
+                Ok(r) if r.status() == 201 => {
+                    let at = Instant::now();
+                    let v: Value = r.json().await.unwrap();
+                    posted.lock().unwrap().insert(v["id"].as_str().unwrap().to_owned(), at);
+                }
+                _ => {
+                    errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+        n += 1;
+    }
+    for p in posts {
+        let _ = p.await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let posted = posted.lock().unwrap();
+    let arrivals = arrivals.lock().unwrap();
+    let per_session = subscribers / session_count;
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut missing = 0usize;
+    for (id, at) in posted.iter() {
+        let got = arrivals.get(id).map_or(&[][..], Vec::as_slice);
+        missing += per_session.saturating_sub(got.len());
+        // An event can arrive before the POST's response does: count that as 0.
+        latencies.extend(got.iter().map(|t| t.saturating_duration_since(*at).as_secs_f64() * 1000.0));
+    }
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct =
+        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(f64::NAN);
+    println!("| scenario | subscribers | sessions | posts/s | posted | deliveries | missing | p50 ms | p99 ms | max ms | post errors | streams ended |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| fan-out | {subscribers} | {session_count} | {:.0} | {} | {} | {missing} | {:.1} | {:.1} | {:.1} | {} | {} |",
+        posted.len() as f64 / duration.as_secs_f64(),
+        posted.len(),
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        errors.load(std::sync::atomic::Ordering::Relaxed),
+        ended.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    for r in readers {
+        r.abort();
+    }
+}

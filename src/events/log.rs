@@ -1,0 +1,176 @@
+//! Reading the event log (written only by the triggers in
+//! src/db/replaceable/triggers.sql, section "LIVE SESSION EVENTS"), its
+//! retention, and the prune watermark.
+
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::cursor::{self, Cursor};
+use crate::error::{ApiError, ApiResult};
+
+/// At most this many events per read: a page of replay, or one live batch.
+pub const PAGE: i64 = 500;
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct EventRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub xid: i64,
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub paragraph_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub thread_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub comment_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub target_user_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl EventRow {
+    pub fn cursor(&self) -> Cursor {
+        Cursor { xid: self.xid, id: self.id }
+    }
+}
+
+/// One read of a session's settled events after `after`, and how far it
+/// reached: when fewer than `PAGE` came back, everything below the horizon
+/// has been seen, so the position moves up to it.
+pub struct Page {
+    pub rows: Vec<EventRow>,
+    pub reached: Cursor,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after: Cursor) -> ApiResult<Page> {
+    let xmin = cursor::horizon(conn).await?;
+    let rows: Vec<EventRow> = diesel::sql_query(
+        "SELECT id, xid, session_id, kind, paragraph_id, thread_id, comment_id, target_user_id, detail \
+           FROM session_events \
+          WHERE session_id = $1 AND (xid, id) > ($2, $3) AND xid < $4 \
+          ORDER BY xid, id LIMIT $5",
+    )
+    .bind::<SqlUuid, _>(session_id)
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(xmin)
+    .bind::<BigInt, _>(PAGE)
+    .load(conn)
+    .await?;
+    let last = rows.last().map_or(after, EventRow::cursor);
+    let reached = if (rows.len() as i64) < PAGE { last.max(Cursor::at_horizon(xmin)) } else { last };
+    Ok(Page { rows, reached })
+}
+
+#[derive(QueryableByName)]
+struct Tail {
+    #[diesel(sql_type = SqlUuid)]
+    session_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The sessions with events that settled after `after`, across the whole
+/// log (the notifier's view), and the position reached.
+#[tracing::instrument(skip_all)]
+pub async fn settled_sessions(conn: &mut AsyncPgConnection, after: Cursor) -> ApiResult<(Vec<Uuid>, Cursor)> {
+    let xmin = cursor::horizon(conn).await?;
+    let rows: Vec<Tail> = diesel::sql_query(
+        "SELECT session_id, xid, id FROM session_events \
+          WHERE (xid, id) > ($1, $2) AND xid < $3 ORDER BY xid, id LIMIT 5000",
+    )
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(xmin)
+    .load(conn)
+    .await?;
+    let last = rows.last().map_or(after, |t| Cursor { xid: t.xid, id: t.id });
+    let reached = if rows.len() < 5000 { last.max(Cursor::at_horizon(xmin)) } else { last };
+    let mut sessions: Vec<Uuid> = rows.into_iter().map(|t| t.session_id).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    Ok((sessions, reached))
+}
+
+#[derive(QueryableByName)]
+struct Mark {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Everything at or below this position may have been pruned.
+pub async fn pruned_up_to(conn: &mut AsyncPgConnection) -> ApiResult<Cursor> {
+    let mark: Mark = diesel::sql_query("SELECT xid, id FROM event_watermarks WHERE name = 'pruned'")
+        .get_result(conn)
+        .await?;
+    Ok(Cursor { xid: mark.xid, id: mark.id })
+}
+
+/// Whether a reader at `position` may have missed pruned events: checked
+/// after reading (a prune committing before the read moved the mark first).
+pub async fn too_old(conn: &mut AsyncPgConnection, position: Cursor) -> ApiResult<bool> {
+    let mark = pruned_up_to(conn).await?;
+    Ok(mark != Cursor::default() && position < mark)
+}
+
+/// Any number that is not another advisory lock of this application.
+const PRUNE_LOCK: i64 = 0x7069_6c63_6576_7473; // "pilcevts"
+
+/// Deletes up to 5,000 events older than `keep` and moves the watermark to
+/// the highest one deleted, in one transaction, if no other instance is
+/// pruning. Returns how many went.
+#[tracing::instrument(skip_all)]
+pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResult<usize> {
+    let keep_secs = keep.as_secs() as f64;
+    conn.transaction::<_, ApiError, _>(async move |conn| {
+        #[derive(QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            locked: bool,
+        }
+        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+            .bind::<BigInt, _>(PRUNE_LOCK)
+            .get_result(conn)
+            .await?;
+        if !got.locked {
+            return Ok(0);
+        }
+        let gone: Vec<Mark> = diesel::sql_query(
+            "DELETE FROM session_events WHERE id IN ( \
+                 SELECT id FROM session_events \
+                  WHERE created_at < now() - make_interval(secs => $1) \
+                  ORDER BY xid, id LIMIT 5000) \
+             RETURNING xid, id",
+        )
+        .bind::<diesel::sql_types::Double, _>(keep_secs)
+        .load(conn)
+        .await?;
+        if let Some(top) = gone.iter().map(|m| Cursor { xid: m.xid, id: m.id }).max() {
+            diesel::sql_query(
+                "UPDATE event_watermarks SET xid = $1, id = $2, updated_at = now() \
+                  WHERE name = 'pruned' AND (xid, id) < ($1, $2)",
+            )
+            .bind::<BigInt, _>(top.xid)
+            .bind::<BigInt, _>(top.id)
+            .execute(conn)
+            .await?;
+        }
+        diesel::sql_query("DELETE FROM event_tickets WHERE expires_at < now()").execute(conn).await?;
+        Ok(gone.len())
+    })
+    .await
+}

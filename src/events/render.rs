@@ -1,0 +1,254 @@
+//! Turning log rows into what each viewer receives. The log holds ids only;
+//! here each event is rendered at delivery time, once as a member sees the
+//! resource now and once as a moderator does, with the same views the REST
+//! routes serve (`ThreadView`, `CommentView`, `SessionView`). The rules:
+//! - a hidden thread, and every comment in it, never reaches members; hiding
+//!   a thread reaches them as `thread.removed {thread_id}` (moderators get
+//!   `thread.updated` with `hidden: true`);
+//! - a hidden or deleted comment reaches members with `body: null`;
+//! - `access.changed` reaches nobody: it makes open streams check access;
+//! - each batch ends with one `counts` event: the current counters of every
+//!   paragraph its events touched (the same for every viewer).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::cursor::Cursor;
+use super::log::EventRow;
+use crate::error::{ApiError, ApiResult};
+use crate::schema::{comments, paragraph_counts as pc, paragraphs, threads, users};
+use crate::sessions::counts::ParagraphCount;
+use crate::sessions::models::{self as sessions_db, SessionView};
+use crate::threads::models::{Comment, CommentView, Thread, ThreadView};
+use crate::users::UserView;
+
+/// One event as one kind of viewer gets it: its kind, its `data` JSON, and
+/// the whole SSE frame with its id, formatted once and shared by every
+/// reader (sending it to a thousand streams copies no bytes).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub event: &'static str,
+    pub data: Arc<str>,
+    pub frame: Bytes,
+}
+
+impl Rendered {
+    fn at(mut self, id: Cursor) -> Self {
+        self.frame = Bytes::from(format!("id: {id}\nevent: {}\ndata: {}\n\n", self.event, self.data));
+        self
+    }
+}
+
+/// One logged event, rendered for both kinds of viewer (`None`: not for them).
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub cursor: Cursor,
+    pub member: Option<Rendered>,
+    pub moderator: Option<Rendered>,
+    /// `access.changed`: whose streams check access again (`Some(None)`: everyone's).
+    pub recheck: Option<Option<Uuid>>,
+}
+
+/// A run of consecutive events: every event after `from` up to `to`, none
+/// missing. `counts` follows the events, with the id `to` carries.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub from: Cursor,
+    pub to: Cursor,
+    pub events: Vec<Delivered>,
+    pub counts: Option<Rendered>,
+}
+
+/// Each thread's view for a member and for a moderator, filled as the REST
+/// routes fill them.
+async fn thread_views(
+    conn: &mut AsyncPgConnection,
+    threads: &HashMap<Uuid, (Thread, UserView)>,
+) -> ApiResult<HashMap<Uuid, (ThreadView, ThreadView)>> {
+    let ids: Vec<Uuid> = threads.keys().copied().collect();
+    let build = |moderator: bool| -> Vec<ThreadView> {
+        ids.iter()
+            .filter_map(|id| threads.get(id))
+            .map(|(t, author)| ThreadView::new(t.clone(), author.clone(), moderator))
+            .collect()
+    };
+    let (mut members, mut moderators) = (build(false), build(true));
+    crate::threads::anchor::fill(conn, &mut members).await?;
+    crate::threads::anchor::fill(conn, &mut moderators).await?;
+    Ok(ids.into_iter().zip(members.into_iter().zip(moderators)).collect())
+}
+
+/// Renders the rows read after `from` (reaching `to`) as one batch.
+#[tracing::instrument(skip_all, fields(events = rows.len()))]
+pub async fn batch(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    from: Cursor,
+    to: Cursor,
+    rows: &[EventRow],
+) -> ApiResult<Batch> {
+    let thread_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.thread_id).collect();
+    let comment_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.comment_id).collect();
+    let threads: HashMap<Uuid, (Thread, UserView)> = if thread_ids.is_empty() {
+        HashMap::new()
+    } else {
+        threads::table
+            .inner_join(users::table)
+            .filter(threads::id.eq_any(thread_ids))
+            .select((Thread::as_select(), UserView::as_select()))
+            .load::<(Thread, UserView)>(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.0.id, row))
+            .collect()
+    };
+    // Thread views as the REST routes build them (anchor included), once per
+    // role: (member's, moderator's).
+    let views = thread_views(conn, &threads).await?;
+    let comments: HashMap<Uuid, (Comment, UserView)> = if comment_ids.is_empty() {
+        HashMap::new()
+    } else {
+        comments::table
+            .inner_join(users::table)
+            .filter(comments::id.eq_any(comment_ids))
+            .select((Comment::as_select(), UserView::as_select()))
+            .load::<(Comment, UserView)>(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.0.id, row))
+            .collect()
+    };
+    let session = if rows.iter().any(|r| r.kind == "session.updated") {
+        let view = SessionView::from(sessions_db::find(conn, session_id).await?);
+        Some(to_json(&json!({ "session": view }))?)
+    } else {
+        None
+    };
+
+    let mut events = Vec::with_capacity(rows.len());
+    let mut touched: Vec<Uuid> = Vec::new();
+    for row in rows {
+        touched.extend(row.paragraph_id);
+        if let Some(old) = row.detail.as_ref().and_then(|d| d.get("old_paragraph_id")) {
+            touched.extend(old.as_str().and_then(|s| s.parse::<Uuid>().ok()));
+        }
+        let thread = row.thread_id.and_then(|id| threads.get(&id));
+        let (member, moderator) = match row.kind.as_str() {
+            kind @ ("thread.created" | "thread.updated" | "thread.restored") => match thread {
+                Some((t, _)) => {
+                    let kind = static_kind(kind);
+                    let (member_view, moderator_view) = &views[&t.id];
+                    let member =
+                        if t.hidden { None } else { Some(rendered(kind, json!({ "thread": member_view }))?) };
+                    let moderator = rendered(kind, json!({ "thread": moderator_view }))?;
+                    (member, Some(moderator))
+                }
+                None => (None, None),
+            },
+            "thread.removed" => {
+                let member = rendered("thread.removed", json!({ "thread_id": row.thread_id }))?;
+                let moderator = match thread {
+                    Some((t, _)) => Some(rendered("thread.updated", json!({ "thread": &views[&t.id].1 }))?),
+                    None => None,
+                };
+                (Some(member), moderator)
+            }
+            kind @ ("comment.created" | "comment.updated") => {
+                let comment = row.comment_id.and_then(|id| comments.get(&id));
+                match (comment, thread) {
+                    (Some((c, author)), Some((t, _))) => {
+                        let kind = static_kind(kind);
+                        let member = if t.hidden {
+                            None
+                        } else {
+                            Some(rendered(
+                                kind,
+                                json!({ "comment": CommentView::new(c.clone(), author.clone(), false) }),
+                            )?)
+                        };
+                        let moderator = rendered(
+                            kind,
+                            json!({ "comment": CommentView::new(c.clone(), author.clone(), true) }),
+                        )?;
+                        (member, Some(moderator))
+                    }
+                    _ => (None, None),
+                }
+            }
+            "session.updated" => {
+                let both = session.clone().map(|data| Rendered {
+                    event: "session.updated",
+                    data,
+                    frame: Bytes::new(),
+                });
+                (both.clone(), both)
+            }
+            "essay.revised" => {
+                let detail = row.detail.clone().unwrap_or_default();
+                let data = json!({ "essay_id": detail.get("essay_id"), "revision": detail.get("revision") });
+                let both = rendered("essay.revised", data)?;
+                (Some(both.clone()), Some(both))
+            }
+            _ => (None, None),
+        };
+        let recheck = (row.kind == "access.changed").then_some(row.target_user_id);
+        let cursor = row.cursor();
+        let (member, moderator) = (member.map(|r| r.at(cursor)), moderator.map(|r| r.at(cursor)));
+        events.push(Delivered { cursor, member, moderator, recheck });
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    let counts =
+        if touched.is_empty() { None } else { Some(counts(conn, session_id, &touched).await?.at(to)) };
+    Ok(Batch { from, to, events, counts })
+}
+
+fn static_kind(kind: &str) -> &'static str {
+    match kind {
+        "thread.created" => "thread.created",
+        "thread.updated" => "thread.updated",
+        "thread.restored" => "thread.restored",
+        "comment.created" => "comment.created",
+        _ => "comment.updated",
+    }
+}
+
+fn to_json(value: &serde_json::Value) -> ApiResult<Arc<str>> {
+    Ok(serde_json::to_string(value).map_err(ApiError::internal)?.into())
+}
+
+fn rendered(event: &'static str, data: serde_json::Value) -> ApiResult<Rendered> {
+    Ok(Rendered { event, data: to_json(&data)?, frame: Bytes::new() })
+}
+
+/// The `counts` event: the touched paragraphs' current counters.
+async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid, touched: &[Uuid]) -> ApiResult<Rendered> {
+    let rows: Vec<(Uuid, i32, Option<i32>, Option<i32>)> = paragraphs::table
+        .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
+        .filter(paragraphs::id.eq_any(touched))
+        .order(paragraphs::position.asc())
+        .select((
+            paragraphs::id,
+            paragraphs::position,
+            pc::thread_count.nullable(),
+            pc::comment_count.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    let paragraphs: Vec<ParagraphCount> = rows
+        .into_iter()
+        .map(|(paragraph_id, position, threads, comments)| ParagraphCount {
+            paragraph_id,
+            position,
+            thread_count: threads.unwrap_or(0),
+            comment_count: comments.unwrap_or(0),
+        })
+        .collect();
+    rendered("counts", json!({ "session_id": session_id, "paragraphs": paragraphs }))
+}

@@ -1,0 +1,79 @@
+//! Conditional GETs: a strong `ETag` over the exact bytes of the body this
+//! caller gets, and 304 when `If-None-Match` names it. The handler decides
+//! access and reads its data first, exactly as for a 200, so a replayed tag
+//! never bypasses the policy (an outsider still gets 404, a revoked token
+//! 401). Because the tag hashes the body itself, it differs between a member
+//! and a moderator whenever their bodies differ (hidden content), and it
+//! changes whenever anything in the body does.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+
+/// Revalidate every time; only this browser may keep the body. (The API
+/// scope's `no-store` default is added only where a handler set nothing.)
+pub const CACHE_CONTROL: &str = "private, no-cache";
+
+/// The strong tag of a body: 128 bits of its SHA-256, quoted.
+pub fn tag_of(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether `If-None-Match` names `tag` (or is `*`). RFC 9110 §13.1.2: this
+/// header uses the weak comparison, so a `W/` prefix is ignored.
+pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
+    req.headers().get_all(header::IF_NONE_MATCH).filter_map(|v| v.to_str().ok()).any(|value| {
+        value
+            .split(',')
+            .map(str::trim)
+            .any(|candidate| candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag)
+    })
+}
+
+/// `body` as JSON with its tag, or 304 when the client already has it.
+/// `headers` go on both (e.g. `Pilcrow-Event-Cursor`).
+pub fn json<T: Serialize>(
+    req: &HttpRequest,
+    body: &T,
+    headers: &[(&'static str, String)],
+) -> ApiResult<HttpResponse> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    let tag = tag_of(&bytes);
+    let fresh = none_match(req, &tag);
+    let mut response = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)))
+        .insert_header((header::VARY, HeaderValue::from_static("Authorization")));
+    for (name, value) in headers {
+        response.insert_header((*name, value.as_str()));
+    }
+    if fresh {
+        return Ok(response.insert_header((header::ETAG, tag)).finish());
+    }
+    Ok(response.insert_header((header::ETAG, tag)).content_type(mime::APPLICATION_JSON).body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn matches_lists_weak_forms_and_star() {
+        let tag = tag_of(b"{}");
+        for header in [tag.clone(), format!("W/{tag}"), format!("\"x\", {tag}"), "*".to_owned()] {
+            let req = TestRequest::default().insert_header((header::IF_NONE_MATCH, header)).to_http_request();
+            assert!(none_match(&req, &tag));
+        }
+        let req =
+            TestRequest::default().insert_header((header::IF_NONE_MATCH, "\"other\"")).to_http_request();
+        assert!(!none_match(&req, &tag));
+        assert!(!none_match(&TestRequest::default().to_http_request(), &tag));
+    }
+}
