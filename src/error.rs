@@ -64,6 +64,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     MissingToken,
     NotAMember,
+    /// Answers are accepted on question threads only.
+    NotAQuestion,
     NotAuthor,
     NotFound,
     PayloadTooLarge,
@@ -72,6 +74,8 @@ pub enum ErrorCode {
     RequestTimeout,
     SessionClosed,
     SlugTaken,
+    /// A hidden thread takes no votes, not even a moderator's.
+    ThreadHidden,
     ThreadLocked,
     TokenExpired,
     TokenRevoked,

@@ -12,6 +12,7 @@ use crate::db::modlog::{Action, TargetType};
 use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
 use crate::ids::{GroupId, InviteId, UserId};
 use crate::moderation::reports::ReportStatus;
+use crate::threads::models::ThreadSort;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,7 +27,7 @@ use crate::moderation::reports::ReportStatus;
     ),
     // Types used only in parameters, which register no schemas of their own
     // (tests/api/openapi.rs fails on any reference left dangling).
-    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId)),
+    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId, ThreadSort)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The signed-in user"),
@@ -35,6 +36,9 @@ use crate::moderation::reports::ReportStatus;
         (name = "sessions", description = "Reading sessions and paragraph counts"),
         (name = "threads", description = "Threads anchored to paragraphs, and nested comments"),
         (name = "moderation", description = "Locks, pins, hiding, reports, bans, the moderation log"),
+        (name = "questions", description = "Question threads: votes and accepted answers"),
+        (name = "unread", description = "Read marks: what each reader has seen"),
+        (name = "search", description = "Full-text search over thread titles and comments"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

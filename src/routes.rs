@@ -17,7 +17,10 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::essays::routes)
         .configure(crate::sessions::routes)
         .configure(crate::threads::routes)
-        .configure(crate::moderation::routes);
+        .configure(crate::moderation::routes)
+        .configure(crate::questions::routes)
+        .configure(crate::unread::routes)
+        .configure(crate::search::routes);
 }
 
 /// Every route of the service.

@@ -7,7 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::anchors::{AnchoredQuote, Quote};
-use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
+use super::models::{
+    self as threads_db, NewComment, Thread, ThreadAfter, ThreadKind, ThreadListing, ThreadSort, ThreadView,
+};
 use super::rules::{check_body, lock_open_session, visible_thread};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -37,6 +39,9 @@ pub struct CreateThread {
     pub body: String,
     /// Anchors the thread to a span of the paragraph.
     pub quote: Option<Quote>,
+    /// "discussion" (the default) or "question".
+    #[serde(default)]
+    pub kind: ThreadKind,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,6 +49,12 @@ pub struct CreateThread {
 pub struct ThreadFilter {
     /// Only threads on this paragraph.
     pub paragraph_id: Option<Uuid>,
+    /// Only discussions, or only questions.
+    pub kind: Option<ThreadKind>,
+    /// Only questions that are (true) or are not (false) answered.
+    pub answered: Option<bool>,
+    /// Pinned threads come first whatever the sort.
+    pub sort: Option<ThreadSort>,
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
@@ -118,6 +129,7 @@ pub async fn create_thread(
                         threads::quote_exact.eq(quote.as_ref().map(AnchoredQuote::exact)),
                         threads::quote_start.eq(quote.as_ref().map(|q| q.span().0)),
                         threads::quote_end.eq(quote.as_ref().map(|q| q.span().1)),
+                        threads::kind.eq(req.kind),
                     ))
                     .returning(threads::id)
                     .get_result(conn)
@@ -140,8 +152,9 @@ pub async fn create_thread(
     idem.finish(&mut conn, result).await
 }
 
-/// The session's threads: pinned first, then latest activity. Hidden threads
-/// are listed for moderators only.
+/// The session's threads: pinned first, then by `sort` (latest activity by
+/// default). Hidden threads are listed for moderators only. Signed-in
+/// callers also get each thread's `unread_count`.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
     responses((status = 200, body = Page<ThreadView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
@@ -154,15 +167,36 @@ pub async fn list_threads(
     page: web::Query<PageParams>,
 ) -> ApiResult<web::Json<Page<ThreadView>>> {
     let limit = page.limit()?;
-    let after: Option<ThreadKey> = page.after()?;
+    let sort = filter.sort.unwrap_or_default();
+    // Each sort has its own cursor shape; another sort's cursor is refused.
+    let after = match sort {
+        ThreadSort::Activity => page.after()?.map(ThreadAfter::Activity),
+        ThreadSort::Votes => page.after()?.map(ThreadAfter::Votes),
+        ThreadSort::New => page.after()?.map(ThreadAfter::New),
+    };
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
     access.require_read()?;
     let moderator = access.is_moderator();
-    let rows =
-        threads_db::list_threads(&mut conn, *path, filter.paragraph_id, moderator, after, limit).await?;
-    let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
-    Ok(web::Json(page.map(|(t, author)| ThreadView::new(t, author, moderator))))
+    let listing = ThreadListing {
+        paragraph_id: filter.paragraph_id,
+        kind: filter.kind,
+        answered: filter.answered,
+        sort,
+        include_hidden: moderator,
+    };
+    let rows = threads_db::list_threads(&mut conn, *path, listing, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |(t, _, votes)| match sort {
+        ThreadSort::Activity => ThreadAfter::Activity((t.pinned, t.last_activity_at, t.id)),
+        ThreadSort::Votes => ThreadAfter::Votes((t.pinned, *votes, t.id)),
+        ThreadSort::New => ThreadAfter::New((t.pinned, t.created_at, t.id)),
+    });
+    let mut page = page.map(|(t, author, _)| ThreadView::new(t, author, moderator));
+    crate::questions::decorate(&mut conn, &access, &mut page.items).await?;
+    if let Some(user_id) = access.user_id {
+        crate::unread::fill_threads(&mut conn, user_id, &mut page.items).await?;
+    }
+    Ok(web::Json(page))
 }
 
 /// A thread.
@@ -177,5 +211,8 @@ pub async fn get_thread(
 ) -> ApiResult<web::Json<ThreadView>> {
     let mut conn = state.conn().await?;
     let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
-    Ok(web::Json(ThreadView::new(thread, author, access.is_moderator())))
+    let mut view = [ThreadView::new(thread, author, access.is_moderator())];
+    crate::questions::decorate(&mut conn, &access, &mut view).await?;
+    let [view] = view;
+    Ok(web::Json(view))
 }

@@ -7,6 +7,7 @@ mod client;
 mod cluster;
 mod essay;
 mod moderated;
+mod questions;
 mod reading;
 mod roles;
 mod schema;
@@ -21,6 +22,7 @@ pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
+pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};
 pub use schema::{function_oids, mark_stale, recorded};

@@ -1,0 +1,3 @@
+DROP TABLE thread_reads;
+DROP INDEX comments_thread_seq_idx;
+ALTER TABLE comments DROP COLUMN seq CASCADE;
