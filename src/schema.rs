@@ -177,7 +177,7 @@ diesel::table! {
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         seq -> Int8,
-        search -> crate::schema::sql_types::TsVector,
+        search -> Nullable<crate::schema::sql_types::TsVector>,
     }
 }
 

@@ -74,7 +74,11 @@ async fn lock_for_answer(
 }
 
 /// The thread as the caller sees it, after the change.
-async fn thread_view(conn: &mut AsyncPgConnection, access: &GroupAccess, thread_id: Uuid) -> ApiResult<ThreadView> {
+async fn thread_view(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    thread_id: Uuid,
+) -> ApiResult<ThreadView> {
     let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
     let mut view = [ThreadView::new(thread, author, access.is_moderator())];
     super::decorate(conn, access, &mut view).await?;

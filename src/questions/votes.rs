@@ -24,7 +24,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Locks what a vote depends on, in the protocol's order, and refuses what
 /// the thread's state forbids. Returns the voter.
-async fn lock_for_vote(conn: &mut AsyncPgConnection, access: &GroupAccess, thread_id: Uuid) -> ApiResult<Uuid> {
+async fn lock_for_vote(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    thread_id: Uuid,
+) -> ApiResult<Uuid> {
     let user_id = access.require(Role::Member)?;
     // Votes are members' votes: a site administrator who has not joined has none.
     let member: Option<String> = memberships::table
@@ -61,7 +65,11 @@ async fn lock_for_vote(conn: &mut AsyncPgConnection, access: &GroupAccess, threa
     ))]
 #[put("/threads/{thread_id}/vote")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn vote(state: web::Data<AppState>, caller: Caller, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn vote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let thread_id = *path;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;

@@ -63,7 +63,7 @@ pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec
            SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title \
              FROM q, threads t \
              JOIN reading_sessions s ON s.id = t.session_id \
-            WHERE to_tsvector('simple', coalesce(t.title, '')) @@ q.q AND s.group_id = $2 \
+            WHERE t.title IS NOT NULL AND to_tsvector('simple', coalesce(t.title, '')) @@ q.q AND s.group_id = $2 \
               AND ($3 OR NOT t.hidden) \
               AND ($4::uuid IS NULL OR t.session_id = $4) \
          ) hit \
@@ -87,6 +87,10 @@ pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec
 /// HTML-escaping, these and only these become `<mark>` and `</mark>`.
 const START: char = '\u{2}';
 const STOP: char = '\u{3}';
+/// Stands for `<` while `ts_headline` works: its parser takes `<b>` and the
+/// like for HTML tags and drops them, and the snippet should show the text
+/// as written (escaped).
+const LT: char = '\u{4}';
 
 #[derive(QueryableByName)]
 struct Headline {
@@ -97,17 +101,20 @@ struct Headline {
 }
 
 /// A snippet of each text with the query's matches in `<mark>…</mark>`
-/// around otherwise HTML-escaped text, in the order given.
+/// around otherwise HTML-escaped text, in the order given: short texts (every
+/// title, most comments) whole, longer ones as up to two fragments.
 #[tracing::instrument(skip_all, fields(texts = texts.len()))]
 pub async fn snippets(conn: &mut AsyncPgConnection, query: &str, texts: &[String]) -> ApiResult<Vec<String>> {
     if texts.is_empty() {
         return Ok(Vec::new());
     }
     let mut rows: Vec<Headline> = diesel::sql_query(
-        "SELECT u.ord, ts_headline('simple', translate(u.text, chr(2) || chr(3), '  '), \
+        "SELECT u.ord, ts_headline('simple', translate(u.text, chr(2) || chr(3) || chr(4) || '<', '   ' || chr(4)), \
                 websearch_to_tsquery('simple', $1), \
-                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || \
-                ', MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet \
+                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', ' || \
+                CASE WHEN char_length(u.text) <= 240 THEN 'HighlightAll=true' \
+                     ELSE 'MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=\" … \"' END) \
+                AS snippet \
            FROM unnest($2::text[]) WITH ORDINALITY AS u (text, ord)",
     )
     .bind::<Text, _>(query)
@@ -126,7 +133,7 @@ pub fn mark(headline: &str) -> String {
             START => out.push_str("<mark>"),
             STOP => out.push_str("</mark>"),
             '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
+            '<' | LT => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
@@ -143,8 +150,8 @@ mod tests {
     #[test]
     fn only_the_sentinels_become_tags() {
         assert_eq!(
-            mark("a <b>&\"'\u{2}word\u{3} <mark>"),
-            "a &lt;b&gt;&amp;&quot;&#39;<mark>word</mark> &lt;mark&gt;"
+            mark("a <b>&\"'\u{2}word\u{3} <mark> \u{4}i>"),
+            "a &lt;b&gt;&amp;&quot;&#39;<mark>word</mark> &lt;mark&gt; &lt;i&gt;"
         );
     }
 }

@@ -174,7 +174,8 @@ pub async fn paragraphs_with_counts(
     session_id: Uuid,
 ) -> ApiResult<(GroupAccess, Vec<ParagraphWithCounts>)> {
     readable(conn, caller, session_id).await?;
-    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>, Option<i32>));
+    type Row =
+        (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>, Option<i32>));
     let rows: Vec<Row> = session_rows!(
         conn,
         caller,
@@ -188,17 +189,18 @@ pub async fn paragraphs_with_counts(
             pc::open_question_count.nullable(),
         )
     );
-    let (access, mut paragraphs) = split(caller, rows, |(id, position, text, threads, comments, questions)| {
-        Some(ParagraphWithCounts {
-            paragraph_id: id?,
-            position: position?,
-            text: text?,
-            thread_count: threads.unwrap_or(0),
-            comment_count: comments.unwrap_or(0),
-            open_question_count: questions.unwrap_or(0),
-            unread_count: None,
-        })
-    })?;
+    let (access, mut paragraphs) =
+        split(caller, rows, |(id, position, text, threads, comments, questions)| {
+            Some(ParagraphWithCounts {
+                paragraph_id: id?,
+                position: position?,
+                text: text?,
+                thread_count: threads.unwrap_or(0),
+                comment_count: comments.unwrap_or(0),
+                open_question_count: questions.unwrap_or(0),
+                unread_count: None,
+            })
+        })?;
     let unread = unread_for(conn, &access, session_id).await?;
     for p in &mut paragraphs {
         p.unread_count = unread_of(&unread, p.paragraph_id);

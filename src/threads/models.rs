@@ -272,8 +272,12 @@ pub async fn list_threads(
         ThreadSort::Activity => {
             query.order((threads::pinned.desc(), threads::last_activity_at.desc(), threads::id.desc()))
         }
-        ThreadSort::Votes => query.order((threads::pinned.desc(), effective_votes().desc(), threads::id.desc())),
-        ThreadSort::New => query.order((threads::pinned.desc(), threads::created_at.desc(), threads::id.desc())),
+        ThreadSort::Votes => {
+            query.order((threads::pinned.desc(), effective_votes().desc(), threads::id.desc()))
+        }
+        ThreadSort::New => {
+            query.order((threads::pinned.desc(), threads::created_at.desc(), threads::id.desc()))
+        }
     };
     if let Some(paragraph_id) = listing.paragraph_id {
         query = query.filter(threads::paragraph_id.eq(paragraph_id));
@@ -292,17 +296,17 @@ pub async fn list_threads(
     if !listing.include_hidden {
         query = query.filter(threads::hidden.eq(false));
     }
-    query = match after {
-        None => query,
-        Some(ThreadAfter::Activity((pinned, at, id))) => query.filter(
-            keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
-        ),
-        Some(ThreadAfter::Votes((pinned, votes, id))) => query
-            .filter(keyset!(<, threads::pinned => pinned, effective_votes() => votes, threads::id => id)),
-        Some(ThreadAfter::New((pinned, at, id))) => {
-            query.filter(keyset!(<, threads::pinned => pinned, threads::created_at => at, threads::id => id))
-        }
-    };
+    query =
+        match after {
+            None => query,
+            Some(ThreadAfter::Activity((pinned, at, id))) => query.filter(
+                keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
+            ),
+            Some(ThreadAfter::Votes((pinned, votes, id))) => query
+                .filter(keyset!(<, threads::pinned => pinned, effective_votes() => votes, threads::id => id)),
+            Some(ThreadAfter::New((pinned, at, id))) => query
+                .filter(keyset!(<, threads::pinned => pinned, threads::created_at => at, threads::id => id)),
+        };
     Ok(query.load(conn).await?)
 }
 

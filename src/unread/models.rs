@@ -34,7 +34,11 @@ struct Unread {
 /// Sets `unread_count` on each thread for `user_id`; a hidden thread has none
 /// that count, so 0.
 #[tracing::instrument(skip_all, fields(threads = views.len()))]
-pub async fn fill_threads(conn: &mut AsyncPgConnection, user_id: Uuid, views: &mut [ThreadView]) -> ApiResult<()> {
+pub async fn fill_threads(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    views: &mut [ThreadView],
+) -> ApiResult<()> {
     if views.is_empty() {
         return Ok(());
     }

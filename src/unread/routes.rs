@@ -35,7 +35,9 @@ pub struct ReadMarks {
 fn marks_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
     let uuid = || {
-        ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
     };
     ObjectBuilder::new()
         .schema_type(Type::Object)

@@ -96,7 +96,8 @@ async fn banned_and_departed_voters_do_not_count() {
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     app.add_member(group, &owner, &alice, "member").await;
     app.add_member(group, &owner, &bob, "member").await;
-    let thread = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(2), "a discussion").await;
+    let thread =
+        app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(2), "a discussion").await;
     let thread = id(&thread);
     let path = format!("/threads/{thread}");
     app.vote(&thread, Some(&alice.token)).await.expect(204);
@@ -105,11 +106,16 @@ async fn banned_and_departed_voters_do_not_count() {
     assert_eq!(app.get(&path, None).await.expect(200)["vote_count"], 3);
 
     // A ban suspends Alice's vote; lifting it brings it back.
-    app.post(&format!("/groups/{group}/bans"), Some(&owner.token), json!({"user_id": alice.id, "reason": "spam"}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/groups/{group}/bans"),
+        Some(&owner.token),
+        json!({"user_id": alice.id, "reason": "spam"}),
+    )
+    .await
+    .expect(201);
     assert_eq!(app.get(&path, None).await.expect(200)["vote_count"], 2);
-    let sorted = app.get(&format!("/sessions/{}/threads?sort=votes", reading.session_id), None).await.expect(200);
+    let sorted =
+        app.get(&format!("/sessions/{}/threads?sort=votes", reading.session_id), None).await.expect(200);
     assert_eq!(sorted["items"][0]["vote_count"], 2);
     app.vote(&thread, Some(&alice.token)).await.expect_problem(403, "banned");
     app.delete(&format!("/groups/{group}/bans/{}", alice.id), Some(&owner.token)).await.expect(204);

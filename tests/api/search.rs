@@ -39,9 +39,13 @@ async fn canaries_never_appear() {
 
     let visible = id(&app.start_thread(sid, &member, &para, "The canary sings in plain view").await);
     let hidden_comment = id(&app.comment(&visible, &member, None, "hiddencanary words").await);
-    app.post(&format!("/comments/{hidden_comment}/moderation"), Some(&owner.token), json!({"action": "hide"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/comments/{hidden_comment}/moderation"),
+        Some(&owner.token),
+        json!({"action": "hide"}),
+    )
+    .await
+    .expect(200);
     let deleted = id(&app.comment(&visible, &member, None, "deletedcanary words").await);
     app.delete(&format!("/comments/{deleted}"), Some(&member.token)).await.expect(204);
     let hidden_thread = app
@@ -52,9 +56,13 @@ async fn canaries_never_appear() {
         )
         .await
         .expect(201);
-    app.post(&format!("/threads/{}/moderation", id(&hidden_thread)), Some(&owner.token), json!({"action": "hide"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/threads/{}/moderation", id(&hidden_thread)),
+        Some(&owner.token),
+        json!({"action": "hide"}),
+    )
+    .await
+    .expect(200);
     // A private group's canary, found by its members only and 404 to others.
     let private = app.reading(&owner, "private").await;
     app.start_thread(&private.session_id, &owner, &private.paragraph_id(0), "privatecanary secret").await;
@@ -69,7 +77,8 @@ async fn canaries_never_appear() {
         assert_eq!(page["items"][0]["thread_id"], visible);
         assert_eq!(page["items"][0]["matched"], "comment");
         assert_eq!(snippets(&page), vec!["The <mark>canary</mark> sings in plain view"]);
-        let private_search = app.get(&format!("/groups/{}/search?q=privatecanary", private.group_id), token).await;
+        let private_search =
+            app.get(&format!("/groups/{}/search?q=privatecanary", private.group_id), token).await;
         private_search.expect_problem(404, "not_found");
     }
     // Moderators find hidden content (flagged), never deleted content.
@@ -92,7 +101,7 @@ async fn snippets_escape_everything_but_the_marks() {
             &format!("/sessions/{}/threads", reading.session_id),
             Some(&owner.token),
             json!({"paragraph_id": reading.paragraph_id(0), "title": "On script <3 & \"quotes\"",
-                   "body": "<b>Bold</b> claims about script\u{2}tags\u{3} & <mark>fake</mark> marks"}),
+                   "body": "Some <b>Bold</b> claims about script\u{2}tags\u{3} & <mark>fake</mark> marks"}),
         )
         .await
         .expect(201));
@@ -103,14 +112,20 @@ async fn snippets_escape_everything_but_the_marks() {
     assert_eq!(items[0]["thread_id"], t);
     assert_eq!(
         items[0]["snippet"],
-        "&lt;b&gt;Bold&lt;/b&gt; claims about <mark>script</mark> tags &amp; &lt;mark&gt;fake&lt;/mark&gt; marks"
+        "Some &lt;b&gt;Bold&lt;/b&gt; claims about <mark>script</mark> tags  &amp; &lt;mark&gt;fake&lt;/mark&gt; marks"
     );
     assert_eq!((items[1]["matched"].clone(), items[1]["comment_id"].clone()), (json!("title"), Value::Null));
     assert_eq!(items[1]["snippet"], "On <mark>script</mark> &lt;3 &amp; &quot;quotes&quot;");
     // Phrases and exclusions.
-    assert_eq!(search(&app, &reading.group_id, "\"claims about\"", None).await["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        search(&app, &reading.group_id, "\"claims about\"", None).await["items"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(search(&app, &reading.group_id, "\"about claims\"", None).await["items"], json!([]));
-    assert_eq!(search(&app, &reading.group_id, "script -quotes", None).await["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        search(&app, &reading.group_id, "script -quotes", None).await["items"].as_array().unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -159,7 +174,8 @@ async fn hostile_queries_are_never_a_server_error() {
     let app = spawn_app().await;
     let owner = app.register("owner").await;
     let reading = app.reading(&owner, "public").await;
-    app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "it's a \"quoted\" word & more").await;
+    app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "it's a \"quoted\" word & more")
+        .await;
     let group = &reading.group_id;
     for q in [
         "\"unbalanced",
@@ -189,7 +205,9 @@ async fn hostile_queries_are_never_a_server_error() {
     app.get(&format!("/groups/{group}/search?q=%20%20"), None).await.expect_problem(422, "validation_failed");
     let missing = app.get(&format!("/groups/{group}/search"), None).await;
     assert!(missing.status == 400 || missing.status == 422, "{}", missing.body);
-    app.get(&format!("/groups/{group}/search?q=x&cursor=nonsense"), None).await.expect_problem(400, "invalid_cursor");
+    app.get(&format!("/groups/{group}/search?q=x&cursor=nonsense"), None)
+        .await
+        .expect_problem(400, "invalid_cursor");
     let found = search(&app, group, "quoted", None).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
 }

@@ -44,7 +44,8 @@ async fn unread(app: &TestApp, session: &str, para: &str, user: &TestUser) -> i6
 /// The thread's `unread_count` in the session's thread list, as `user` sees it.
 async fn thread_unread(app: &TestApp, session: &str, thread: &str, user: &TestUser) -> Value {
     let list = app.get(&format!("/sessions/{session}/threads"), Some(&user.token)).await.expect(200);
-    list["items"].as_array().unwrap().iter().find(|t| t["id"] == thread).expect("thread listed")["unread_count"]
+    list["items"].as_array().unwrap().iter().find(|t| t["id"] == thread).expect("thread listed")
+        ["unread_count"]
         .clone()
 }
 
@@ -104,12 +105,12 @@ async fn unread_counts_follow_reads_posts_hides_and_deletes() {
     let t2 = id(&app.start_thread(sid, &alice, &para, "second thread").await);
     app.comment(&t2, &alice, None, "more").await;
     assert_eq!(unread(&app, sid, &para, &bob).await, 3);
-    assert_eq!(unread(&app, sid, &para, &owner).await, 6);
+    assert_eq!(unread(&app, sid, &para, &owner).await, 7);
     app.post(&format!("/threads/{t2}/moderation"), Some(&owner.token), json!({"action": "hide"}))
         .await
         .expect(200);
     assert_eq!(unread(&app, sid, &para, &bob).await, 1);
-    assert_eq!(unread(&app, sid, &para, &owner).await, 4);
+    assert_eq!(unread(&app, sid, &para, &owner).await, 5);
     assert_eq!(thread_unread(&app, sid, &t2, &owner).await, 0);
 
     // Another paragraph is untouched, and reads one paragraph at a time.
@@ -130,7 +131,8 @@ async fn read_marks_are_checked() {
     let t2 = id(&app.start_thread(sid, &owner, &reading.paragraph_id(1), "two").await);
     let c2 = app.get(&format!("/threads/{t2}/comments"), None).await;
     assert_eq!(c2.status, 404, "private");
-    let c2 = id(&app.get(&format!("/threads/{t2}/comments"), Some(&member.token)).await.expect(200)["items"][0]);
+    let c2 =
+        id(&app.get(&format!("/threads/{t2}/comments"), Some(&member.token)).await.expect(200)["items"][0]);
     let path = format!("/sessions/{sid}/reads");
 
     app.put(&path, None, json!({"threads": {}})).await.expect_problem(401, "missing_token");
@@ -147,9 +149,13 @@ async fn read_marks_are_checked() {
     app.post(&format!("/threads/{t2}/moderation"), Some(&owner.token), json!({"action": "hide"}))
         .await
         .expect(200);
-    app.put(&path, Some(&member.token), json!({"threads": {&t2: &c2}})).await.expect_problem(422, "validation_failed");
+    app.put(&path, Some(&member.token), json!({"threads": {&t2: &c2}}))
+        .await
+        .expect_problem(422, "validation_failed");
     app.put(&path, Some(&owner.token), json!({"threads": {&t2: &c2}})).await.expect(204);
     let many: serde_json::Map<String, Value> =
         (0..501).map(|_| (uuid::Uuid::now_v7().to_string(), json!(uuid::Uuid::now_v7()))).collect();
-    app.put(&path, Some(&member.token), json!({"threads": many})).await.expect_problem(422, "validation_failed");
+    app.put(&path, Some(&member.token), json!({"threads": many}))
+        .await
+        .expect_problem(422, "validation_failed");
 }

@@ -63,10 +63,15 @@ impl TestApp {
     /// `open_question_count` of one paragraph by /counts and by /paragraphs,
     /// which must agree, checked against a recount from the rows.
     pub async fn open_questions(&self, session_id: &str, paragraph_id: &str) -> i64 {
-        let counted = self.paragraph_entry(session_id, paragraph_id, None).await["open_question_count"]
+        self.open_questions_as(session_id, paragraph_id, None).await
+    }
+
+    /// `open_questions` as the holder of `token` reads them.
+    pub async fn open_questions_as(&self, session_id: &str, paragraph_id: &str, token: Option<&str>) -> i64 {
+        let counted = self.paragraph_entry(session_id, paragraph_id, token).await["open_question_count"]
             .as_i64()
             .expect("open_question_count");
-        let paragraphs = self.get(&format!("/sessions/{session_id}/paragraphs"), None).await.expect(200);
+        let paragraphs = self.get(&format!("/sessions/{session_id}/paragraphs"), token).await.expect(200);
         let listed = paragraphs["paragraphs"]
             .as_array()
             .expect("paragraphs")
@@ -90,7 +95,11 @@ struct Count {
 
 /// Question threads on the paragraph that count and have no accepted answer
 /// whose comment counts, straight from the rows.
-pub async fn recount_open_questions(conn: &mut AsyncPgConnection, session_id: &str, paragraph_id: &str) -> i64 {
+pub async fn recount_open_questions(
+    conn: &mut AsyncPgConnection,
+    session_id: &str,
+    paragraph_id: &str,
+) -> i64 {
     diesel::sql_query(
         "SELECT count(*) AS n FROM threads t
           WHERE t.session_id = $1::uuid AND t.paragraph_id = $2::uuid
