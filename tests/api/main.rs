@@ -32,6 +32,7 @@ mod operations_timeouts;
 mod operations_tls;
 mod password_reset;
 mod questions_answers;
+mod questions_lists;
 mod questions_votes;
 mod rate_limits;
 mod reports;
