@@ -3,6 +3,8 @@
 --   wrk ... -s benches/wrk.lua URL -- comments OUT   GET /threads/{random}/comments (first page)
 --   wrk ... -s benches/wrk.lua URL -- post     OUT   POST /threads/{random}/comments
 --   wrk ... -s benches/wrk.lua URL -- hot      OUT   POST to threads on one paragraph
+--   wrk ... -s benches/wrk.lua URL -- counts_me OUT  GET /sessions/{random}/counts as the first
+--                                                    token's user (with unread_count)
 -- OUT is the directory the seeder wrote its id lists and tokens to.
 -- Every request draws a fresh random id (and, for posts, a random member's token).
 
@@ -28,10 +30,10 @@ end
 function init(args)
   mode = args[1] or "counts"
   local out = args[2] or "benches/out"
-  local list = ({ counts = "sessions.txt", comments = "threads.txt", post = "threads.txt", hot = "hot_threads.txt" })[mode]
+  local list = ({ counts = "sessions.txt", counts_me = "sessions.txt", comments = "threads.txt", post = "threads.txt", hot = "hot_threads.txt" })[mode]
   assert(list, "unknown mode " .. mode)
   ids = lines(out .. "/" .. list)
-  if mode == "post" or mode == "hot" then tokens = lines(out .. "/tokens.txt") end
+  if mode == "post" or mode == "hot" or mode == "counts_me" then tokens = lines(out .. "/tokens.txt") end
   math.randomseed(os.time() * 1000 + (thread_seed or 0))
 end
 
@@ -40,6 +42,8 @@ function request()
   local id = ids[math.random(#ids)]
   if mode == "counts" then
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts")
+  elseif mode == "counts_me" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts", { ["Authorization"] = "Bearer " .. tokens[1] })
   elseif mode == "comments" then
     return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
   end
