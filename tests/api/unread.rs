@@ -159,3 +159,49 @@ async fn read_marks_are_checked() {
         .await
         .expect_problem(422, "validation_failed");
 }
+
+/// The commit-order pitfall: a comment's seq is drawn only once its thread's
+/// row lock is held, so a comment waiting for that lock draws a higher seq
+/// than the one that holds it, even when its INSERT started first. Raw SQL,
+/// so no route's own locking helps.
+#[tokio::test]
+async fn a_comment_draws_its_seq_only_under_its_threads_lock() {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let reading = app.reading(&owner, "public").await;
+    let t = id(&app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "opening").await);
+    let insert = |body: &str| {
+        format!(
+            "INSERT INTO comments (id, thread_id, depth, sort_key, author_id, body) \
+             VALUES (gen_random_uuid(), '{t}', 0, '', '{}', '{body}')",
+            owner.id
+        )
+    };
+    let mut holder = app.db().await;
+    holder
+        .batch_execute(&format!("BEGIN; SELECT 1 FROM threads WHERE id = '{t}' FOR NO KEY UPDATE"))
+        .await
+        .unwrap();
+    let mut waiter = app.db().await;
+    let late_insert = insert("started first");
+    let waiting = tokio::spawn(async move { waiter.batch_execute(&late_insert).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the insert did not wait for the thread's lock");
+    holder.batch_execute(&insert("holds the lock")).await.unwrap();
+    holder.batch_execute("COMMIT").await.unwrap();
+    waiting.await.unwrap().unwrap();
+
+    #[derive(diesel::QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body: String,
+    }
+    let order: Vec<Seq> =
+        diesel::sql_query(format!("SELECT body FROM comments WHERE thread_id = '{t}' ORDER BY seq"))
+            .load(&mut app.db().await)
+            .await
+            .unwrap();
+    let order: Vec<String> = order.into_iter().map(|s| s.body).collect();
+    assert_eq!(order, vec!["opening", "holds the lock", "started first"]);
+}

@@ -66,9 +66,13 @@ CREATE SCHEMA r;
 -- sequence). Sorting by it puts every reply after its parent and siblings
 -- oldest first; a keyset cursor over it stays stable while replies arrive.
 -- The number is also kept in `seq`, which read marks compare (the Reader
--- features section at the end of this file).
+-- features section at the end of this file). It is drawn only once this
+-- transaction holds its thread's row lock (which every writer takes before
+-- inserting anyway, and the counting trigger would take right after), so
+-- within a thread seq order is commit order.
 CREATE FUNCTION r.comment_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM threads WHERE id = NEW.thread_id FOR NO KEY UPDATE;
     NEW.seq := nextval('comments_seq');
     NEW.sort_key := coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '')
                     || lpad(to_hex(NEW.seq), 16, '0');
@@ -224,10 +228,10 @@ CREATE TRIGGER threads_session_id_guard BEFORE UPDATE OF session_id ON threads
 --     a concurrent hide or delete of that comment (which holds it FOR UPDATE)
 --     runs wholly before or after: exactly one of the two triggers sees both
 --     the acceptance row and the comment's new state.
---   - comment inserts hold the thread's row lock from before the BEFORE
---     INSERT trigger draws their seq until commit (see above), so within a
---     thread seq order is commit order and a read mark never skips a comment
---     committed after it with a lower seq.
+--   - comment inserts hold the thread's row lock from before their seq is
+--     drawn until commit (r.comment_sort_key takes it if the writer has not),
+--     so within a thread seq order is commit order and a read mark never
+--     covers a comment that commits after it with a lower seq.
 
 CREATE FUNCTION r.bump_open_questions(p_session uuid, p_paragraph uuid, delta integer)
 RETURNS void LANGUAGE plpgsql AS $$
