@@ -116,6 +116,13 @@ async fn snippets_escape_everything_but_the_marks() {
     );
     assert_eq!((items[1]["matched"].clone(), items[1]["comment_id"].clone()), (json!("title"), Value::Null));
     assert_eq!(items[1]["snippet"], "On <mark>script</mark> &lt;3 &amp; &quot;quotes&quot;");
+    // A long comment gives fragments around the match, not the whole text.
+    let filler = "lorem ipsum dolor sit amet ".repeat(30);
+    app.comment(&t, &owner, None, &format!("{filler} the needle appears here {filler}")).await;
+    let long = search(&app, &reading.group_id, "needle", None).await;
+    let snippet = long["items"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>needle</mark>"), "{snippet}");
+    assert!(snippet.len() < 400, "a fragment, not the {}-character text: {snippet}", 2 * filler.len());
     // Phrases and exclusions.
     assert_eq!(
         search(&app, &reading.group_id, "\"claims about\"", None).await["items"].as_array().unwrap().len(),
