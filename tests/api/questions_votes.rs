@@ -169,3 +169,48 @@ async fn votes_only_on_threads_that_count_in_open_sessions() {
     // Unknown threads are 404 like everything else.
     app.vote(&uuid::Uuid::now_v7().to_string(), Some(&member.token)).await.expect_problem(404, "not_found");
 }
+
+/// Votes and answers update the hot thread row (and the paragraph's counter
+/// row) without touching an indexed column, so the updates are HOT.
+#[tokio::test]
+async fn votes_and_answers_update_rows_in_place() {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let reading = app.reading(&owner, "public").await;
+    let q = id(&app.ask(&reading.session_id, &owner, &reading.paragraph_id(0), "Hot?").await);
+    let answer = id(&app.comment(&q, &owner, None, "Yes.").await);
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Updates {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        threads: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        threads_hot: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        counters: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        counters_hot: i64,
+    }
+    let mut db = app.db().await;
+    db.batch_execute(&format!(
+        "BEGIN; \
+         INSERT INTO thread_votes (thread_id, user_id, group_id) VALUES ('{q}', '{}', '{}'); \
+         INSERT INTO thread_answers (thread_id, comment_id, accepted_by) VALUES ('{q}', '{answer}', '{}')",
+        owner.id, reading.group_id, owner.id
+    ))
+    .await
+    .unwrap();
+    let updates: Updates = diesel::sql_query(
+        "SELECT pg_stat_get_xact_tuples_updated('threads'::regclass) AS threads, \
+                pg_stat_get_xact_tuples_hot_updated('threads'::regclass) AS threads_hot, \
+                pg_stat_get_xact_tuples_updated('paragraph_counts'::regclass) AS counters, \
+                pg_stat_get_xact_tuples_hot_updated('paragraph_counts'::regclass) AS counters_hot",
+    )
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    db.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(updates, Updates { threads: 2, threads_hot: 2, counters: 1, counters_hot: 1 });
+    let seen = app.get(&format!("/threads/{q}"), None).await.expect(200);
+    assert_eq!((seen["vote_count"].clone(), seen["answered"].clone()), (json!(1), json!(true)));
+}
