@@ -62,6 +62,23 @@ impl Reply {
     }
 }
 
+/// Runs a creating handler's `work` under the request's `Idempotency-Key`:
+/// a replay or a conflict answers without running it; otherwise its reply is
+/// stored with the key and both commit together. Without a key it just runs.
+pub async fn once(
+    conn: &mut AsyncPgConnection,
+    req: &HttpRequest,
+    caller: &Caller,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> ApiResult<Reply>,
+) -> ApiResult<HttpResponse> {
+    let started = match start(conn, req, caller).await? {
+        Start::Replay(replay) => return Ok(replay),
+        Start::Go(started) => started,
+    };
+    let result = work(conn).await;
+    started.finish(conn, result).await
+}
+
 /// A request's key, once its transaction has begun.
 pub struct Started {
     key: Option<(Uuid, String, Vec<u8>)>,

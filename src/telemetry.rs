@@ -78,7 +78,6 @@ pub async fn access_log(
         .filter(|id| sane_request_id(id))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let traceparent = header(&TRACEPARENT_HEADER).filter(|t| trace_id(t).is_some());
-    let trace = traceparent.as_deref().and_then(trace_id).unwrap_or("").to_owned();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().clone();
     req.extensions_mut().insert(RequestId(request_id.clone()));
@@ -87,8 +86,13 @@ pub async fn access_log(
         method = %method,
         route = %route,
         request_id = %request_id,
-        trace_id = %trace,
+        trace_id = tracing::field::Empty,
     );
+    // Recorded only when a valid `traceparent` came in, so a line without one
+    // carries no empty `trace_id=`.
+    if let Some(trace) = traceparent.as_deref().and_then(trace_id) {
+        span.record("trace_id", trace);
+    }
     let started = Instant::now();
     let outcome = next.call(req).instrument(span.clone()).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -1,5 +1,5 @@
 use actix_web::{get, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, LateJson, Page, PageParams};
+use crate::idempotency::{self, Reply};
 use crate::state::AppState;
 
 /// An essay body may hold at most this many bytes of text...
@@ -49,7 +50,7 @@ pub struct ImportEssay {
 }
 
 /// Import an essay into paragraphs (organiser or owner).
-#[utoipa::path(tag = "essays", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "essays", security(("bearer" = [])),
     request_body = ImportEssay,
     responses(
         (status = 201, body = EssayView),
@@ -62,6 +63,7 @@ pub struct ImportEssay {
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn import_essay(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: LateJson<ImportEssay>,
@@ -115,12 +117,13 @@ pub async fn import_essay(
         format,
         created_by: actor,
     };
-    let essay = conn
-        .transaction::<_, ApiError, _>(async move |conn| essays_db::insert(conn, &new, &blocks).await)
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/essays/{}", essay.essay.id)))
-        .json(essay))
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let essay = conn
+            .transaction::<_, ApiError, _>(async move |conn| essays_db::insert(conn, &new, &blocks).await)
+            .await?;
+        Reply::created(format!("/api/v1/essays/{}", essay.essay.id), &essay)
+    })
+    .await
 }
 
 /// The group's essays, newest first, without their paragraphs.

@@ -2,7 +2,7 @@
 //! reporting and joining, for a while or until lifted.
 
 use actix_web::{delete, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -17,6 +17,7 @@ use crate::db::modlog::{self as modlog, Action, Target};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json};
+use crate::idempotency::{self, Reply};
 use crate::ids::{GroupId, UserId};
 use crate::schema::bans;
 use crate::state::AppState;
@@ -48,7 +49,7 @@ pub struct BanView {
 }
 
 /// Ban a user from the group (moderator or above, over lower roles only).
-#[utoipa::path(tag = "moderation", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "moderation", security(("bearer" = [])),
     request_body = CreateBan,
     responses(
         (status = 201, body = BanView),
@@ -60,6 +61,7 @@ pub struct BanView {
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn ban(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<CreateBan>,
@@ -76,37 +78,41 @@ pub async fn ban(
     let target = users::by_id(&mut conn, req.user_id).await?;
     let group_id = access.group_id;
     let (reason, expires_at) = (req.reason.trim().to_owned(), req.expires_at);
-    let created_at = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            access::require_outranks(conn, &access, target.id).await?;
-            let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
-                .values((
-                    bans::group_id.eq(group_id),
-                    bans::user_id.eq(target.id),
-                    bans::banned_by.eq(actor),
-                    bans::reason.eq(&reason),
-                    bans::expires_at.eq(expires_at),
-                ))
-                .on_conflict((bans::group_id, bans::user_id))
-                .do_update()
-                .set((
-                    bans::banned_by.eq(excluded(bans::banned_by)),
-                    bans::reason.eq(excluded(bans::reason)),
-                    bans::expires_at.eq(excluded(bans::expires_at)),
-                    bans::created_at.eq(diesel::dsl::now),
-                ))
-                .returning(bans::created_at)
-                .get_result(conn)
-                .await?;
-            modlog::record(conn, group_id, actor, Action::Ban, Target::User(target.id), Some(&reason))
-                .await?;
-            Ok((created_at, target, reason))
-        })
-        .await?;
-    let (created_at, target, reason) = created_at;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/groups/{group_id}/bans/{}", target.id)))
-        .json(BanView { group_id, user: (&target).into(), reason, expires_at, banned_by: actor, created_at }))
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let created_at = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                access::require_outranks(conn, &access, target.id).await?;
+                let created_at: DateTime<Utc> = diesel::insert_into(bans::table)
+                    .values((
+                        bans::group_id.eq(group_id),
+                        bans::user_id.eq(target.id),
+                        bans::banned_by.eq(actor),
+                        bans::reason.eq(&reason),
+                        bans::expires_at.eq(expires_at),
+                    ))
+                    .on_conflict((bans::group_id, bans::user_id))
+                    .do_update()
+                    .set((
+                        bans::banned_by.eq(excluded(bans::banned_by)),
+                        bans::reason.eq(excluded(bans::reason)),
+                        bans::expires_at.eq(excluded(bans::expires_at)),
+                        bans::created_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(bans::created_at)
+                    .get_result(conn)
+                    .await?;
+                modlog::record(conn, group_id, actor, Action::Ban, Target::User(target.id), Some(&reason))
+                    .await?;
+                Ok((created_at, target, reason))
+            })
+            .await?;
+        let (created_at, target, reason) = created_at;
+        Reply::created(
+            format!("/api/v1/groups/{group_id}/bans/{}", target.id),
+            &BanView { group_id, user: (&target).into(), reason, expires_at, banned_by: actor, created_at },
+        )
+    })
+    .await
 }
 
 /// Lift a ban (moderator or above).

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ids::{GroupId, InviteId};
 use crate::ratelimit::Create;
 use crate::schema::invites;
@@ -65,12 +65,8 @@ pub async fn create_invite(
     state.limits.create(Create::Invite, &caller)?;
     let req = body.0;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let access = access::resolve(conn, Some(&caller), Scope::Group(*path)).await?;
         let actor = access.require(Role::Organiser)?;
         let mut check = Check::new();
         check.require(req.max_uses.is_none_or(|n| n >= 1), "max_uses", "must be at least 1");
@@ -87,7 +83,7 @@ pub async fn create_invite(
                 invites::expires_at.eq(req.expires_at),
             ))
             .returning((invites::id, invites::created_at))
-            .get_result(&mut conn)
+            .get_result(conn)
             .await?;
         // The code is a secret: the Location names the list, not the code.
         let location = format!("/api/v1/groups/{}/invites", access.group_id);
@@ -103,9 +99,8 @@ pub async fn create_invite(
                 created_at,
             },
         )
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// An invite as listed: everything but the code, which only its creator saw once.
@@ -186,7 +181,7 @@ struct InviteRow {
 }
 
 /// Join the invite's group as a member.
-#[utoipa::path(tag = "groups", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "groups", security(("bearer" = [])),
     responses(
         (status = 201, body = MembershipView),
         (status = 403, description = "`banned`", body = Problem),
@@ -198,54 +193,56 @@ struct InviteRow {
 #[tracing::instrument(skip_all)]
 pub async fn accept_invite(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let hash = sha256(&path);
-    let caller = &caller;
     let mut conn = state.conn().await?;
-    let (membership, user) = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            // The row lock makes concurrent accepts take turns, so `uses`
-            // never passes `max_uses`.
-            let invite: InviteRow = invites::table
-                .filter(invites::code_hash.eq(&hash))
-                .select((
-                    invites::id,
-                    invites::group_id,
-                    invites::max_uses,
-                    invites::uses,
-                    invites::expires_at,
-                ))
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(ApiError::not_found)?;
-            if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
-                return Err(ApiError::gone(ErrorCode::InviteExpired, "This invite has expired."));
-            }
-            if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-                return Err(ApiError::gone(ErrorCode::InviteUsedUp, "This invite has been used up."));
-            }
-            // The code is the caller's way in, so a private group is not
-            // 404 here; the ban and membership facts come from the policy.
-            let access = access::resolve(conn, Some(caller), Scope::Group(invite.group_id)).await?;
-            let (Some(user_id), Some(user)) = (access.user_id, access.caller.clone()) else {
-                return Err(crate::users::models::revoked());
-            };
-            if access.banned {
-                return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
-            }
-            let membership = groups_db::join(conn, invite.group_id, user_id).await?;
-            diesel::update(invites::table.find(invite.id))
-                .set(invites::uses.eq(invites::uses + 1))
-                .execute(conn)
-                .await?;
-            Ok((membership, user))
-        })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/groups/{}", membership.group_id)))
-        .json(membership.view(user)))
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let caller = &caller;
+        let (membership, user) = conn
+            .transaction::<_, ApiError, _>(async move |conn| {
+                // The row lock makes concurrent accepts take turns, so `uses`
+                // never passes `max_uses`.
+                let invite: InviteRow = invites::table
+                    .filter(invites::code_hash.eq(&hash))
+                    .select((
+                        invites::id,
+                        invites::group_id,
+                        invites::max_uses,
+                        invites::uses,
+                        invites::expires_at,
+                    ))
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(ApiError::not_found)?;
+                if invite.expires_at.is_some_and(|t| t <= Utc::now()) {
+                    return Err(ApiError::gone(ErrorCode::InviteExpired, "This invite has expired."));
+                }
+                if invite.max_uses.is_some_and(|max| invite.uses >= max) {
+                    return Err(ApiError::gone(ErrorCode::InviteUsedUp, "This invite has been used up."));
+                }
+                // The code is the caller's way in, so a private group is not
+                // 404 here; the ban and membership facts come from the policy.
+                let access = access::resolve(conn, Some(caller), Scope::Group(invite.group_id)).await?;
+                let (Some(user_id), Some(user)) = (access.user_id, access.caller.clone()) else {
+                    return Err(crate::users::models::revoked());
+                };
+                if access.banned {
+                    return Err(ApiError::forbidden(ErrorCode::Banned, "You are banned from this group."));
+                }
+                let membership = groups_db::join(conn, invite.group_id, user_id).await?;
+                diesel::update(invites::table.find(invite.id))
+                    .set(invites::uses.eq(invites::uses + 1))
+                    .execute(conn)
+                    .await?;
+                Ok((membership, user))
+            })
+            .await?;
+        Reply::created(format!("/api/v1/groups/{}", membership.group_id), &membership.view(user))
+    })
+    .await
 }

@@ -2,7 +2,7 @@ use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use crate::domain::{limits, Slug};
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{double_option, Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ids::{GroupId, UserId};
 use crate::ratelimit::Create;
 use crate::schema::{groups, memberships};
@@ -93,12 +93,8 @@ pub async fn create_group(
     check.done()?;
 
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let user = users::current(&mut conn, &caller).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let user = users::current(conn, &caller).await?;
         let name = req.name.trim();
         // A private group's slug carries a random suffix (asked for or made
         // from the name), so neither its name nor a guess reveals that it exists;
@@ -108,7 +104,7 @@ pub async fn create_group(
             (Some(slug), Visibility::Private) => slug.with_private_suffix().as_str().to_owned(),
             (Some(slug), Visibility::Public) => slug.as_str().to_owned(),
             (None, Visibility::Private) => Slug::from_name(name).with_private_suffix().as_str().to_owned(),
-            (None, Visibility::Public) => free_slug(&mut conn, Slug::from_name(name).as_str()).await?,
+            (None, Visibility::Public) => free_slug(conn, Slug::from_name(name).as_str()).await?,
         };
         let new = NewGroup {
             name,
@@ -127,9 +123,8 @@ pub async fn create_group(
                 _ => e.into(),
             })?;
         Reply::created(format!("/api/v1/groups/{}", group.id), &GroupView::new(group, Some(Role::Owner)))
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// `base`, or `base-2`, `base-3`… whichever is free first.
@@ -252,7 +247,7 @@ pub async fn update_group(
 }
 
 /// Join a public group as a member.
-#[utoipa::path(tag = "groups", security(("bearer" = [])),
+#[utoipa::path(params(idempotency::IdempotencyKey), tag = "groups", security(("bearer" = [])),
     responses(
         (status = 201, body = MembershipView),
         (status = 403, description = "`banned`, or the group is private (join by invite)", body = Problem),
@@ -263,11 +258,16 @@ pub async fn update_group(
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn join_group(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| join(conn, &caller, *path).await).await
+}
+
+async fn join(conn: &mut AsyncPgConnection, caller: &Caller, group_id: Uuid) -> ApiResult<Reply> {
+    let access = access::resolve(conn, Some(caller), Scope::Group(group_id)).await?;
     access.require_read()?;
     let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
     if access.banned {
@@ -282,11 +282,9 @@ pub async fn join_group(
             "This group is private; join it with an invite.",
         ));
     }
-    let membership = groups_db::join(&mut conn, access.group_id, user_id).await?;
-    let user = users::by_id(&mut conn, user_id).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/groups/{}/members", access.group_id)))
-        .json(membership.view((&user).into())))
+    let membership = groups_db::join(conn, access.group_id, user_id).await?;
+    let user = users::by_id(conn, user_id).await?;
+    Reply::created(format!("/api/v1/groups/{}/members", access.group_id), &membership.view((&user).into()))
 }
 
 /// Leave a group. The last owner cannot leave (hand ownership over first).

@@ -43,14 +43,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .or_else(|| req.app_data::<JsonLimit>().map(|l| l.0))
             .unwrap_or(256 * 1024);
         let body = LateJson::<T>::new(req, payload);
-        let req = req.clone();
-        Box::pin(async move {
-            let bytes = body.read_bytes(limit).await?;
-            if req.headers().contains_key(crate::idempotency::HEADER) {
-                req.extensions_mut().insert(BodyDigest(crate::secrets::sha256_bytes(&bytes)));
-            }
-            parse(&bytes).map(Json)
-        })
+        Box::pin(async move { body.read(limit).await.map(Json) })
     }
 }
 
@@ -58,6 +51,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// names: a route that takes large bodies authorises the caller first, so a
 /// caller who may not send one never gets it read and parsed.
 pub struct LateJson<T> {
+    req: HttpRequest,
     payload: Payload,
     content_type_ok: bool,
     declared_length: Option<usize>,
@@ -80,12 +74,23 @@ impl<T: DeserializeOwned> LateJson<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        Self { payload: payload.take(), content_type_ok, declared_length, _body: PhantomData }
+        Self {
+            req: req.clone(),
+            payload: payload.take(),
+            content_type_ok,
+            declared_length,
+            _body: PhantomData,
+        }
     }
 
     /// 415 for another content type, 413 past `limit`, then [`parse`].
     pub async fn read(self, limit: usize) -> Result<T, ApiError> {
-        parse(&self.read_bytes(limit).await?)
+        let req = self.req.clone();
+        let bytes = self.read_bytes(limit).await?;
+        if req.headers().contains_key(crate::idempotency::HEADER) {
+            req.extensions_mut().insert(BodyDigest(crate::secrets::sha256_bytes(&bytes)));
+        }
+        parse(&bytes)
     }
 
     async fn read_bytes(mut self, limit: usize) -> Result<web::BytesMut, ApiError> {

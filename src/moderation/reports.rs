@@ -20,7 +20,7 @@ use crate::domain::limits;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::pages::keyset;
 use crate::http::{Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
@@ -189,18 +189,14 @@ pub async fn create_report(
     check.text("reason", &req.reason, limits::REASON);
     check.done()?;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let access = access::resolve(conn, Some(&caller), Scope::Comment(comment_id)).await?;
         let reporter_id = access.require(Role::Member)?;
         let (hidden, deleted, thread_hidden): (bool, bool, bool) = comments::table
             .inner_join(threads::table)
             .filter(comments::id.eq(comment_id))
             .select((comments::hidden, comments::deleted, threads::hidden))
-            .first(&mut conn)
+            .first(conn)
             .await?;
         // What a member cannot read (a hidden thread, a hidden comment's body)
         // cannot be reported either.
@@ -219,7 +215,7 @@ pub async fn create_report(
                 reports::reason.eq(req.reason.trim()),
             ))
             .returning(Report::as_returning())
-            .get_result::<Report>(&mut conn)
+            .get_result::<Report>(conn)
             .await;
         let report = match inserted {
             Ok(report) => report,
@@ -232,11 +228,10 @@ pub async fn create_report(
             Err(e) => return Err(e.into()),
         };
         let reporter: UserView =
-            users::table.find(reporter_id).select(UserView::as_select()).first(&mut conn).await?;
+            users::table.find(reporter_id).select(UserView::as_select()).first(conn).await?;
         Reply::created(format!("/api/v1/reports/{}", report.id), &ReportView::new(report, reporter, None))
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// The group's reports by status (moderators), oldest first, each with its

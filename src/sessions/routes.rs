@@ -14,7 +14,7 @@ use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{double_option, Check, Json, Page, PageParams};
-use crate::idempotency::{self, Reply, Start};
+use crate::idempotency::{self, Reply};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
 
@@ -75,12 +75,8 @@ pub async fn create_session(
 ) -> ApiResult<HttpResponse> {
     let req = body.0;
     let mut conn = state.conn().await?;
-    let idem = match idempotency::start(&mut conn, &http, &caller).await? {
-        Start::Replay(replay) => return Ok(replay),
-        Start::Go(started) => started,
-    };
-    let result: ApiResult<Reply> = async {
-        let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
+    idempotency::once(&mut conn, &http, &caller, async |conn| {
+        let access = access::resolve(conn, Some(&caller), Scope::Group(*path)).await?;
         let actor = access.require(Role::Organiser)?;
         let mut check = Check::new();
         check.text("title", &req.title, limits::SESSION_TITLE);
@@ -88,7 +84,7 @@ pub async fn create_session(
         let essay_in_group: bool = diesel::select(diesel::dsl::exists(
             essays::table.filter(essays::id.eq(req.essay_id)).filter(essays::group_id.eq(access.group_id)),
         ))
-        .get_result(&mut conn)
+        .get_result(conn)
         .await?;
         check.require(essay_in_group, "essay_id", "is not an essay of this group");
         check.done()?;
@@ -104,12 +100,11 @@ pub async fn create_session(
                 rs::created_by.eq(actor),
             ))
             .returning(Session::as_returning())
-            .get_result(&mut conn)
+            .get_result(conn)
             .await?;
         Reply::created(format!("/api/v1/sessions/{}", session.id), &SessionView::from(session))
-    }
-    .await;
-    idem.finish(&mut conn, result).await
+    })
+    .await
 }
 
 /// The group's sessions, latest `starts_at` first.

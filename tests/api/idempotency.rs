@@ -125,3 +125,50 @@ async fn six_concurrent_duplicates_create_one_row() {
     assert_eq!(later.header("idempotency-replayed"), Some("true"));
     assert_eq!(later.body["id"], created[0].body["id"]);
 }
+
+/// The other creating POSTs (an essay, whose body is read after the access
+/// check, a join, an invite acceptance, a ban) replay a retry too, where
+/// without a key a retry would create a second essay or answer 409.
+#[tokio::test]
+async fn every_creating_post_replays_a_retry() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let reading = app.reading(&alice, "public").await;
+    let group = &reading.group_id;
+
+    let essay = json!({"title": "Notes", "format": "text", "body": "One.\n\nTwo."});
+    let path = format!("/groups/{group}/essays");
+    let first = app.post_keyed(&path, &alice, "essay", &essay).await.expect(201);
+    let again = app.post_keyed(&path, &alice, "essay", &essay).await;
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.body, first);
+    let other = json!({"title": "Notes", "format": "text", "body": "One.\n\nThree."});
+    app.post_keyed(&path, &alice, "essay", &other).await.expect_problem(422, "idempotency_key_reused");
+    let essays = app.get(&path, Some(&alice.token)).await.expect(200);
+    assert_eq!(essays["items"].as_array().expect("items").len(), 2, "the reading's essay and one more");
+
+    let bob = app.register("bob").await;
+    let join = format!("/groups/{group}/join");
+    let joined = app.post_keyed(&join, &bob, "join", &json!({})).await.expect(201);
+    let again = app.post_keyed(&join, &bob, "join", &json!({})).await;
+    assert_eq!((again.status, again.header("idempotency-replayed")), (201, Some("true")));
+    assert_eq!(again.body, joined);
+
+    let private = app.create_group(&alice, "private").await;
+    let code = app.invite(&private, &alice, json!({"max_uses": 5})).await;
+    let accept = format!("/invites/{code}/accept");
+    let accepted = app.post_keyed(&accept, &bob, "accept", &json!({})).await.expect(201);
+    let again = app.post_keyed(&accept, &bob, "accept", &json!({})).await;
+    assert_eq!((again.status, &again.body), (201, &accepted));
+    let invites = app.get(&format!("/groups/{private}/invites"), Some(&alice.token)).await.expect(200);
+    assert_eq!(invites["items"][0]["uses"], 1, "the replay used no second seat");
+
+    let ban = json!({"user_id": bob.id, "reason": "Spam"});
+    let bans = format!("/groups/{group}/bans");
+    let banned = app.post_keyed(&bans, &alice, "ban", &ban).await.expect(201);
+    let again = app.post_keyed(&bans, &alice, "ban", &ban).await;
+    assert_eq!((again.status, &again.body), (201, &banned));
+    let log = app.get(&format!("/groups/{group}/modlog"), Some(&alice.token)).await.expect(200);
+    let ban_entries = log["items"].as_array().expect("items").iter().filter(|e| e["action"] == "ban").count();
+    assert_eq!(ban_entries, 1, "one ban in the log: {log}");
+}
