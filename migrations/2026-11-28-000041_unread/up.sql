@@ -7,7 +7,11 @@
 ALTER TABLE comments ADD COLUMN seq bigint;
 UPDATE comments SET seq = ('x' || right(sort_key, 16))::bit(64)::bigint;
 ALTER TABLE comments ALTER COLUMN seq SET NOT NULL;
-CREATE INDEX comments_thread_seq_idx ON comments (thread_id, seq);
+-- What unread counts read: a thread's counted comments above a mark, with
+-- their authors (to leave out the reader's own), index-only where pages are
+-- all-visible. Hiding or deleting a comment (rare) leaves this index.
+CREATE INDEX comments_unread_idx ON comments (thread_id, seq) INCLUDE (author_id)
+    WHERE NOT hidden AND NOT deleted;
 
 -- The newest comment each reader has seen per thread, as its seq; only ever
 -- raised. session_id lets /counts read a reader's marks for one session in

@@ -28,7 +28,7 @@ struct CommentState {
     thread_id: Uuid,
     hidden: bool,
     deleted: bool,
-    seq: i64,
+    sort_key: String,
 }
 
 /// Locks the comment (FOR SHARE: a concurrent hide or delete waits, and so
@@ -43,7 +43,7 @@ async fn lock_for_answer(
     let user_id = access.require(Role::Member)?;
     let comment: Option<CommentState> = comments::table
         .find(comment_id)
-        .select((comments::thread_id, comments::hidden, comments::deleted, comments::seq))
+        .select((comments::thread_id, comments::hidden, comments::deleted, comments::sort_key))
         .for_share()
         .first(conn)
         .await
@@ -112,9 +112,11 @@ pub async fn accept_answer(
         if comment.hidden || comment.deleted {
             return Err(ApiError::invalid_field("comment_id", "is hidden or deleted"));
         }
-        // The opening comment is the question: it has the thread's lowest seq.
+        // The opening comment is the question: the first in tree order.
         let earlier: bool = diesel::select(diesel::dsl::exists(
-            comments::table.filter(comments::thread_id.eq(thread_id)).filter(comments::seq.lt(comment.seq)),
+            comments::table
+                .filter(comments::thread_id.eq(thread_id))
+                .filter(comments::sort_key.lt(comment.sort_key)),
         ))
         .get_result(conn)
         .await?;

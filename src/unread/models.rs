@@ -1,10 +1,13 @@
 //! Counting a reader's unread comments, per thread and per paragraph.
 //!
-//! Cost: one row per thread of the session (the reader's marks come from
-//! one index range), plus an index range over `(thread_id, seq)` for the
-//! comments above each mark, i.e. proportional to what is unread in threads
-//! the reader has marked. A thread never marked costs nothing more: all of
-//! its counted comments are unread, and `threads.comment_count` says how many.
+//! Only the threads the reader has marked are visited: a thread never marked
+//! has all its counted comments unread (and none of the reader's own: posting
+//! marks), which `threads.comment_count` and, per paragraph,
+//! `paragraph_counts.comment_count` already hold. So a paragraph's unread
+//! count is its comment count minus, over its marked threads that count, the
+//! comments at or below the mark (or the reader's own). A marked thread costs
+//! an index range over its comments above the mark (`comments_unread_idx`).
+//! One statement each, so one snapshot: the numbers are exact together.
 
 use std::collections::HashMap;
 
@@ -16,12 +19,11 @@ use uuid::Uuid;
 use crate::error::ApiResult;
 use crate::threads::models::ThreadView;
 
-/// The unread comments of thread `t` for reader `$1`, given their mark `r`.
-/// Only valid where `t` counts (the caller filters or zeroes hidden threads).
-const UNREAD: &str = "CASE WHEN r.seq IS NULL THEN t.comment_count::bigint \
-     ELSE (SELECT count(*) FROM comments c \
-            WHERE c.thread_id = t.id AND c.seq > r.seq \
-              AND NOT c.hidden AND NOT c.deleted AND c.author_id <> $1) END";
+/// Counted comments by others above the mark `m.seq` in thread `m.thread_id`
+/// (`$1` is the reader).
+const ABOVE_MARK: &str = "(SELECT count(*) FROM comments c \
+      WHERE c.thread_id = m.thread_id AND c.seq > m.seq \
+        AND NOT c.hidden AND NOT c.deleted AND c.author_id <> $1)";
 
 #[derive(QueryableByName)]
 struct Unread {
@@ -43,12 +45,18 @@ pub async fn fill_threads(
         return Ok(());
     }
     let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
+    // The mark is looked up per thread (a primary-key probe), whatever the
+    // planner guesses about how many marks the reader has.
     let rows: Vec<Unread> = diesel::sql_query(format!(
-        "SELECT t.id, CASE WHEN t.hidden THEN 0 ELSE {UNREAD} END AS unread \
-           FROM threads t \
-           LEFT JOIN thread_reads r \
-             ON r.user_id = $1 AND r.session_id = t.session_id AND r.thread_id = t.id \
-          WHERE t.id = ANY($2)"
+        "WITH m AS MATERIALIZED ( \
+           SELECT t.id AS thread_id, t.hidden, t.comment_count, \
+                  (SELECT r.seq FROM thread_reads r \
+                    WHERE r.user_id = $1 AND r.session_id = t.session_id AND r.thread_id = t.id) AS seq \
+             FROM threads t WHERE t.id = ANY($2)) \
+         SELECT m.thread_id AS id, \
+                CASE WHEN m.hidden THEN 0 WHEN m.seq IS NULL THEN m.comment_count::bigint \
+                     ELSE {ABOVE_MARK} END AS unread \
+           FROM m"
     ))
     .bind::<SqlUuid, _>(user_id)
     .bind::<Array<SqlUuid>, _>(&ids)
@@ -70,12 +78,14 @@ pub async fn paragraph_unread(
     session_id: Uuid,
 ) -> ApiResult<HashMap<Uuid, i64>> {
     let rows: Vec<Unread> = diesel::sql_query(format!(
-        "SELECT t.paragraph_id AS id, sum({UNREAD})::bigint AS unread \
-           FROM threads t \
-           LEFT JOIN thread_reads r \
-             ON r.user_id = $1 AND r.session_id = $2 AND r.thread_id = t.id \
-          WHERE t.session_id = $2 AND NOT t.hidden \
-          GROUP BY t.paragraph_id"
+        "WITH m AS MATERIALIZED ( \
+           SELECT t.paragraph_id, t.comment_count, r.thread_id, r.seq \
+             FROM thread_reads r JOIN threads t ON t.id = r.thread_id \
+            WHERE r.user_id = $1 AND r.session_id = $2 AND NOT t.hidden), \
+         seen AS (SELECT paragraph_id, sum(comment_count - {ABOVE_MARK}) AS seen FROM m GROUP BY paragraph_id) \
+         SELECT pc.paragraph_id AS id, (pc.comment_count - coalesce(seen.seen, 0))::bigint AS unread \
+           FROM paragraph_counts pc LEFT JOIN seen ON seen.paragraph_id = pc.paragraph_id \
+          WHERE pc.session_id = $2"
     ))
     .bind::<SqlUuid, _>(user_id)
     .bind::<SqlUuid, _>(session_id)
