@@ -1,10 +1,10 @@
 use super::limits::Length;
 
-/// An address as the document's `format: email` means it (RFC 5321's
-/// mailbox without quoted local parts or address literals): a dot-atom local
-/// part, an `@`, and a domain of two or more letter-digit-hyphen labels.
-/// Internationalised domains are accepted in their punycode (`xn--`) form.
-/// Whether it receives mail is not ours to know.
+/// An address as RFC 5321 and, for addresses in other scripts, RFC 6531
+/// shape it, without quoted local parts or address literals: a dot-atom
+/// local part, an `@`, and a host name of two or more labels of letters,
+/// digits and hyphens (letters of any script, so `ünal@bücher.example` is an
+/// address). Whether it receives mail is not ours to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -32,26 +32,27 @@ impl Email {
     }
 }
 
-/// RFC 5322 `dot-atom`: atoms of letters, digits and the listed symbols,
-/// joined by single dots.
+/// RFC 5322 `dot-atom` (with RFC 6531's letters of any script): atoms of
+/// letters, digits and the listed symbols, joined by single dots.
 fn dot_atom(local: &str) -> bool {
     const SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~";
     local.len() <= 64
-        && local.split('.').all(|atom| {
-            !atom.is_empty() && atom.chars().all(|c| c.is_ascii_alphanumeric() || SYMBOLS.contains(c))
-        })
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(|c| c.is_alphanumeric() || SYMBOLS.contains(c)))
 }
 
-/// RFC 1123 host name with at least two labels: each 1–63 letters, digits or
-/// hyphens, not starting or ending with a hyphen.
+/// RFC 1123 host name (or its internationalised form) with at least two
+/// labels: each 1–63 letters, digits or hyphens, not starting or ending with
+/// a hyphen.
 fn hostname(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     labels.len() >= 2
         && labels.iter().all(|label| {
-            (1..=63).contains(&label.len())
+            (1..=63).contains(&label.chars().count())
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
         })
 }
 
@@ -61,9 +62,15 @@ mod tests {
 
     #[test]
     fn needs_a_local_part_and_a_dotted_domain() {
-        for good in
-            ["ada@example.org", "a.b+tag@mail.example.co.uk", "o'neil@xn--bcher-kva.example", "x_1@a-b.io"]
-        {
+        let good = [
+            "ada@example.org",
+            "a.b+tag@mail.example.co.uk",
+            "o'neil@xn--bcher-kva.example",
+            "x_1@a-b.io",
+            "Ünal@Bücher.example",
+            "用户@例子.广告",
+        ];
+        for good in good {
             assert!(Email::parse(good).is_ok(), "{good}");
         }
         let bad = [
