@@ -22,7 +22,9 @@
 # last_activity_at) and one INSERT ... SELECT (paragraph_counts) using the
 # same "is counted" rule as the triggers (a thread counts unless hidden; a
 # comment counts unless hidden or deleted). sort_key is filled as the trigger
-# would fill it for a top-level comment: lpad(to_hex(nextval('comments_seq')),16,'0').
+# would fill it for a top-level comment: lpad(to_hex(seq),16,'0'), seq drawn from
+# comments_seq. (Read marks, which the trigger also writes for each author, are
+# not seeded: no bench user has read anything unless benches/reader.sh marks it.)
 # All seeded comments are top-level.
 #
 # Idempotent-ish: rerunning skips the API part when the group exists, adds
@@ -132,15 +134,16 @@ SELECT user_id AS id, row_number() OVER (ORDER BY user_id) - 1 AS n FROM members
 WHERE group_id = (SELECT group_id FROM ctx);
 
 -- Comments k+1..comments (ids a000-<hex k>), round-robin over the ordinary threads.
-INSERT INTO comments (id, thread_id, depth, sort_key, author_id, body, created_at)
-SELECT ('00000000-0000-7000-a000-' || lpad(to_hex(k), 12, '0'))::uuid, t.id, 0,
-       lpad(to_hex(nextval('comments_seq')), 16, '0'), a.id,
-       'Bench comment ' || k || ': ' || md5(k::text) || ' ' || md5((k + 1)::text) || ' ' || md5((k + 2)::text),
-       now() - (:comments - k) * interval '1 second'
-FROM generate_series((SELECT count(*) FROM comments WHERE id::text LIKE '00000000-0000-7000-a000-%') + 1,
-                     :comments) k
-JOIN bench_threads t ON t.n = k % (SELECT count(*) FROM bench_threads)
-JOIN bench_authors a ON a.n = k % (SELECT count(*) FROM bench_authors);
+INSERT INTO comments (id, thread_id, depth, seq, sort_key, author_id, body, created_at)
+SELECT ('00000000-0000-7000-a000-' || lpad(to_hex(g.k), 12, '0'))::uuid, t.id, 0,
+       g.seq, lpad(to_hex(g.seq), 16, '0'), a.id,
+       'Bench comment ' || g.k || ': ' || md5(g.k::text) || ' ' || md5((g.k + 1)::text) || ' ' || md5((g.k + 2)::text),
+       now() - (:comments - g.k) * interval '1 second'
+FROM (SELECT k, nextval('comments_seq') AS seq
+        FROM generate_series((SELECT count(*) FROM comments WHERE id::text LIKE '00000000-0000-7000-a000-%') + 1,
+                             :comments) k) g
+JOIN bench_threads t ON t.n = g.k % (SELECT count(*) FROM bench_threads)
+JOIN bench_authors a ON a.n = g.k % (SELECT count(*) FROM bench_authors);
 
 -- The counters, recomputed from the rows with the triggers' rule.
 UPDATE threads th

@@ -4,6 +4,8 @@
 --   counts_member, comments_member: the same as a random signed-in member
 --   wrk ... -s benches/wrk.lua URL -- post     OUT   POST /threads/{random}/comments
 --   wrk ... -s benches/wrk.lua URL -- hot      OUT   POST to threads on one paragraph
+--   wrk ... -s benches/wrk.lua URL -- counts_me OUT  GET /sessions/{random}/counts as the first
+--                                                    token's user (with unread_count)
 -- OUT is the directory the seeder wrote its id lists and tokens to.
 -- Every request draws a fresh random id (and, for posts, a random member's token).
 
@@ -30,7 +32,7 @@ function init(args)
   mode = args[1] or "counts"
   local out = args[2] or "benches/out"
   local list = ({
-    counts = "sessions.txt", counts_member = "sessions.txt",
+    counts = "sessions.txt", counts_member = "sessions.txt", counts_me = "sessions.txt",
     comments = "threads.txt", comments_member = "threads.txt",
     post = "threads.txt", hot = "hot_threads.txt",
   })[mode]
@@ -45,6 +47,8 @@ function request()
   local id = ids[math.random(#ids)]
   if mode == "counts" then
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts")
+  elseif mode == "counts_me" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts", { ["Authorization"] = "Bearer " .. tokens[1] })
   elseif mode == "comments" then
     return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
   end

@@ -66,6 +66,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     MissingToken,
     NotAMember,
+    /// Answers are accepted on question threads only.
+    NotAQuestion,
     NotAuthor,
     NotFound,
     PayloadTooLarge,
@@ -76,6 +78,8 @@ pub enum ErrorCode {
     RevisionConflict,
     SessionClosed,
     SlugTaken,
+    /// A hidden thread takes no votes, not even a moderator's.
+    ThreadHidden,
     ThreadLocked,
     TokenExpired,
     TokenRevoked,

@@ -13,6 +13,7 @@ use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
 use crate::essays::revise::AnchorStatus;
 use crate::ids::{GroupId, InviteId, UserId};
 use crate::moderation::reports::ReportStatus;
+use crate::threads::models::ThreadSort;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,7 +28,7 @@ use crate::moderation::reports::ReportStatus;
     ),
     // Types used only in parameters, which register no schemas of their own
     // (tests/api/openapi.rs fails on any reference left dangling).
-    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId, AnchorStatus)),
+    components(schemas(Problem, ErrorCode, FieldError, Action, TargetType, ReportStatus, GroupId, UserId, InviteId, AnchorStatus, ThreadSort)),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "The signed-in user"),
@@ -38,6 +39,9 @@ use crate::moderation::reports::ReportStatus;
         (name = "moderation", description = "Locks, pins, hiding, reports, bans, the moderation log"),
         (name = "export", description = "The discussion as W3C Web Annotations (JSON-LD)"),
         (name = "events", description = "Live session events: Server-Sent Events, long-poll, tickets"),
+        (name = "questions", description = "Question threads: votes and accepted answers"),
+        (name = "unread", description = "Read marks: what each reader has seen"),
+        (name = "search", description = "Full-text search over thread titles and comments"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

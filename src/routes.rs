@@ -19,7 +19,10 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::threads::routes)
         .configure(crate::moderation::routes)
         .configure(crate::annotations::routes)
-        .configure(crate::events::routes);
+        .configure(crate::events::routes)
+        .configure(crate::questions::routes)
+        .configure(crate::unread::routes)
+        .configure(crate::search::routes);
 }
 
 /// Every route of the service.

@@ -187,6 +187,7 @@ diesel::table! {
         paragraph_id -> Uuid,
         thread_count -> Int4,
         comment_count -> Int4,
+        open_question_count -> Int4,
     }
 }
 
@@ -208,6 +209,9 @@ diesel::table! {
         comment_count -> Int4,
         created_at -> Timestamptz,
         last_activity_at -> Timestamptz,
+        kind -> Text,
+        vote_count -> Int4,
+        answer_count -> Int4,
     }
 }
 
@@ -227,6 +231,8 @@ diesel::table! {
         hidden_reason -> Nullable<Text>,
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
+        seq -> Int8,
+        search -> Nullable<crate::schema::sql_types::TsVector>,
     }
 }
 
@@ -336,7 +342,47 @@ diesel::joinable!(paragraph_counts -> reading_sessions (session_id));
 diesel::joinable!(threads -> reading_sessions (session_id));
 diesel::joinable!(threads -> paragraphs (paragraph_id));
 diesel::joinable!(threads -> users (author_id));
+diesel::table! {
+    thread_votes (thread_id, user_id) {
+        thread_id -> Uuid,
+        user_id -> Uuid,
+        group_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    thread_answers (thread_id, comment_id) {
+        thread_id -> Uuid,
+        comment_id -> Uuid,
+        accepted_by -> Uuid,
+        accepted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    thread_reads (user_id, session_id, thread_id) {
+        user_id -> Uuid,
+        session_id -> Uuid,
+        thread_id -> Uuid,
+        seq -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+/// SQL types Diesel does not define.
+pub mod sql_types {
+    /// PostgreSQL's `tsvector` (full-text search documents), only ever
+    /// written by the database (a generated column) and matched in SQL.
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "tsvector"))]
+    pub struct TsVector;
+}
+
 diesel::joinable!(comments -> threads (thread_id));
+diesel::joinable!(thread_votes -> threads (thread_id));
+diesel::joinable!(thread_answers -> threads (thread_id));
+diesel::joinable!(thread_reads -> threads (thread_id));
 diesel::joinable!(comments -> users (author_id));
 diesel::joinable!(comment_revisions -> comments (comment_id));
 diesel::joinable!(reports -> comments (comment_id));
@@ -366,4 +412,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_events,
     event_watermarks,
     event_tickets,
+    thread_votes,
+    thread_answers,
+    thread_reads,
 );

@@ -75,7 +75,12 @@ limits! {
     LOGIN = 1..=254 => login, login_or_null;
     /// Password-reset and refresh tokens, opaque to clients.
     TOKEN = 1..=512 => token, token_or_null;
+    /// A search query (`q` of GET /groups/{id}/search).
+    SEARCH_QUERY = 1..=500 => search_query, search_query_or_null;
 }
+
+/// Threads one PUT /sessions/{id}/reads may mark.
+pub const READ_MARKS: usize = 500;
 
 /// An optional URL field: a string in `uri` format, or `null`.
 pub fn url_or_null() -> Object {

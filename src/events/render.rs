@@ -81,6 +81,9 @@ async fn thread_views(
     let (mut members, mut moderators) = (build(false), build(true));
     crate::threads::anchor::fill(conn, &mut members).await?;
     crate::threads::anchor::fill(conn, &mut moderators).await?;
+    // Shared by every reader of a role, so no one's own vote is in them.
+    crate::questions::decorate(conn, None, &mut members).await?;
+    crate::questions::decorate(conn, None, &mut moderators).await?;
     Ok(ids.into_iter().zip(members.into_iter().zip(moderators)).collect())
 }
 
@@ -227,9 +230,11 @@ fn rendered(event: &'static str, data: serde_json::Value) -> ApiResult<Rendered>
     Ok(Rendered { event, data: to_json(&data)?, frame: Bytes::new() })
 }
 
-/// The `counts` event: the touched paragraphs' current counters.
+/// The `counts` event: the touched paragraphs' current counters. Shared by
+/// every reader, so without anyone's `unread_count` (a reader's own unread
+/// counts come from `/counts`).
 async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid, touched: &[Uuid]) -> ApiResult<Rendered> {
-    let rows: Vec<(Uuid, i32, Option<i32>, Option<i32>)> = paragraphs::table
+    let rows: Vec<(Uuid, i32, Option<i32>, Option<i32>, Option<i32>)> = paragraphs::table
         .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
         .filter(paragraphs::id.eq_any(touched))
         .order(paragraphs::position.asc())
@@ -238,16 +243,19 @@ async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid, touched: &[Uuid]
             paragraphs::position,
             pc::thread_count.nullable(),
             pc::comment_count.nullable(),
+            pc::open_question_count.nullable(),
         ))
         .load(conn)
         .await?;
     let paragraphs: Vec<ParagraphCount> = rows
         .into_iter()
-        .map(|(paragraph_id, position, threads, comments)| ParagraphCount {
+        .map(|(paragraph_id, position, threads, comments, open_questions)| ParagraphCount {
             paragraph_id,
             position,
             thread_count: threads.unwrap_or(0),
             comment_count: comments.unwrap_or(0),
+            open_question_count: open_questions.unwrap_or(0),
+            unread_count: None,
         })
         .collect();
     rendered("counts", json!({ "session_id": session_id, "paragraphs": paragraphs }))

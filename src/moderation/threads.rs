@@ -132,6 +132,7 @@ pub async fn moderate_thread(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
     let actor = access.require(Role::Moderator)?;
     let group_id = access.group_id;
+    let access_after = access.clone();
     conn.transaction::<_, ApiError, _>(async move |conn| {
         // Concurrent actions on one thread take turns on its row.
         let thread: Thread = threads::table
@@ -152,7 +153,9 @@ pub async fn moderate_thread(
     })
     .await?;
     let (thread, author) = threads_db::find_thread(&mut conn, thread_id).await?;
-    let mut view = ThreadView::new(thread, author, true);
-    crate::threads::anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
+    let mut view = [ThreadView::new(thread, author, true)];
+    crate::threads::anchor::fill(&mut conn, &mut view).await?;
+    crate::questions::decorate(&mut conn, access_after.user_id, &mut view).await?;
+    let [view] = view;
     Ok(web::Json(view))
 }

@@ -3,6 +3,8 @@
 //! here, so a read costs one index range scan however many comments the
 //! session holds.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -20,6 +22,12 @@ pub struct ParagraphCount {
     pub position: i32,
     pub thread_count: i32,
     pub comment_count: i32,
+    /// Question threads that count and have no accepted answer that counts.
+    pub open_question_count: i32,
+    /// Signed-in callers only: comments that count, by others, newer than
+    /// the caller's read mark in their thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,6 +37,12 @@ pub struct ParagraphWithCounts {
     pub text: String,
     pub thread_count: i32,
     pub comment_count: i32,
+    /// Question threads that count and have no accepted answer that counts.
+    pub open_question_count: i32,
+    /// Signed-in callers only: comments that count, by others, newer than
+    /// the caller's read mark in their thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,6 +136,25 @@ async fn readable(conn: &mut AsyncPgConnection, caller: Option<&Caller>, session
     access::decide(caller.is_some(), row)?.require_read()
 }
 
+/// The signed-in reader's unread comments per paragraph, once the caller may
+/// read the session; `None` for anonymous callers (who get no unread counts).
+async fn unread_for(
+    conn: &mut AsyncPgConnection,
+    access: &GroupAccess,
+    session_id: Uuid,
+) -> ApiResult<Option<HashMap<Uuid, i64>>> {
+    match access.user_id {
+        Some(user_id) if access.can_read() => {
+            Ok(Some(crate::unread::paragraph_unread(conn, user_id, session_id).await?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn unread_of(unread: &Option<HashMap<Uuid, i64>>, paragraph_id: Uuid) -> Option<i64> {
+    unread.as_ref().map(|u| u.get(&paragraph_id).copied().unwrap_or(0))
+}
+
 /// Every paragraph of the session's essay in order, zeros included, with the
 /// caller's access to it.
 pub async fn counts(
@@ -130,7 +163,7 @@ pub async fn counts(
     session_id: Uuid,
 ) -> ApiResult<(GroupAccess, Vec<ParagraphCount>)> {
     readable(conn, caller, session_id).await?;
-    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<i32>, Option<i32>));
+    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<i32>, Option<i32>, Option<i32>));
     let rows: Vec<Row> = session_rows!(
         conn,
         caller,
@@ -140,16 +173,24 @@ pub async fn counts(
             paragraphs::position.nullable(),
             pc::thread_count.nullable(),
             pc::comment_count.nullable(),
+            pc::open_question_count.nullable(),
         )
     );
-    split(caller, rows, |(id, position, threads, comments)| {
+    let (access, mut paragraphs) = split(caller, rows, |(id, position, threads, comments, questions)| {
         Some(ParagraphCount {
             paragraph_id: id?,
             position: position?,
             thread_count: threads.unwrap_or(0),
             comment_count: comments.unwrap_or(0),
+            open_question_count: questions.unwrap_or(0),
+            unread_count: None,
         })
-    })
+    })?;
+    let unread = unread_for(conn, &access, session_id).await?;
+    for p in &mut paragraphs {
+        p.unread_count = unread_of(&unread, p.paragraph_id);
+    }
+    Ok((access, paragraphs))
 }
 
 /// Every paragraph with its text and counts, with the caller's access to it.
@@ -159,7 +200,8 @@ pub async fn paragraphs_with_counts(
     session_id: Uuid,
 ) -> ApiResult<(GroupAccess, Vec<ParagraphWithCounts>)> {
     readable(conn, caller, session_id).await?;
-    type Row = (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>));
+    type Row =
+        (AccessRow, (Option<Uuid>, Option<i32>, Option<String>, Option<i32>, Option<i32>, Option<i32>));
     let rows: Vec<Row> = session_rows!(
         conn,
         caller,
@@ -170,15 +212,24 @@ pub async fn paragraphs_with_counts(
             paragraphs::text.nullable(),
             pc::thread_count.nullable(),
             pc::comment_count.nullable(),
+            pc::open_question_count.nullable(),
         )
     );
-    split(caller, rows, |(id, position, text, threads, comments)| {
-        Some(ParagraphWithCounts {
-            paragraph_id: id?,
-            position: position?,
-            text: text?,
-            thread_count: threads.unwrap_or(0),
-            comment_count: comments.unwrap_or(0),
-        })
-    })
+    let (access, mut paragraphs) =
+        split(caller, rows, |(id, position, text, threads, comments, questions)| {
+            Some(ParagraphWithCounts {
+                paragraph_id: id?,
+                position: position?,
+                text: text?,
+                thread_count: threads.unwrap_or(0),
+                comment_count: comments.unwrap_or(0),
+                open_question_count: questions.unwrap_or(0),
+                unread_count: None,
+            })
+        })?;
+    let unread = unread_for(conn, &access, session_id).await?;
+    for p in &mut paragraphs {
+        p.unread_count = unread_of(&unread, p.paragraph_id);
+    }
+    Ok((access, paragraphs))
 }

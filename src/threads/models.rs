@@ -13,6 +13,16 @@ use crate::http::pages::keyset;
 use crate::schema::{comments, thread_anchors, threads, users};
 use crate::users::UserView;
 
+crate::db_enum! {
+    /// A discussion, or a question that can be voted on and answered.
+    #[derive(Default)]
+    pub enum ThreadKind {
+        #[default]
+        Discussion,
+        Question,
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = threads)]
 pub struct Thread {
@@ -32,6 +42,11 @@ pub struct Thread {
     pub comment_count: i32,
     pub created_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
+    pub kind: ThreadKind,
+    /// Every stored vote, banned voters' included (see `crate::questions`).
+    pub vote_count: i32,
+    /// Accepted answers whose comment counts.
+    pub answer_count: i32,
 }
 
 /// Who hid something and why: shown to moderators only.
@@ -61,6 +76,20 @@ pub struct ThreadView {
     pub moderation: Option<Moderation>,
     /// How the quote sits in the current text (essay revisions move it).
     pub anchor: AnchorView,
+    pub kind: ThreadKind,
+    /// Votes of members who are not banned.
+    pub vote_count: i64,
+    /// Whether the caller has voted (false for anonymous callers).
+    pub voted_by_me: bool,
+    /// Whether an accepted answer counts (is neither hidden nor deleted).
+    /// Always false for discussions.
+    pub answered: bool,
+    /// The accepted answers that count, oldest acceptance first.
+    pub answer_ids: Vec<Uuid>,
+    /// Comments that count, by others, newer than the caller's read mark:
+    /// in thread lists, for signed-in callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
 }
 
 impl ThreadView {
@@ -87,6 +116,14 @@ impl ThreadView {
             moderation,
             // Filled in by `super::anchor::fill`.
             anchor: AnchorView::default(),
+            kind: t.kind,
+            // The reader state (banned voters, the caller's vote, which
+            // answers) comes from `crate::questions::decorate`.
+            vote_count: t.vote_count.into(),
+            voted_by_me: false,
+            answered: t.answer_count > 0,
+            answer_ids: Vec::new(),
+            unread_count: None,
         }
     }
 }
@@ -171,42 +208,118 @@ pub async fn find_comment(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(
         .await?)
 }
 
-/// Keyset position in a thread list: pinned first, then latest activity.
+/// Keyset position in a thread list sorted by activity: pinned first, then latest activity.
 pub type ThreadKey = (bool, DateTime<Utc>, Uuid);
+/// Keyset position in a thread list sorted by votes (the count banned voters excluded).
+pub type VotesKey = (bool, i64, Uuid);
+
+crate::db_enum! {
+    /// How a thread list is sorted; pinned threads always come first.
+    #[derive(Default)]
+    pub enum ThreadSort {
+        /// Latest activity first.
+        #[default]
+        Activity,
+        /// Most votes first (votes of banned members not counted), then newest.
+        Votes,
+        /// Newest thread first.
+        New,
+    }
+}
+
+/// Where a page of a thread list starts; the variant matches the sort (and
+/// is serialised as its bare key, the cursor's content).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum ThreadAfter {
+    Activity(ThreadKey),
+    Votes(VotesKey),
+    New(ThreadKey),
+}
+
+/// What a thread list shows, besides its session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadListing {
+    pub paragraph_id: Option<Uuid>,
+    pub kind: Option<ThreadKind>,
+    /// Some: questions only, answered or not.
+    pub answered: Option<bool>,
+    /// Some: only threads whose anchor has this status.
+    pub anchor: Option<AnchorStatus>,
+    pub sort: ThreadSort,
+    pub include_hidden: bool,
+}
+
+/// A thread's votes without those of members whose ban is live, in SQL:
+/// the stored count minus a probe per live ban of the group (bans are few,
+/// and a ban that ends by itself needs no trigger this way).
+pub fn effective_votes() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql(
+        "(threads.vote_count - (SELECT count(*) FROM thread_votes v JOIN bans b \
+           ON b.group_id = v.group_id AND b.user_id = v.user_id \
+          AND (b.expires_at IS NULL OR b.expires_at > now()) \
+          WHERE v.thread_id = threads.id))",
+    )
+}
 
 #[tracing::instrument(skip_all)]
 pub async fn list_threads(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
-    paragraph_id: Option<Uuid>,
-    anchor: Option<AnchorStatus>,
-    include_hidden: bool,
-    after: Option<ThreadKey>,
+    listing: ThreadListing,
+    after: Option<ThreadAfter>,
     limit: i64,
-) -> ApiResult<Vec<(Thread, UserView)>> {
+) -> ApiResult<Vec<(Thread, UserView, i64)>> {
     let mut query = threads::table
         .inner_join(users::table)
         .filter(threads::session_id.eq(session_id))
-        .select((Thread::as_select(), UserView::as_select()))
-        .order((threads::pinned.desc(), threads::last_activity_at.desc(), threads::id.desc()))
+        .select((Thread::as_select(), UserView::as_select(), effective_votes()))
         .limit(limit + 1)
         .into_boxed();
-    if let Some(paragraph_id) = paragraph_id {
+    query = match listing.sort {
+        ThreadSort::Activity => {
+            query.order((threads::pinned.desc(), threads::last_activity_at.desc(), threads::id.desc()))
+        }
+        ThreadSort::Votes => {
+            query.order((threads::pinned.desc(), effective_votes().desc(), threads::id.desc()))
+        }
+        ThreadSort::New => {
+            query.order((threads::pinned.desc(), threads::created_at.desc(), threads::id.desc()))
+        }
+    };
+    if let Some(paragraph_id) = listing.paragraph_id {
         query = query.filter(threads::paragraph_id.eq(paragraph_id));
     }
-    if let Some(status) = anchor {
+    if let Some(status) = listing.anchor {
         let anchored =
             thread_anchors::table.filter(thread_anchors::status.eq(status)).select(thread_anchors::thread_id);
         query = query.filter(threads::id.eq_any(anchored));
     }
-    if !include_hidden {
+    if let Some(kind) = listing.kind {
+        query = query.filter(threads::kind.eq(kind));
+    }
+    if let Some(answered) = listing.answered {
+        query = query.filter(threads::kind.eq(ThreadKind::Question));
+        query = if answered {
+            query.filter(threads::answer_count.gt(0))
+        } else {
+            query.filter(threads::answer_count.eq(0))
+        };
+    }
+    if !listing.include_hidden {
         query = query.filter(threads::hidden.eq(false));
     }
-    if let Some((pinned, at, id)) = after {
-        query = query.filter(
-            keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
-        );
-    }
+    query =
+        match after {
+            None => query,
+            Some(ThreadAfter::Activity((pinned, at, id))) => query.filter(
+                keyset!(<, threads::pinned => pinned, threads::last_activity_at => at, threads::id => id),
+            ),
+            Some(ThreadAfter::Votes((pinned, votes, id))) => query
+                .filter(keyset!(<, threads::pinned => pinned, effective_votes() => votes, threads::id => id)),
+            Some(ThreadAfter::New((pinned, at, id))) => query
+                .filter(keyset!(<, threads::pinned => pinned, threads::created_at => at, threads::id => id)),
+        };
     Ok(query.load(conn).await?)
 }
 

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::anchor;
 use super::anchors::{AnchoredQuote, Quote};
-use super::models::{self as threads_db, NewComment, Thread, ThreadKey, ThreadView};
+use super::models::{
+    self as threads_db, NewComment, Thread, ThreadAfter, ThreadKind, ThreadListing, ThreadSort, ThreadView,
+};
 use super::rules::{check_body, lock_open_session, visible_thread};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -45,6 +47,9 @@ pub struct CreateThread {
     /// so the client re-selects its quote in the new text.
     #[schema(minimum = 1)]
     pub essay_revision: Option<i32>,
+    /// "discussion" (the default) or "question".
+    #[serde(default)]
+    pub kind: ThreadKind,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -54,6 +59,12 @@ pub struct ThreadFilter {
     pub paragraph_id: Option<Uuid>,
     /// Only threads anchored so: `orphaned` lists the orphans of essay revisions.
     pub anchor: Option<AnchorStatus>,
+    /// Only discussions, or only questions.
+    pub kind: Option<ThreadKind>,
+    /// Only questions that are (true) or are not (false) answered.
+    pub answered: Option<bool>,
+    /// Pinned threads come first whatever the sort.
+    pub sort: Option<ThreadSort>,
 }
 
 /// Start a thread on a paragraph; the body becomes its first comment.
@@ -121,6 +132,7 @@ pub async fn create_thread(
                         threads::quote_exact.eq(quote.as_ref().map(AnchoredQuote::exact)),
                         threads::quote_start.eq(quote.as_ref().map(|q| q.span().0)),
                         threads::quote_end.eq(quote.as_ref().map(|q| q.span().1)),
+                        threads::kind.eq(req.kind),
                     ))
                     .returning(threads::id)
                     .get_result(conn)
@@ -142,8 +154,9 @@ pub async fn create_thread(
     .await
 }
 
-/// The session's threads: pinned first, then latest activity. Hidden threads
-/// are listed for moderators only.
+/// The session's threads: pinned first, then by `sort` (latest activity by
+/// default). Hidden threads are listed for moderators only. Signed-in
+/// callers also get each thread's `unread_count`.
 #[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
     responses((status = 200, body = Page<ThreadView>), (status = 304, description = "Not modified"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
@@ -157,25 +170,38 @@ pub async fn list_threads(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
-    let after: Option<ThreadKey> = page.after()?;
+    let sort = filter.sort.unwrap_or_default();
+    // Each sort has its own cursor shape; another sort's cursor is refused.
+    let after = match sort {
+        ThreadSort::Activity => page.after()?.map(ThreadAfter::Activity),
+        ThreadSort::Votes => page.after()?.map(ThreadAfter::Votes),
+        ThreadSort::New => page.after()?.map(ThreadAfter::New),
+    };
     let mut conn = state.conn().await?;
     let cursor = event_cursor::for_read(&mut conn).await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
     access.require_read()?;
     let moderator = access.is_moderator();
-    let rows = threads_db::list_threads(
-        &mut conn,
-        *path,
-        filter.paragraph_id,
-        filter.anchor,
-        moderator,
-        after,
-        limit,
-    )
-    .await?;
-    let page = Page::from_rows(rows, limit, |(t, _)| (t.pinned, t.last_activity_at, t.id));
-    let mut page = page.map(|(t, author)| ThreadView::new(t, author, moderator));
+    let listing = ThreadListing {
+        paragraph_id: filter.paragraph_id,
+        kind: filter.kind,
+        answered: filter.answered,
+        anchor: filter.anchor,
+        sort,
+        include_hidden: moderator,
+    };
+    let rows = threads_db::list_threads(&mut conn, *path, listing, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |(t, _, votes)| match sort {
+        ThreadSort::Activity => ThreadAfter::Activity((t.pinned, t.last_activity_at, t.id)),
+        ThreadSort::Votes => ThreadAfter::Votes((t.pinned, *votes, t.id)),
+        ThreadSort::New => ThreadAfter::New((t.pinned, t.created_at, t.id)),
+    });
+    let mut page = page.map(|(t, author, _)| ThreadView::new(t, author, moderator));
     anchor::fill(&mut conn, &mut page.items).await?;
+    crate::questions::decorate(&mut conn, access.user_id, &mut page.items).await?;
+    if let Some(user_id) = access.user_id {
+        crate::unread::fill_threads(&mut conn, user_id, &mut page.items).await?;
+    }
     conditional::json(&http, &page, &[cursor])
 }
 
@@ -193,7 +219,9 @@ pub async fn get_thread(
     let mut conn = state.conn().await?;
     let cursor = event_cursor::for_read(&mut conn).await?;
     let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
-    let mut view = ThreadView::new(thread, author, access.is_moderator());
-    anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
+    let mut view = [ThreadView::new(thread, author, access.is_moderator())];
+    anchor::fill(&mut conn, &mut view).await?;
+    crate::questions::decorate(&mut conn, access.user_id, &mut view).await?;
+    let [view] = view;
     conditional::json(&http, &view, &[cursor])
 }

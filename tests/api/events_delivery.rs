@@ -31,7 +31,7 @@ async fn a_reader_sees_threads_comments_and_counts_as_they_happen() {
     assert_eq!(counts.data["session_id"], s);
     assert_eq!(
         counts.data["paragraphs"],
-        json!([{"paragraph_id": para, "position": 2, "thread_count": 1, "comment_count": 1}])
+        json!([{"paragraph_id": para, "position": 2, "thread_count": 1, "comment_count": 1, "open_question_count": 0}])
     );
     assert!(stream.retries.len() == 1, "retry is sent once: {:?}", stream.retries);
 

@@ -187,6 +187,7 @@ pg_types!(
     diesel::sql_types::Jsonb => "jsonb",
     diesel::sql_types::Float4 => "real",
     diesel::sql_types::Int8 => "bigint",
+    schema::sql_types::TsVector => "tsvector",
 );
 
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
@@ -229,6 +230,14 @@ tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M);
 tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
 tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
 tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W);
+tuple_columns!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X);
 
 fn describe<T: Table>(name: &str) -> Vec<ColumnRow>
 where
@@ -266,6 +275,9 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::session_events::table>("session_events"),
         describe::<schema::event_watermarks::table>("event_watermarks"),
         describe::<schema::event_tickets::table>("event_tickets"),
+        describe::<schema::thread_votes::table>("thread_votes"),
+        describe::<schema::thread_answers::table>("thread_answers"),
+        describe::<schema::thread_reads::table>("thread_reads"),
     ]
     .concat();
     known.sort();
@@ -318,6 +330,9 @@ async fn schema_rs_matches_the_database() {
         thread_anchor_history,
         session_events,
         event_watermarks,
-        event_tickets
+        event_tickets,
+        thread_votes,
+        thread_answers,
+        thread_reads
     );
 }

@@ -67,10 +67,17 @@ CREATE SCHEMA r;
 -- 16 hex digits, filled in the insert's own statement (no round trip for the
 -- sequence). Sorting by it puts every reply after its parent and siblings
 -- oldest first; a keyset cursor over it stays stable while replies arrive.
+-- The number is also kept in `seq`, which read marks compare (the Reader
+-- features section at the end of this file). It is drawn only once this
+-- transaction holds its thread's row lock (which every writer takes before
+-- inserting anyway, and the counting trigger would take right after), so
+-- within a thread seq order is commit order.
 CREATE FUNCTION r.comment_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM 1 FROM threads WHERE id = NEW.thread_id FOR NO KEY UPDATE;
+    NEW.seq := nextval('comments_seq');
     NEW.sort_key := coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '')
-                    || lpad(to_hex(nextval('comments_seq')), 16, '0');
+                    || lpad(to_hex(NEW.seq), 16, '0');
     RETURN NEW;
 END;
 $$;
@@ -256,7 +263,8 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 --   threads           AFTER INSERT                    events_thread    thread.created
 --   threads           AFTER UPDATE OF hidden, locked, events_thread    thread.removed (hidden),
 --                     pinned, title, quote_*,                          thread.restored (shown),
---                     paragraph_id                                     thread.updated (else)
+--                     paragraph_id, vote_count,                        thread.updated (else)
+--                     answer_count
 --   reading_sessions  AFTER UPDATE OF title, status,  events_session   session.updated
 --                     starts_at, ends_at
 --   memberships       AFTER UPDATE OF role, DELETE    events_access    access.changed (that user)
@@ -366,11 +374,12 @@ CREATE TRIGGER comments_events_update AFTER UPDATE OF body, hidden, deleted ON c
 CREATE TRIGGER threads_events_insert AFTER INSERT ON threads
     FOR EACH ROW EXECUTE FUNCTION r.events_thread();
 CREATE TRIGGER threads_events_update
-    AFTER UPDATE OF hidden, locked, pinned, title, quote_exact, quote_start, quote_end, paragraph_id ON threads
+    AFTER UPDATE OF hidden, locked, pinned, title, quote_exact, quote_start, quote_end, paragraph_id,
+                    vote_count, answer_count ON threads
     FOR EACH ROW WHEN ((OLD.hidden, OLD.locked, OLD.pinned, OLD.title, OLD.quote_exact, OLD.quote_start,
-                        OLD.quote_end, OLD.paragraph_id)
+                        OLD.quote_end, OLD.paragraph_id, OLD.vote_count, OLD.answer_count)
                        IS DISTINCT FROM (NEW.hidden, NEW.locked, NEW.pinned, NEW.title, NEW.quote_exact,
-                        NEW.quote_start, NEW.quote_end, NEW.paragraph_id))
+                        NEW.quote_start, NEW.quote_end, NEW.paragraph_id, NEW.vote_count, NEW.answer_count))
     EXECUTE FUNCTION r.events_thread();
 CREATE TRIGGER sessions_events_update AFTER UPDATE OF title, status, starts_at, ends_at ON reading_sessions
     FOR EACH ROW WHEN ((OLD.title, OLD.status, OLD.starts_at, OLD.ends_at)
@@ -387,3 +396,157 @@ CREATE TRIGGER thread_anchors_events AFTER UPDATE OF status, reason, quote_prefi
 CREATE TRIGGER groups_events_visibility AFTER UPDATE OF visibility ON groups
     FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
     EXECUTE FUNCTION r.events_access();
+
+-- ===========================================================================
+-- READER FEATURES (issue 13): votes, accepted answers, open questions, and
+-- read marks. Migrations 000040 (questions) and 000041 (unread) made the
+-- tables; src/questions/ and src/unread/ are the code that relies on this.
+--
+-- WHICH COLUMNS EACH TRIGGER WATCHES
+--   thread_votes   AFTER INSERT OR DELETE          thread_votes_counted      threads.vote_count
+--   thread_answers AFTER INSERT OR DELETE          thread_answers_counted    threads.answer_count
+--   comments       AFTER UPDATE OF hidden, deleted comments_answer_counted   threads.answer_count
+--   threads        AFTER INSERT, AFTER UPDATE OF   threads_open_questions    paragraph_counts.
+--                  hidden, answer_count,                                     open_question_count
+--                  paragraph_id, session_id
+--   comments       AFTER INSERT                    comments_mark_read        thread_reads (author)
+--
+-- THE RULES
+--   vote_count: every stored vote. A vote is stored only by a member (the
+--   membership foreign key; leaving the group deletes it by cascade, through
+--   this trigger). Votes of members whose ban is live are subtracted when
+--   read (src/questions/models.rs): bans end by themselves, so no trigger
+--   could follow them.
+--   answer_count: accepted answers whose comment counts (neither hidden nor
+--   deleted). An accepted answer that is later hidden or deleted stops
+--   answering the question: the thread is open again (and counted in
+--   open_question_count) until the comment is restored, which makes it
+--   answered again. The acceptance row itself is kept.
+--   open_question_count: question threads that count (not hidden) and have
+--   answer_count = 0. The trigger follows the thread's paragraph and session
+--   too, so once the guards on those columns go, a moved question moves its
+--   count without further change here.
+--   Read marks: the newest comment seq a reader has seen per thread, only
+--   ever raised. Posting a comment raises its author's mark to it.
+--
+-- THE WRITE PROTOCOL, continued
+--   - voting (src/questions/votes.rs) key-share-locks the voter's membership,
+--     share-locks the session (lock_open_session), then locks the thread FOR
+--     NO KEY UPDATE before inserting or deleting the vote; the trigger then
+--     updates that thread. Leaving a group deletes the membership, whose
+--     cascade deletes votes and updates their threads: membership -> thread
+--     in both, and session -> thread as thread starts and closes take them.
+--   - accepting or withdrawing an answer (src/questions/answers.rs) locks the
+--     comment FOR SHARE, then the thread, before touching thread_answers, so
+--     a concurrent hide or delete of that comment (which holds it FOR UPDATE)
+--     runs wholly before or after: exactly one of the two triggers sees both
+--     the acceptance row and the comment's new state.
+--   - comment inserts hold the thread's row lock from before their seq is
+--     drawn until commit (r.comment_sort_key takes it if the writer has not),
+--     so within a thread seq order is commit order and a read mark never
+--     covers a comment that commits after it with a lower seq.
+
+CREATE FUNCTION r.bump_open_questions(p_session uuid, p_paragraph uuid, delta integer)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE paragraph_counts SET open_question_count = open_question_count + delta
+     WHERE session_id = p_session AND paragraph_id = p_paragraph;
+    IF NOT FOUND THEN
+        INSERT INTO paragraph_counts (session_id, paragraph_id, open_question_count)
+        VALUES (p_session, p_paragraph, delta)
+        ON CONFLICT (session_id, paragraph_id) DO UPDATE
+           SET open_question_count = paragraph_counts.open_question_count + EXCLUDED.open_question_count;
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION r.thread_votes_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE threads SET vote_count = vote_count + 1 WHERE id = NEW.thread_id;
+    ELSE
+        UPDATE threads SET vote_count = vote_count - 1 WHERE id = OLD.thread_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.thread_answers_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    a thread_answers;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        a := NEW;
+    ELSE
+        a := OLD;
+    END IF;
+    -- A comment gone with its thread (cascade) counts as not counted.
+    IF EXISTS (SELECT 1 FROM comments c
+                WHERE c.id = a.comment_id AND NOT c.hidden AND NOT c.deleted) THEN
+        UPDATE threads
+           SET answer_count = answer_count + CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
+         WHERE id = a.thread_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.comment_answer_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM thread_answers WHERE thread_id = NEW.thread_id AND comment_id = NEW.id) THEN
+        UPDATE threads
+           SET answer_count = answer_count + CASE WHEN NEW.hidden OR NEW.deleted THEN -1 ELSE 1 END
+         WHERE id = NEW.thread_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.thread_open_questions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was_open boolean := TG_OP = 'UPDATE' AND OLD.kind = 'question' AND NOT OLD.hidden AND OLD.answer_count = 0;
+    is_open boolean := NEW.kind = 'question' AND NOT NEW.hidden AND NEW.answer_count = 0;
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.session_id = NEW.session_id AND OLD.paragraph_id = NEW.paragraph_id THEN
+        IF was_open <> is_open THEN
+            PERFORM r.bump_open_questions(NEW.session_id, NEW.paragraph_id,
+                                          CASE WHEN is_open THEN 1 ELSE -1 END);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF was_open THEN
+        PERFORM r.bump_open_questions(OLD.session_id, OLD.paragraph_id, -1);
+    END IF;
+    IF is_open THEN
+        PERFORM r.bump_open_questions(NEW.session_id, NEW.paragraph_id, 1);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION r.comment_mark_read() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO thread_reads (user_id, session_id, thread_id, seq)
+    SELECT NEW.author_id, t.session_id, NEW.thread_id, NEW.seq FROM threads t WHERE t.id = NEW.thread_id
+    ON CONFLICT (user_id, session_id, thread_id) DO UPDATE
+       SET seq = EXCLUDED.seq, updated_at = now()
+     WHERE thread_reads.seq < EXCLUDED.seq;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER thread_votes_counted AFTER INSERT OR DELETE ON thread_votes
+    FOR EACH ROW EXECUTE FUNCTION r.thread_votes_counted();
+CREATE TRIGGER thread_answers_counted AFTER INSERT OR DELETE ON thread_answers
+    FOR EACH ROW EXECUTE FUNCTION r.thread_answers_counted();
+CREATE TRIGGER comments_answer_counted AFTER UPDATE OF hidden, deleted ON comments
+    FOR EACH ROW WHEN ((OLD.hidden OR OLD.deleted) <> (NEW.hidden OR NEW.deleted))
+    EXECUTE FUNCTION r.comment_answer_counted();
+CREATE TRIGGER threads_open_questions_insert AFTER INSERT ON threads
+    FOR EACH ROW WHEN (NEW.kind = 'question')
+    EXECUTE FUNCTION r.thread_open_questions();
+CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_count, paragraph_id, session_id ON threads
+    FOR EACH ROW WHEN (NEW.kind = 'question' OR OLD.kind = 'question')
+    EXECUTE FUNCTION r.thread_open_questions();
+CREATE TRIGGER comments_mark_read AFTER INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.comment_mark_read();

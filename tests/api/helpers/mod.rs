@@ -8,6 +8,7 @@ mod cluster;
 mod essay;
 mod events;
 mod moderated;
+mod questions;
 mod reading;
 mod revisions;
 mod roles;
@@ -25,6 +26,7 @@ pub use essay::{
 };
 pub use events::{created_comment_ids, EventStream, Sse};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
+pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
 pub use revisions::{assert_counts_exact, assert_quotes_exact, span_of};
 pub use roles::{cast, check_cell, id, modlog_rows, own, Cast, Cell, MatrixRow, Who, MODERATOR_ROUTE};

@@ -1,0 +1,157 @@
+//! The search query and its snippets.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+
+/// Keyset position: newest first by (created_at, id of the comment or thread).
+pub type SearchKey = (DateTime<Utc>, Uuid);
+
+#[derive(Debug, QueryableByName)]
+pub struct Hit {
+    #[diesel(sql_type = SqlUuid)]
+    pub thread_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub comment_id: Option<Uuid>,
+    #[diesel(sql_type = SqlUuid)]
+    pub session_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub paragraph_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    /// The comment's id, or the thread's for a title match.
+    #[diesel(sql_type = SqlUuid)]
+    pub key_id: Uuid,
+    #[diesel(sql_type = Bool)]
+    pub hidden: bool,
+    #[diesel(sql_type = Text)]
+    pub text: String,
+}
+
+/// What one search may see and where its page starts.
+pub struct Search<'a> {
+    pub query: &'a str,
+    pub group_id: Uuid,
+    pub session_id: Option<Uuid>,
+    /// Moderators find hidden threads and comments too (as their lists show them).
+    pub include_hidden: bool,
+    pub after: Option<SearchKey>,
+    pub limit: i64,
+}
+
+/// Comment bodies and thread titles matching the query, newest first,
+/// `limit + 1` rows (the extra one only says another page exists).
+#[tracing::instrument(skip_all)]
+pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec<Hit>> {
+    let (after_at, after_id) = s.after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
+    Ok(diesel::sql_query(
+        "WITH q AS (SELECT websearch_to_tsquery('simple', $1) AS q) \
+         SELECT hit.* FROM ( \
+           SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at, \
+                  c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text \
+             FROM q, comments c \
+             JOIN threads t ON t.id = c.thread_id \
+             JOIN reading_sessions s ON s.id = t.session_id \
+            WHERE c.search @@ q.q AND s.group_id = $2 AND NOT c.deleted \
+              AND ($3 OR (NOT c.hidden AND NOT t.hidden)) \
+              AND ($4::uuid IS NULL OR t.session_id = $4) \
+           UNION ALL \
+           SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title \
+             FROM q, threads t \
+             JOIN reading_sessions s ON s.id = t.session_id \
+            WHERE t.title IS NOT NULL AND to_tsvector('simple', coalesce(t.title, '')) @@ q.q AND s.group_id = $2 \
+              AND ($3 OR NOT t.hidden) \
+              AND ($4::uuid IS NULL OR t.session_id = $4) \
+         ) hit \
+         WHERE $5::timestamptz IS NULL OR (hit.created_at, hit.key_id) < ($5, $6) \
+         ORDER BY hit.created_at DESC, hit.key_id DESC \
+         LIMIT $7",
+    )
+    .bind::<Text, _>(s.query)
+    .bind::<SqlUuid, _>(s.group_id)
+    .bind::<Bool, _>(s.include_hidden)
+    .bind::<Nullable<SqlUuid>, _>(s.session_id)
+    .bind::<Nullable<Timestamptz>, _>(after_at)
+    .bind::<Nullable<SqlUuid>, _>(after_id)
+    .bind::<BigInt, _>(s.limit + 1)
+    .load(conn)
+    .await?)
+}
+
+/// Marks the start and end of a match in `ts_headline`'s output. Control
+/// characters no snippet keeps: the text's own become spaces first, so after
+/// HTML-escaping, these and only these become `<mark>` and `</mark>`.
+const START: char = '\u{2}';
+const STOP: char = '\u{3}';
+/// Stands for `<` while `ts_headline` works: its parser takes `<b>` and the
+/// like for HTML tags and drops them, and the snippet should show the text
+/// as written (escaped).
+const LT: char = '\u{4}';
+
+#[derive(QueryableByName)]
+struct Headline {
+    #[diesel(sql_type = BigInt)]
+    ord: i64,
+    #[diesel(sql_type = Text)]
+    snippet: String,
+}
+
+/// A snippet of each text with the query's matches in `<mark>…</mark>`
+/// around otherwise HTML-escaped text, in the order given: short texts (every
+/// title, most comments) whole, longer ones as up to two fragments.
+#[tracing::instrument(skip_all, fields(texts = texts.len()))]
+pub async fn snippets(conn: &mut AsyncPgConnection, query: &str, texts: &[String]) -> ApiResult<Vec<String>> {
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<Headline> = diesel::sql_query(
+        "SELECT u.ord, ts_headline('simple', translate(u.text, chr(2) || chr(3) || chr(4) || '<', '   ' || chr(4)), \
+                websearch_to_tsquery('simple', $1), \
+                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', ' || \
+                CASE WHEN char_length(u.text) <= 240 THEN 'HighlightAll=true' \
+                     ELSE 'MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=\" … \"' END) \
+                AS snippet \
+           FROM unnest($2::text[]) WITH ORDINALITY AS u (text, ord)",
+    )
+    .bind::<Text, _>(query)
+    .bind::<Array<Text>, _>(texts)
+    .load(conn)
+    .await?;
+    rows.sort_by_key(|r| r.ord);
+    Ok(rows.into_iter().map(|r| mark(&r.snippet)).collect())
+}
+
+/// HTML-escapes `headline` and turns the match sentinels into `<mark>` tags.
+pub fn mark(headline: &str) -> String {
+    let mut out = String::with_capacity(headline.len() + 16);
+    for ch in headline.chars() {
+        match ch {
+            START => out.push_str("<mark>"),
+            STOP => out.push_str("</mark>"),
+            '&' => out.push_str("&amp;"),
+            '<' | LT => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mark;
+
+    #[test]
+    fn only_the_sentinels_become_tags() {
+        assert_eq!(
+            mark("a <b>&\"'\u{2}word\u{3} <mark> \u{4}i>"),
+            "a &lt;b&gt;&amp;&quot;&#39;<mark>word</mark> &lt;mark&gt; &lt;i&gt;"
+        );
+    }
+}
