@@ -234,7 +234,9 @@ fn rendered(event: &'static str, data: serde_json::Value) -> ApiResult<Rendered>
 /// every reader, so without anyone's `unread_count` (a reader's own unread
 /// counts come from `/counts`).
 async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid, touched: &[Uuid]) -> ApiResult<Rendered> {
-    let rows: Vec<(Uuid, i32, Option<i32>, Option<i32>, Option<i32>)> = paragraphs::table
+    // paragraph, position, threads, comments, open questions
+    type Row = (Uuid, i32, Option<i32>, Option<i32>, Option<i32>);
+    let rows: Vec<Row> = paragraphs::table
         .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
         .filter(paragraphs::id.eq_any(touched))
         .order(paragraphs::position.asc())
