@@ -22,7 +22,7 @@ use crate::idempotency::{self, Reply};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(revise_essay).service(list_revisions).service(get_revision);
+    cfg.service(revise_essay).service(list_essay_revisions).service(get_essay_revision);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -201,7 +201,7 @@ pub async fn revise_essay(
     responses((status = 200, body = Page<RevisionSummary>), (status = 404, body = Problem)))]
 #[get("/essays/{essay_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn list_revisions(
+pub async fn list_essay_revisions(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
@@ -222,7 +222,7 @@ pub async fn list_revisions(
     responses((status = 200, body = RevisionText), (status = 404, body = Problem)))]
 #[get("/essays/{essay_id}/revisions/{n}")]
 #[tracing::instrument(skip_all, fields(id = %path.0, n = path.1))]
-pub async fn get_revision(
+pub async fn get_essay_revision(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     path: web::Path<(Uuid, i32)>,

@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::users::UserView;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_revisions);
+    cfg.service(list_comment_revisions);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,7 +51,7 @@ struct Row {
     ))]
 #[get("/comments/{comment_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn list_revisions(
+pub async fn list_comment_revisions(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,

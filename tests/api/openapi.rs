@@ -70,6 +70,20 @@ async fn the_document_parses_as_openapi_3_1_and_every_ref_resolves() {
     }
 }
 
+/// Client generators name methods by operation id: two routes with one id
+/// collide (two handlers of the same name in different modules did).
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let doc = document().await;
+    let mut seen = std::collections::HashMap::new();
+    for (name, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{name} has no operationId"));
+        if let Some(other) = seen.insert(id.to_owned(), name.clone()) {
+            panic!("{name} and {other} share the operationId {id}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_route_that_reads_a_token_declares_bearer_security() {
     let doc = document().await;
