@@ -8,6 +8,7 @@ use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
 
 /// Sent with every REST read of a session's state: connecting from it misses
@@ -46,12 +47,19 @@ struct Horizon {
     xmin: i64,
 }
 
+/// The settled horizon of the statement's snapshot, as a column.
+#[macro_export]
+macro_rules! event_horizon_sql {
+    () => {
+        "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+    };
+}
+
+const HORIZON_SQL: &str = concat!("SELECT ", crate::event_horizon_sql!(), " AS xmin");
+
 /// The settled horizon now: every event below it has committed or never will.
 pub async fn horizon(conn: &mut AsyncPgConnection) -> ApiResult<i64> {
-    let row: Horizon =
-        diesel::sql_query("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS xmin")
-            .get_result(conn)
-            .await?;
+    let row: Horizon = Prepared::new(HORIZON_SQL).get_result(conn).await?;
     Ok(row.xmin)
 }
 
