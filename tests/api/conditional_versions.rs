@@ -33,6 +33,9 @@ async fn assert_stale(app: &TestApp, path: &str, token: Option<&str>, tag: &str,
     assert_eq!(res.status, 200, "{path}: the tag from before `{change}` must not revalidate");
 }
 
+/// What, how, where, with what body, as whom.
+type Change<'a> = (&'a str, reqwest::Method, String, Option<serde_json::Value>, Option<&'a str>);
+
 #[tokio::test]
 async fn every_change_that_moves_a_count_retires_the_tag() {
     let app = spawn_app().await;
@@ -52,7 +55,7 @@ async fn every_change_that_moves_a_count_retires_the_tag() {
     let answer = app.comment(&q, &cast.organiser, None, "Because.").await;
     let a = answer["id"].as_str().unwrap().to_owned();
 
-    let changes: [(&str, reqwest::Method, String, Option<serde_json::Value>, Option<&str>); 6] = [
+    let changes: [Change; 6] = [
         (
             "hide the answer",
             reqwest::Method::POST,
