@@ -63,6 +63,11 @@ pub struct Batch {
     pub to: Cursor,
     pub events: Vec<Delivered>,
     pub counts: Option<Rendered>,
+    /// Every frame of the batch for a member, then for a moderator, counts
+    /// included, in one buffer: a reader who has none of the batch yet (every
+    /// live reader) gets it in one send and, mostly, one socket write, where
+    /// a frame at a time cost a channel send and a timer per frame per reader.
+    pub whole: (Bytes, Bytes),
 }
 
 /// Each thread's view for a member and for a moderator, filled as the REST
@@ -209,7 +214,16 @@ pub async fn batch(
     touched.dedup();
     let counts =
         if touched.is_empty() { None } else { Some(counts(conn, session_id, &touched).await?.at(to)) };
-    Ok(Batch { from, to, events, counts })
+    let whole = |pick: fn(&Delivered) -> &Option<Rendered>| -> Bytes {
+        let frames = events.iter().filter_map(|e| pick(e).as_ref()).chain(counts.as_ref());
+        let mut joined = Vec::with_capacity(frames.clone().map(|r| r.frame.len()).sum());
+        for rendered in frames {
+            joined.extend_from_slice(&rendered.frame);
+        }
+        Bytes::from(joined)
+    };
+    let whole = (whole(|e| &e.member), whole(|e| &e.moderator));
+    Ok(Batch { from, to, events, counts, whole })
 }
 
 fn static_kind(kind: &str) -> &'static str {

@@ -146,17 +146,23 @@ impl Reader {
     /// Sends the part of `batch` after our position; returns whether an
     /// `access.changed` asked this reader to check access.
     async fn deliver(&mut self, out: &Out, batch: &Batch) -> Result<(), Gone> {
+        if batch.events.first().is_some_and(|first| first.cursor > self.position) {
+            let whole = if self.viewer.moderator { &batch.whole.1 } else { &batch.whole.0 };
+            if !whole.is_empty() {
+                out.send(whole.clone()).await?;
+            }
+            self.note_rechecks(batch.events.iter());
+            self.position = self.position.max(batch.to);
+            return Ok(());
+        }
         let mut any = false;
-        for event in batch.events.iter().filter(|e| e.cursor > self.position) {
+        let position = self.position;
+        for event in batch.events.iter().filter(|e| e.cursor > position) {
             any = true;
             if let Some(rendered) = self.viewer.pick(&event.member, &event.moderator) {
                 out.send(rendered.frame.clone()).await?;
             }
-            if let Some(target) = event.recheck {
-                if target.is_none() || target == self.viewer.user_id {
-                    self.recheck_now = true;
-                }
-            }
+            self.note_rechecks(std::iter::once(event));
         }
         if any {
             if let Some(counts) = &batch.counts {
@@ -165,6 +171,15 @@ impl Reader {
         }
         self.position = self.position.max(batch.to);
         Ok(())
+    }
+
+    /// Whether an `access.changed` among `events` asks this reader to check access.
+    fn note_rechecks<'a>(&mut self, events: impl Iterator<Item = &'a crate::events::render::Delivered>) {
+        for target in events.filter_map(|e| e.recheck) {
+            if target.is_none() || target == self.viewer.user_id {
+                self.recheck_now = true;
+            }
+        }
     }
 
     /// Reads the database from our position until the horizon.
