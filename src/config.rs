@@ -98,6 +98,7 @@ pub struct EventsSettings {
     pub buffer_events: usize,
     pub max_streams_per_user: usize,
     pub fallback_poll_ms: u64,
+    pub batch_window_ms: u64,
     pub notify_interval_ms: u64,
     pub ticket_ttl_secs: i64,
 }

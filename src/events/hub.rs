@@ -156,7 +156,13 @@ async fn pump(hub: Arc<EventHub>, session_id: Uuid, feed: Arc<Feed>) {
     // readers can tell a contiguous batch from one after a gap.
     let mut chain_end: Option<Cursor> = None;
     let mut closing = hub.closing();
+    let window = Duration::from_millis(hub.settings.batch_window_ms);
+    let mut last_read = tokio::time::Instant::now() - window;
     loop {
+        // What arrives within the window waits for the next read: one batch,
+        // one write per reader.
+        tokio::time::sleep_until(last_read + window).await;
+        last_read = tokio::time::Instant::now();
         {
             let mut feeds = locked(&hub.feeds);
             if feed.batches.receiver_count() == 0 || *closing.borrow() {
