@@ -63,6 +63,16 @@ pub async fn horizon(conn: &mut AsyncPgConnection) -> ApiResult<i64> {
     Ok(row.xmin)
 }
 
+/// [`for_read`] as a future that does not hold on to the connection, so it
+/// can share a round trip with the read's access check. Polled first, it runs
+/// first: the horizon is still taken before the read.
+pub fn for_read_pipelined(
+    conn: &AsyncPgConnection,
+) -> futures_util::future::BoxFuture<'_, ApiResult<(&'static str, String)>> {
+    let row = Prepared::new(HORIZON_SQL).get_result::<Horizon>(&mut &*conn);
+    Box::pin(async move { Ok((HEADER, Cursor::at_horizon(row.await?.xmin).to_string())) })
+}
+
 /// The cursor a REST read hands out, taken before the read: anything the read
 /// does not see belongs to a transaction at or above this snapshot's xmin
 /// (the horizon only moves forward), so it will be delivered. A few events

@@ -42,9 +42,24 @@ pub async fn visible_thread(
     caller: Option<&Caller>,
     thread_id: Uuid,
 ) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
+    visible_thread_pipelined(conn, caller, thread_id).await
+}
+
+/// [`visible_thread`] without holding on to the connection, so a read can put
+/// its own statements (the event horizon) in the same round trip. The access
+/// query and the thread row by its key go together: the access query probes
+/// that row anyway, and nothing of the thread is used before access allows it.
+pub async fn visible_thread_pipelined(
+    conn: &AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
+    let access = access::resolve_pipelined(conn, caller, Scope::Thread(thread_id));
+    let thread = threads_db::find_thread_pipelined(conn, thread_id);
+    let (access, thread) = futures_util::join!(access, thread);
+    let access = access?;
     access.require_read()?;
-    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
+    let (thread, author) = thread?;
     if thread.hidden && !access.is_moderator() {
         return Err(ApiError::not_found());
     }
