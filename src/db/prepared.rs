@@ -86,7 +86,6 @@ impl Query for Prepared<'_> {
     type SqlType = Untyped;
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::placeholders;
@@ -94,10 +93,7 @@ mod tests {
     #[test]
     fn splits_at_numbered_parameters() {
         let parts: Vec<_> = placeholders("SELECT $1, $12 + $1 FROM t").collect();
-        assert_eq!(
-            parts,
-            vec![("SELECT ", Some(1)), (", ", Some(12)), (" + ", Some(1)), (" FROM t", None)]
-        );
+        assert_eq!(parts, vec![("SELECT ", Some(1)), (", ", Some(12)), (" + ", Some(1)), (" FROM t", None)]);
         assert_eq!(placeholders("").count(), 0);
         assert_eq!(placeholders("$1").collect::<Vec<_>>(), vec![("", Some(1))]);
     }

@@ -241,10 +241,15 @@ fn decide_post(
     let depth = match (parent_id, facts.parent_thread, facts.parent_depth) {
         (None, _, _) => 0,
         (Some(_), Some(parent_thread), Some(depth)) if parent_thread == thread_id => depth + 1,
-        (Some(_), _, _) => return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread")),
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
+        }
     };
     if depth > MAX_DEPTH {
-        return Err(ApiError::invalid_field("parent_id", format!("replies nest at most {MAX_DEPTH} levels deep")));
+        return Err(ApiError::invalid_field(
+            "parent_id",
+            format!("replies nest at most {MAX_DEPTH} levels deep"),
+        ));
     }
     Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
 }

@@ -112,7 +112,8 @@ async fn a_post_that_got_the_lock_first_lands_before_the_lock() {
         .batch_execute(&format!("BEGIN; SELECT id FROM threads WHERE id = '{t}' FOR NO KEY UPDATE"))
         .await
         .expect("hold the thread");
-    let post = app.post(&format!("/threads/{t}/comments"), Some(&cast.member.token), json!({"body": "on time"}));
+    let post =
+        app.post(&format!("/threads/{t}/comments"), Some(&cast.member.token), json!({"body": "on time"}));
     let commit = async {
         until_a_post_waits(&app).await;
         other_tx.batch_execute("COMMIT").await.expect("release the thread");
