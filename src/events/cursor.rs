@@ -47,12 +47,21 @@ struct Horizon {
     xmin: i64,
 }
 
-/// The settled horizon of the statement's snapshot, as a column.
+/// The settled horizon of the statement's snapshot, as a column
+/// (`r.event_horizon`, src/db/replaceable/triggers.sql).
 #[macro_export]
 macro_rules! event_horizon_sql {
     () => {
-        "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+        "r.event_horizon()"
     };
+}
+
+diesel::define_sql_function! {
+    /// [`event_horizon_sql!`] for the query builder: a statement that selects
+    /// it next to its other columns is still cached as a prepared statement
+    /// (an `sql` literal would make it parsed and planned on every call).
+    #[sql_name = "r.event_horizon"]
+    fn event_horizon() -> BigInt;
 }
 
 const HORIZON_SQL: &str = concat!("SELECT ", crate::event_horizon_sql!(), " AS xmin");
@@ -61,16 +70,6 @@ const HORIZON_SQL: &str = concat!("SELECT ", crate::event_horizon_sql!(), " AS x
 pub async fn horizon(conn: &mut AsyncPgConnection) -> ApiResult<i64> {
     let row: Horizon = Prepared::new(HORIZON_SQL).get_result(conn).await?;
     Ok(row.xmin)
-}
-
-/// [`for_read`] as a future that does not hold on to the connection, so it
-/// can share a round trip with the read's access check. Polled first, it runs
-/// first: the horizon is still taken before the read.
-pub fn for_read_pipelined(
-    conn: &AsyncPgConnection,
-) -> futures_util::future::BoxFuture<'_, ApiResult<(&'static str, String)>> {
-    let row = Prepared::new(HORIZON_SQL).get_result::<Horizon>(&mut &*conn);
-    Box::pin(async move { Ok((HEADER, Cursor::at_horizon(row.await?.xmin).to_string())) })
 }
 
 /// The cursor a REST read hands out, taken before the read: anything the read

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
-use super::rules::{check_body, check_open, visible_thread_pipelined};
-use crate::access::{self, GroupAccess, Role, Scope};
+use super::rules::{check_body, check_open, check_visible};
+use crate::access::{self, AccessRow, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
 use crate::db::prepared::Prepared;
@@ -18,7 +18,7 @@ use crate::events::cursor as event_cursor;
 use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
-use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::schema::{comment_revisions, comments, groups, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
 
@@ -62,20 +62,37 @@ pub async fn list_comments(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
-    // Two round trips: the horizon (taken first, so before the read), the
-    // access facts and the thread row together; then, once access allows
-    // it, the comments.
-    let pipe: &AsyncPgConnection = &conn;
-    let (cursor, visible) = futures_util::join!(
-        event_cursor::for_read_pipelined(pipe),
-        visible_thread_pipelined(pipe, caller.0.as_ref(), *path)
-    );
-    let (access, thread, _) = visible?;
-    let cursor = cursor?;
+    let (access, horizon) = readable_thread(&mut conn, caller.0.as_ref(), *path).await?;
+    let cursor = (event_cursor::HEADER, event_cursor::Cursor::at_horizon(horizon).to_string());
     let moderator = access.is_moderator();
-    let rows = threads_db::list_comments(&mut conn, thread.id, after, limit).await?;
+    let rows = threads_db::list_comments(&mut conn, *path, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
     conditional::json(&http, &page.map(|(c, author)| CommentView::new(c, author, moderator)), &[cursor])
+}
+
+/// Whether the caller may read the thread's comments, and the event horizon,
+/// in one statement (prepared once per connection): the access facts of
+/// [`access::groups_with_caller`] beside the thread's `hidden`. Only once
+/// that allows it are the comments read (no timing oracle), and the horizon
+/// is taken before them, as [`event_cursor::for_read`] would.
+async fn readable_thread(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, i64)> {
+    let (uid, ver) = access::caller_key(caller);
+    let row: Option<(AccessRow, bool, i64)> = access::groups_with_caller(uid, ver)
+        .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
+        .inner_join(threads::table.on(threads::session_id.eq(rs::id)))
+        .filter(threads::id.eq(thread_id))
+        .select((access::caller_columns(), threads::hidden, event_cursor::event_horizon()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (row, hidden, horizon) = row.ok_or_else(ApiError::not_found)?;
+    let access = access::decide(caller.is_some(), row)?;
+    check_visible(&access, hidden)?;
+    Ok((access, horizon))
 }
 
 #[derive(Queryable)]

@@ -49,7 +49,7 @@ pub async fn visible_thread(
 /// its own statements (the event horizon) in the same round trip. The access
 /// query and the thread row by its key go together: the access query probes
 /// that row anyway, and nothing of the thread is used before access allows it.
-pub async fn visible_thread_pipelined(
+async fn visible_thread_pipelined(
     conn: &AsyncPgConnection,
     caller: Option<&Caller>,
     thread_id: Uuid,
@@ -60,8 +60,15 @@ pub async fn visible_thread_pipelined(
     let access = access?;
     access.require_read()?;
     let (thread, author) = thread?;
-    if thread.hidden && !access.is_moderator() {
+    check_visible(&access, thread.hidden)?;
+    Ok((access, thread, author))
+}
+
+/// 404 unless the caller may read the group and, for a hidden thread, moderates it.
+pub fn check_visible(access: &GroupAccess, thread_hidden: bool) -> ApiResult<()> {
+    access.require_read()?;
+    if thread_hidden && !access.is_moderator() {
         return Err(ApiError::not_found());
     }
-    Ok((access, thread, author))
+    Ok(())
 }

@@ -52,7 +52,8 @@ async fn a_lock_committed_while_a_post_waits_refuses_the_post() {
         .batch_execute(&format!("BEGIN; UPDATE threads SET locked = true WHERE id = '{t}'"))
         .await
         .expect("lock the thread");
-    let post = app.post(&format!("/threads/{t}/comments"), Some(&cast.member.token), json!({"body": "late"}));
+    let path = format!("/threads/{t}/comments");
+    let post = app.post(&path, Some(&cast.member.token), json!({"body": "late"}));
     let commit = async {
         until_a_post_waits(&app).await;
         moderator_tx.batch_execute("COMMIT").await.expect("commit the lock");
@@ -87,7 +88,8 @@ async fn a_close_committed_while_a_post_waits_refuses_the_post() {
         ))
         .await
         .expect("close the session");
-    let post = app.post(&format!("/threads/{t}/comments"), Some(&cast.owner.token), json!({"body": "late"}));
+    let path = format!("/threads/{t}/comments");
+    let post = app.post(&path, Some(&cast.owner.token), json!({"body": "late"}));
     let commit = async {
         until_a_post_waits(&app).await;
         closing_tx.batch_execute("COMMIT").await.expect("commit the close");
@@ -112,8 +114,8 @@ async fn a_post_that_got_the_lock_first_lands_before_the_lock() {
         .batch_execute(&format!("BEGIN; SELECT id FROM threads WHERE id = '{t}' FOR NO KEY UPDATE"))
         .await
         .expect("hold the thread");
-    let post =
-        app.post(&format!("/threads/{t}/comments"), Some(&cast.member.token), json!({"body": "on time"}));
+    let path = format!("/threads/{t}/comments");
+    let post = app.post(&path, Some(&cast.member.token), json!({"body": "on time"}));
     let commit = async {
         until_a_post_waits(&app).await;
         other_tx.batch_execute("COMMIT").await.expect("release the thread");

@@ -587,3 +587,10 @@ BEGIN
         VALUES (p_id, p_thread, p_parent, p_depth, '', p_author, p_body)
         RETURNING *;
 END $$;
+
+-- The settled event horizon (src/events/cursor.rs): pg_snapshot_xmin of the
+-- calling statement's snapshot (STABLE: it runs in that snapshot), so a read
+-- can carry it as one more column instead of one more statement.
+CREATE FUNCTION r.event_horizon() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
+$$;
