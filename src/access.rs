@@ -221,6 +221,91 @@ pub fn caller_columns() -> _ {
     )
 }
 
+/// [`groups_with_caller`] and [`caller_columns`] as SQL text, for the few
+/// statements written by hand (`crate::db::prepared`): select
+/// `caller_columns_sql!()` from `groups g` followed by `caller_joins_sql!()`,
+/// with `$1` the caller's id and `$2` their token version ([`caller_key`]),
+/// and load the columns into [`CallerFacts`]. `readable` is
+/// [`GroupAccess::can_read`] in SQL, for gating reads inside the statement;
+/// [`CallerFacts::decide`] checks that the two agree.
+#[macro_export]
+macro_rules! caller_columns_sql {
+    () => {
+        "g.id AS group_id, g.visibility, m.role, u.id AS user_current, u.is_admin AS site_admin, \
+         b.user_id IS NOT NULL AS banned, u.username, u.display_name, u.bio, u.created_at AS user_created_at, \
+         (g.visibility = 'public' OR coalesce(u.is_admin, false) \
+          OR (m.role IS NOT NULL AND b.user_id IS NULL)) AS readable"
+    };
+}
+
+/// The joins of [`caller_columns_sql`].
+#[macro_export]
+macro_rules! caller_joins_sql {
+    () => {
+        " LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = $1 \
+          LEFT JOIN users u ON u.id = $1 AND u.token_version = $2 \
+          LEFT JOIN bans b ON b.group_id = g.id AND b.user_id = $1 \
+                          AND (b.expires_at IS NULL OR b.expires_at > now()) "
+    };
+}
+
+/// The row of [`caller_columns_sql`].
+#[derive(Debug, QueryableByName)]
+pub struct CallerFacts {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    group_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    visibility: Visibility,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role: Option<Role>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    user_current: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    site_admin: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    banned: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    username: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    display_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    bio: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    user_created_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    readable: bool,
+}
+
+impl CallerFacts {
+    /// [`decide`] on these facts. The SQL `readable` must be the policy's own
+    /// answer: a statement gated on it read nothing the policy would allow,
+    /// or read what it would refuse, so a disagreement is a bug, never served.
+    pub fn decide(self, signed_in: bool) -> ApiResult<GroupAccess> {
+        let readable = self.readable;
+        let access = decide(
+            signed_in,
+            AccessRow {
+                group_id: self.group_id,
+                visibility: self.visibility,
+                role: self.role,
+                user_current: self.user_current,
+                site_admin: self.site_admin,
+                banned: self.banned,
+                username: self.username,
+                display_name: self.display_name,
+                bio: self.bio,
+                created_at: self.user_created_at,
+            },
+        )?;
+        if access.can_read() != readable {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "the SQL form of can_read disagrees with the policy"
+            )));
+        }
+        Ok(access)
+    }
+}
+
 /// The caller's access from its row; 401 when a signed-in caller's token has
 /// been revoked. (`None`, no row, is for the caller to turn into 404.)
 pub fn decide(signed_in: bool, row: AccessRow) -> ApiResult<GroupAccess> {

@@ -42,20 +42,52 @@ pub fn json<T: Serialize>(
     body: &T,
     headers: &[(&'static str, String)],
 ) -> ApiResult<HttpResponse> {
+    json_tagged(req, body, None, headers)
+}
+
+/// [`json`] under `version`, a tag the handler derived from what the body is
+/// made of (e.g. [`crate::sessions::version`]) rather than from its bytes;
+/// `None` hashes the bytes. A version must change whenever the body could.
+/// A client still holding the hash of these bytes (handed out while there
+/// was no version) gets its 304 too.
+pub fn json_tagged<T: Serialize>(
+    req: &HttpRequest,
+    body: &T,
+    version: Option<&str>,
+    headers: &[(&'static str, String)],
+) -> ApiResult<HttpResponse> {
     let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    let tag = tag_of(&bytes);
-    let fresh = none_match(req, &tag);
-    let mut response = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    if let Some(version) = version.filter(|v| none_match(req, v)) {
+        return Ok(not_modified(version.to_owned(), headers));
+    }
+    let hash = tag_of(&bytes);
+    if none_match(req, &hash) {
+        return Ok(not_modified(hash, headers));
+    }
+    let mut response = HttpResponse::Ok();
+    revalidated(&mut response, version.map_or(hash, str::to_owned), headers);
+    Ok(response.content_type(mime::APPLICATION_JSON).body(bytes))
+}
+
+/// The 304 for `tag`, with `headers`.
+pub fn not_modified(tag: String, headers: &[(&'static str, String)]) -> HttpResponse {
+    let mut response = HttpResponse::NotModified();
+    revalidated(&mut response, tag, headers);
+    response.finish()
+}
+
+fn revalidated(
+    response: &mut actix_web::HttpResponseBuilder,
+    tag: String,
+    headers: &[(&'static str, String)],
+) {
     response
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)))
-        .insert_header((header::VARY, HeaderValue::from_static("Authorization")));
+        .insert_header((header::VARY, HeaderValue::from_static("Authorization")))
+        .insert_header((header::ETAG, tag));
     for (name, value) in headers {
         response.insert_header((*name, value.as_str()));
     }
-    if fresh {
-        return Ok(response.insert_header((header::ETAG, tag)).finish());
-    }
-    Ok(response.insert_header((header::ETAG, tag)).content_type(mime::APPLICATION_JSON).body(bytes))
 }
 
 #[cfg(test)]

@@ -4,5 +4,6 @@
 pub mod counts;
 pub mod models;
 pub mod routes;
+pub mod version;
 
 pub use routes::routes;

@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::counts::{self, SessionCounts, SessionParagraphs};
 use super::models::{self as sessions_db, Session, SessionView, Status};
+use super::version::{self, Answer};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::events::cursor as event_cursor;
-use crate::http::{conditional, double_option, Check, Json, Page, PageParams};
+use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
@@ -236,10 +236,12 @@ pub async fn session_paragraphs(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let cursor = event_cursor::for_read(&mut conn).await?;
-    let (access, paragraphs) = counts::paragraphs_with_counts(&mut conn, caller.0.as_ref(), *path).await?;
-    access.require_read()?;
-    conditional::json(&http, &SessionParagraphs { session_id: *path, paragraphs }, &[cursor])
+    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
+    if let Some(unchanged) = read.not_modified(&http) {
+        return Ok(unchanged);
+    }
+    let paragraphs = counts::paragraphs_with_counts(&mut conn, &read.access, *path).await?;
+    read.json(&http, &SessionParagraphs { session_id: *path, paragraphs })
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
@@ -255,10 +257,10 @@ pub async fn session_counts(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let cursor = event_cursor::for_read(&mut conn).await?;
-    // Access and counts in one round trip; the policy still rules on the access.
-    let (access, paragraphs) = counts::counts(&mut conn, caller.0.as_ref(), *path).await?;
-    access.require_read()?;
-    let orphaned = counts::orphaned(&mut conn, *path).await?;
-    conditional::json(&http, &SessionCounts { session_id: *path, paragraphs, orphaned }, &[cursor])
+    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
+    if let Some(unchanged) = read.not_modified(&http) {
+        return Ok(unchanged);
+    }
+    let (paragraphs, orphaned) = counts::counts(&mut conn, &read.access, *path).await?;
+    read.json(&http, &SessionCounts { session_id: *path, paragraphs, orphaned })
 }

@@ -12,18 +12,23 @@
 use std::collections::HashMap;
 
 use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
-use diesel::QueryableByName;
+use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
 use crate::threads::models::ThreadView;
 
 /// Counted comments by others above the mark `m.seq` in thread `m.thread_id`
 /// (`$1` is the reader).
-const ABOVE_MARK: &str = "(SELECT count(*) FROM comments c \
-      WHERE c.thread_id = m.thread_id AND c.seq > m.seq \
-        AND NOT c.hidden AND NOT c.deleted AND c.author_id <> $1)";
+macro_rules! above_mark {
+    () => {
+        "(SELECT count(*) FROM comments c \
+          WHERE c.thread_id = m.thread_id AND c.seq > m.seq \
+            AND NOT c.hidden AND NOT c.deleted AND c.author_id <> $1)"
+    };
+}
 
 #[derive(QueryableByName)]
 struct Unread {
@@ -47,7 +52,7 @@ pub async fn fill_threads(
     let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
     // The mark is looked up per thread (a primary-key probe), whatever the
     // planner guesses about how many marks the reader has.
-    let rows: Vec<Unread> = diesel::sql_query(format!(
+    const SQL: &str = concat!(
         "WITH m AS MATERIALIZED ( \
            SELECT t.id AS thread_id, t.hidden, t.comment_count, \
                   (SELECT r.seq FROM thread_reads r \
@@ -55,13 +60,13 @@ pub async fn fill_threads(
              FROM threads t WHERE t.id = ANY($2)) \
          SELECT m.thread_id AS id, \
                 CASE WHEN m.hidden THEN 0 WHEN m.seq IS NULL THEN m.comment_count::bigint \
-                     ELSE {ABOVE_MARK} END AS unread \
+                     ELSE ",
+        above_mark!(),
+        " END AS unread \
            FROM m"
-    ))
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .load(conn)
-    .await?;
+    );
+    let rows: Vec<Unread> =
+        Prepared::new(SQL).bind::<SqlUuid, _>(user_id).bind::<Array<SqlUuid>, _>(&ids).load(conn).await?;
     let unread: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.unread)).collect();
     for view in views {
         view.unread_count = Some(unread.get(&view.id).copied().unwrap_or(0));
@@ -70,26 +75,30 @@ pub async fn fill_threads(
 }
 
 /// `user_id`'s unread comments per paragraph of the session (paragraphs
-/// with none are absent), over the threads that count.
+/// with none are absent), over the threads that count. Takes the connection
+/// shared, so it can be pipelined with the read it belongs to.
 #[tracing::instrument(skip_all)]
 pub async fn paragraph_unread(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     user_id: Uuid,
     session_id: Uuid,
-) -> ApiResult<HashMap<Uuid, i64>> {
-    let rows: Vec<Unread> = diesel::sql_query(format!(
+) -> QueryResult<HashMap<Uuid, i64>> {
+    const SQL: &str = concat!(
         "WITH m AS MATERIALIZED ( \
            SELECT t.paragraph_id, t.comment_count, r.thread_id, r.seq \
              FROM thread_reads r JOIN threads t ON t.id = r.thread_id \
             WHERE r.user_id = $1 AND r.session_id = $2 AND NOT t.hidden), \
-         seen AS (SELECT paragraph_id, sum(comment_count - {ABOVE_MARK}) AS seen FROM m GROUP BY paragraph_id) \
+         seen AS (SELECT paragraph_id, sum(comment_count - ",
+        above_mark!(),
+        ") AS seen FROM m GROUP BY paragraph_id) \
          SELECT pc.paragraph_id AS id, (pc.comment_count - coalesce(seen.seen, 0))::bigint AS unread \
            FROM paragraph_counts pc LEFT JOIN seen ON seen.paragraph_id = pc.paragraph_id \
           WHERE pc.session_id = $2"
-    ))
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(session_id)
-    .load(conn)
-    .await?;
+    );
+    let rows: Vec<Unread> = Prepared::new(SQL)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(session_id)
+        .load(&mut &*conn)
+        .await?;
     Ok(rows.into_iter().filter(|r| r.unread > 0).map(|r| (r.id, r.unread)).collect())
 }

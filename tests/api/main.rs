@@ -12,6 +12,7 @@ mod auth_upkeep;
 mod bans;
 mod comments;
 mod conditional_requests;
+mod conditional_versions;
 mod database_rules;
 mod essays;
 mod events_access;

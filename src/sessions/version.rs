@@ -1,0 +1,145 @@
+//! The first statement of every read of a session's paragraphs and counts:
+//! the caller's access, the event cursor the read hands out, and a version
+//! of everything the answer is made of, so that a client holding the current
+//! answer gets its 304 after this one statement, before any counter is read.
+//!
+//! Why the event log can version the counts: every write that changes a
+//! counter, a paragraph or a thread's place appends an event for the session
+//! in its own transaction (the triggers of src/db/replaceable/triggers.sql),
+//! so the set of the session's committed events determines the answer. That
+//! set is named by its newest event `E` only while `E` is settled (its xid is
+//! below this snapshot's xmin): a transaction that commits later was still
+//! running at this snapshot, so its xid is at or above the xmin, above `E`'s,
+//! and its event becomes the newest. While the newest event is not settled
+//! there is no version and the tag hashes the body, as for every other read.
+//! A session with no events left (never any, or all aged out by retention)
+//! is named by retention's watermark, which moves whenever events age out.
+//! The reader's own read marks (unread counts) only ever rise, so their
+//! count and sum name them.
+
+use actix_web::{HttpRequest, HttpResponse};
+use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
+use diesel::QueryableByName;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::access::{self, CallerFacts, GroupAccess};
+use crate::auth::Caller;
+use crate::db::prepared::Prepared;
+use crate::error::{ApiError, ApiResult};
+use crate::events::cursor::{self as event_cursor, Cursor};
+use crate::http::conditional;
+
+/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the session.
+const STATE_SQL: &str = concat!(
+    "WITH a AS MATERIALIZED (SELECT ",
+    crate::caller_columns_sql!(),
+    ", ",
+    crate::event_horizon_sql!(),
+    " AS horizon FROM reading_sessions rs JOIN groups g ON g.id = rs.group_id",
+    crate::caller_joins_sql!(),
+    "WHERE rs.id = $3) \
+     SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id, \
+            mk.n AS marks, mk.s AS marks_seq \
+       FROM a \
+       LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
+                           WHERE a.readable AND e.session_id = $3 \
+                           ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
+       LEFT JOIN event_watermarks w ON w.name = 'pruned' \
+       LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(r.seq), 0)::bigint AS s FROM thread_reads r \
+                           WHERE a.readable AND r.user_id = $1 AND r.session_id = $3) mk ON true"
+);
+
+#[derive(QueryableByName)]
+struct State {
+    #[diesel(embed)]
+    facts: CallerFacts,
+    #[diesel(sql_type = BigInt)]
+    horizon: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pruned_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pruned_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    marks: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    marks_seq: Option<i64>,
+}
+
+/// Which answer is being versioned: their bodies differ.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    Counts,
+    Paragraphs,
+}
+
+/// A read of a session the caller may see, begun.
+pub struct SessionRead {
+    pub access: GroupAccess,
+    cursor: (&'static str, String),
+    version: Option<String>,
+}
+
+/// The caller's access to the session (404 when they may not read it, 401
+/// for a revoked token), the cursor, and the version of `answer`.
+pub async fn begin(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    session_id: Uuid,
+    answer: Answer,
+) -> ApiResult<SessionRead> {
+    let (uid, ver) = access::caller_key(caller);
+    let state: Option<State> = Prepared::new(STATE_SQL)
+        .bind::<SqlUuid, _>(uid)
+        .bind::<diesel::sql_types::Integer, _>(ver)
+        .bind::<SqlUuid, _>(session_id)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| if e == diesel::result::Error::NotFound { Ok(None) } else { Err(e) })?;
+    let state = state.ok_or_else(ApiError::not_found)?;
+    let horizon = state.horizon;
+    let version = version(&state, answer, session_id);
+    let access = state.facts.decide(caller.is_some())?;
+    access.require_read()?;
+    let version = version.map(|v| conditional::tag_of(format!("{v}|{}", role_of(&access)).as_bytes()));
+    Ok(SessionRead {
+        access,
+        cursor: (event_cursor::HEADER, Cursor::at_horizon(horizon).to_string()),
+        version,
+    })
+}
+
+fn role_of(access: &GroupAccess) -> String {
+    format!("{:?}|{:?}", access.user_id, access.role())
+}
+
+/// What names the answer now, or `None` while the newest event is unsettled.
+fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
+    let events = match (state.event_xid, state.event_id) {
+        (Some(xid), Some(id)) if xid < state.horizon => format!("{xid}.{id}"),
+        (Some(_), _) => return None,
+        (None, _) => format!("none after {:?}.{:?}", state.pruned_xid, state.pruned_id),
+    };
+    let marks = (state.marks.unwrap_or(0), state.marks_seq.unwrap_or(0));
+    Some(format!("{answer:?}|{session_id}|{events}|{}.{}", marks.0, marks.1))
+}
+
+impl SessionRead {
+    /// The 304, when the client's `If-None-Match` names the current version.
+    pub fn not_modified(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        let tag = self.version.as_ref()?;
+        conditional::none_match(req, tag)
+            .then(|| conditional::not_modified(tag.clone(), std::slice::from_ref(&self.cursor)))
+    }
+
+    /// `body` under the version (or its own hash), with the cursor.
+    pub fn json<T: Serialize>(self, req: &HttpRequest, body: &T) -> ApiResult<HttpResponse> {
+        conditional::json_tagged(req, body, self.version.as_deref(), &[self.cursor])
+    }
+}
