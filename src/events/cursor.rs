@@ -47,12 +47,21 @@ struct Horizon {
     xmin: i64,
 }
 
-/// The settled horizon of the statement's snapshot, as a column.
+/// The settled horizon of the statement's snapshot, as a column
+/// (`r.event_horizon`, src/db/replaceable/triggers.sql).
 #[macro_export]
 macro_rules! event_horizon_sql {
     () => {
-        "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+        "r.event_horizon()"
     };
+}
+
+diesel::define_sql_function! {
+    /// [`event_horizon_sql!`] for the query builder: a statement that selects
+    /// it next to its other columns is still cached as a prepared statement
+    /// (an `sql` literal would make it parsed and planned on every call).
+    #[sql_name = "r.event_horizon"]
+    fn event_horizon() -> BigInt;
 }
 
 const HORIZON_SQL: &str = concat!("SELECT ", crate::event_horizon_sql!(), " AS xmin");

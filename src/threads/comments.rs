@@ -2,23 +2,23 @@ use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::FutureExt;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
-use super::rules::{check_body, check_open, visible_thread};
-use crate::access::{self, GroupAccess, Role, Scope};
+use super::rules::{check_body, check_open, check_visible};
+use crate::access::{self, AccessRow, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
+use crate::db::prepared::Prepared;
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::events::cursor as event_cursor;
 use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
-use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::schema::{comment_revisions, comments, groups, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
 use crate::state::AppState;
 
@@ -62,12 +62,37 @@ pub async fn list_comments(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
-    let cursor = event_cursor::for_read(&mut conn).await?;
-    let (access, thread, _) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
+    let (access, horizon) = readable_thread(&mut conn, caller.0.as_ref(), *path).await?;
+    let cursor = (event_cursor::HEADER, event_cursor::Cursor::at_horizon(horizon).to_string());
     let moderator = access.is_moderator();
-    let rows = threads_db::list_comments(&mut conn, thread.id, after, limit).await?;
+    let rows = threads_db::list_comments(&mut conn, *path, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
     conditional::json(&http, &page.map(|(c, author)| CommentView::new(c, author, moderator)), &[cursor])
+}
+
+/// Whether the caller may read the thread's comments, and the event horizon,
+/// in one statement (prepared once per connection): the access facts of
+/// [`access::groups_with_caller`] beside the thread's `hidden`. Only once
+/// that allows it are the comments read (no timing oracle), and the horizon
+/// is taken before them, as [`event_cursor::for_read`] would.
+async fn readable_thread(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, i64)> {
+    let (uid, ver) = access::caller_key(caller);
+    let row: Option<(AccessRow, bool, i64)> = access::groups_with_caller(uid, ver)
+        .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
+        .inner_join(threads::table.on(threads::session_id.eq(rs::id)))
+        .filter(threads::id.eq(thread_id))
+        .select((access::caller_columns(), threads::hidden, event_cursor::event_horizon()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (row, hidden, horizon) = row.ok_or_else(ApiError::not_found)?;
+    let access = access::decide(caller.is_some(), row)?;
+    check_visible(&access, hidden)?;
+    Ok((access, horizon))
 }
 
 #[derive(Queryable)]
@@ -77,8 +102,8 @@ struct ThreadState {
     hidden: bool,
 }
 
-/// Locks the thread row for this write and refuses what its state forbids:
-/// a hidden thread is 404 and a locked one 409 `thread_locked`, except to moderators.
+/// Locks the thread row for this write and refuses what its state forbids
+/// (see [`check_writable`]).
 async fn lock_writable_thread(
     conn: &mut AsyncPgConnection,
     access: &GroupAccess,
@@ -90,16 +115,17 @@ async fn lock_writable_thread(
         .for_no_key_update()
         .first(conn)
         .await?;
-    check_writable(&state, access)?;
+    check_writable(state.locked, state.hidden, access)?;
     Ok(state.session_id)
 }
 
-fn check_writable(state: &ThreadState, access: &GroupAccess) -> ApiResult<()> {
+/// A hidden thread is 404 and a locked one 409 `thread_locked`, except to moderators.
+fn check_writable(locked: bool, hidden: bool, access: &GroupAccess) -> ApiResult<()> {
     let moderator = access.is_moderator();
-    if state.hidden && !moderator {
+    if hidden && !moderator {
         return Err(ApiError::not_found());
     }
-    if state.locked && !moderator {
+    if locked && !moderator {
         return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
     }
     Ok(())
@@ -133,81 +159,143 @@ pub async fn create_comment(
     check.done()?;
     let mut conn = state.conn().await?;
     idempotency::once(&mut conn, &http, &caller, async |conn| {
-        let caller = &caller;
-        let (comment, author, moderator) = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                // One round trip for everything the insert depends on: the
-                // access check (which also reads the author's profile), the
-                // thread row lock (keeps `thread_locked` exact, and
-                // `session_closed` too: closing a session locks its threads,
-                // so the status read after this lock is the final one), the
-                // session status and the parent. They are pipelined and run
-                // in this order; nothing is used before the access check
-                // allows it, and nothing is written before all of them are in.
-                let pipe: &AsyncPgConnection = conn;
-                let access = access::resolve_pipelined(pipe, Some(caller), Scope::Thread(thread_id));
-                let thread = threads::table
-                    .find(thread_id)
-                    .select((threads::session_id, threads::locked, threads::hidden))
-                    .for_no_key_update()
-                    .first::<ThreadState>(&mut &*pipe)
-                    .boxed();
-                let session_status = rs::table
-                    .filter(
-                        rs::id
-                            .nullable()
-                            .eq(threads::table.find(thread_id).select(threads::session_id).single_value()),
-                    )
-                    .select(rs::status)
-                    .first::<Status>(&mut &*pipe)
-                    .boxed();
-                let parent = req.parent_id.map(|parent_id| {
-                    comments::table
-                        .find(parent_id)
-                        .select((comments::thread_id, comments::depth))
-                        .first::<(Uuid, i16)>(&mut &*pipe)
-                        .boxed()
-                });
-                let parent = async move {
-                    match parent {
-                        Some(query) => query.await.optional(),
-                        None => Ok(None),
-                    }
-                };
-                let (access, thread, session_status, parent) =
-                    futures_util::join!(access, thread, session_status, parent);
-
-                let access = access?;
-                let author_id = access.require(Role::Member)?;
-                let moderator = access.is_moderator();
-                check_writable(&thread?, &access)?;
-                check_open(session_status?)?;
-                let depth = match (req.parent_id, parent?) {
-                    (None, _) => 0,
-                    (Some(_), Some((parent_thread, depth))) if parent_thread == thread_id => depth + 1,
-                    (Some(_), _) => {
-                        return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
-                    }
-                };
-                if depth > MAX_DEPTH {
-                    return Err(ApiError::invalid_field(
-                        "parent_id",
-                        format!("replies nest at most {MAX_DEPTH} levels deep"),
-                    ));
-                }
-                let author = access.caller.clone().ok_or_else(ApiError::not_found)?;
-                let new =
-                    NewComment { thread_id, parent_id: req.parent_id, depth, author_id, body: &req.body };
-                let comment = threads_db::insert_comment(conn, &new).await?;
-                Ok((comment, author, moderator))
-            })
-            .await?;
-        Reply::created(
-            format!("/api/v1/comments/{}", comment.id),
-            &CommentView::new(comment, author, moderator),
+        for _ in 0..POST_ATTEMPTS {
+            let facts = read_post_facts(conn, &caller, thread_id, req.parent_id).await;
+            let (decision, depth) = decide_post(facts, thread_id, req.parent_id)?;
+            let author = decision.access.caller.clone().ok_or_else(ApiError::not_found)?;
+            let new = NewComment {
+                thread_id,
+                parent_id: req.parent_id,
+                depth,
+                author_id: decision.author_id,
+                body: &req.body,
+            };
+            if let Some(comment) = insert_if_unchanged(conn, &new, &decision.seen).await? {
+                return Reply::created(
+                    format!("/api/v1/comments/{}", comment.id),
+                    &CommentView::new(comment, author, decision.access.is_moderator()),
+                );
+            }
+        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new(format!("thread {thread_id} kept changing while a comment was posted")),
         )
+        .into())
     })
     .await
+}
+
+/// How often a post reads and decides again when the thread or its session
+/// changed between the read and the write (a moderator locked or hid it, or
+/// the session closed, in that instant). Past that: 503 `database_busy`.
+const POST_ATTEMPTS: usize = 3;
+
+/// What the thread and session looked like when the post was decided; the
+/// write goes ahead only if they still look so.
+#[derive(Debug, Queryable)]
+struct Seen {
+    locked: bool,
+    hidden: bool,
+    status: Status,
+}
+
+#[derive(Debug, Queryable)]
+struct PostFacts {
+    #[diesel(embed)]
+    seen: Seen,
+    parent_thread: Option<Uuid>,
+    parent_depth: Option<i16>,
+}
+
+/// Everything a post is decided on, in one round trip and two statements:
+/// the access facts (which also read the author's profile), and the thread's
+/// state with its session's status and the parent's place. Nothing is locked
+/// or written here (see [`insert_if_unchanged`]); nothing read is used before
+/// the access check allows it.
+async fn read_post_facts(
+    conn: &AsyncPgConnection,
+    caller: &Caller,
+    thread_id: Uuid,
+    parent_id: Option<Uuid>,
+) -> (ApiResult<GroupAccess>, ApiResult<PostFacts>) {
+    let access = access::resolve_pipelined(conn, Some(caller), Scope::Thread(thread_id));
+    let facts = threads::table
+        .inner_join(rs::table)
+        .left_join(comments::table.on(comments::id.nullable().eq(parent_id)))
+        .filter(threads::id.eq(thread_id))
+        .select((
+            (threads::locked, threads::hidden, rs::status),
+            comments::thread_id.nullable(),
+            comments::depth.nullable(),
+        ))
+        .first::<PostFacts>(&mut &*conn);
+    let facts = async move { Ok(facts.await?) };
+    futures_util::join!(access, facts)
+}
+
+struct PostDecision {
+    access: GroupAccess,
+    author_id: Uuid,
+    seen: Seen,
+}
+
+/// The rules of posting, all here: 404 unless the caller may see the thread
+/// (and, unless a moderator, it is not hidden), 401 revoked, 403 banned or
+/// not a member, 409 `thread_locked` / `session_closed`, 422 for a parent
+/// outside this thread or a reply deeper than [`MAX_DEPTH`]. Returns the
+/// access and the depth of the new comment.
+fn decide_post(
+    (access, facts): (ApiResult<GroupAccess>, ApiResult<PostFacts>),
+    thread_id: Uuid,
+    parent_id: Option<Uuid>,
+) -> ApiResult<(PostDecision, i16)> {
+    let access = access?;
+    let author_id = access.require(Role::Member)?;
+    let facts = facts?;
+    check_writable(facts.seen.locked, facts.seen.hidden, &access)?;
+    check_open(facts.seen.status)?;
+    let depth = match (parent_id, facts.parent_thread, facts.parent_depth) {
+        (None, _, _) => 0,
+        (Some(_), Some(parent_thread), Some(depth)) if parent_thread == thread_id => depth + 1,
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
+        }
+    };
+    if depth > MAX_DEPTH {
+        return Err(ApiError::invalid_field(
+            "parent_id",
+            format!("replies nest at most {MAX_DEPTH} levels deep"),
+        ));
+    }
+    Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
+}
+
+/// One statement, `r.post_comment` (src/db/replaceable/triggers.sql): it
+/// locks the thread, reads the session status after that lock (the write
+/// protocol of closing a session) and inserts only if both are still what the
+/// decision saw. It decides nothing itself; `None` means "changed, decide
+/// again". As one autocommit statement it holds the thread and counter row
+/// locks for the insert alone, not across round trips.
+async fn insert_if_unchanged(
+    conn: &mut AsyncPgConnection,
+    new: &NewComment<'_>,
+    seen: &Seen,
+) -> ApiResult<Option<Comment>> {
+    use diesel::sql_types::{Bool, Nullable, SmallInt, Text, Uuid as SqlUuid};
+    Ok(Prepared::new("SELECT * FROM r.post_comment($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind::<SqlUuid, _>(Uuid::now_v7())
+        .bind::<SqlUuid, _>(new.thread_id)
+        .bind::<Nullable<SqlUuid>, _>(new.parent_id)
+        .bind::<SmallInt, _>(new.depth)
+        .bind::<SqlUuid, _>(new.author_id)
+        .bind::<Text, _>(new.body)
+        .bind::<Bool, _>(seen.locked)
+        .bind::<Bool, _>(seen.hidden)
+        .bind::<Text, _>(seen.status.as_str())
+        .get_result::<Comment>(conn)
+        .await
+        .optional()?)
 }
 
 /// The comment, locked for this write, after the checks every write shares.

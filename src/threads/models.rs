@@ -128,7 +128,8 @@ impl ThreadView {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// `QueryableByName` too: posting reads it back from `r.post_comment`.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = comments)]
 pub struct Comment {
     pub id: Uuid,
@@ -190,12 +191,20 @@ impl CommentView {
 
 #[tracing::instrument(skip_all)]
 pub async fn find_thread(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<(Thread, UserView)> {
-    Ok(threads::table
+    find_thread_pipelined(conn, id).await
+}
+
+/// [`find_thread`] as a future that can share a round trip with others.
+pub fn find_thread_pipelined(
+    conn: &AsyncPgConnection,
+    id: Uuid,
+) -> futures_util::future::BoxFuture<'_, ApiResult<(Thread, UserView)>> {
+    let query = threads::table
         .inner_join(users::table)
         .filter(threads::id.eq(id))
         .select((Thread::as_select(), UserView::as_select()))
-        .first(conn)
-        .await?)
+        .first(&mut &*conn);
+    Box::pin(async move { Ok(query.await?) })
 }
 
 #[tracing::instrument(skip_all)]

@@ -42,11 +42,33 @@ pub async fn visible_thread(
     caller: Option<&Caller>,
     thread_id: Uuid,
 ) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    let access = access::resolve(conn, caller, Scope::Thread(thread_id)).await?;
+    visible_thread_pipelined(conn, caller, thread_id).await
+}
+
+/// [`visible_thread`] without holding on to the connection, so a read can put
+/// its own statements (the event horizon) in the same round trip. The access
+/// query and the thread row by its key go together: the access query probes
+/// that row anyway, and nothing of the thread is used before access allows it.
+async fn visible_thread_pipelined(
+    conn: &AsyncPgConnection,
+    caller: Option<&Caller>,
+    thread_id: Uuid,
+) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
+    let access = access::resolve_pipelined(conn, caller, Scope::Thread(thread_id));
+    let thread = threads_db::find_thread_pipelined(conn, thread_id);
+    let (access, thread) = futures_util::join!(access, thread);
+    let access = access?;
     access.require_read()?;
-    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
-    if thread.hidden && !access.is_moderator() {
+    let (thread, author) = thread?;
+    check_visible(&access, thread.hidden)?;
+    Ok((access, thread, author))
+}
+
+/// 404 unless the caller may read the group and, for a hidden thread, moderates it.
+pub fn check_visible(access: &GroupAccess, thread_hidden: bool) -> ApiResult<()> {
+    access.require_read()?;
+    if thread_hidden && !access.is_moderator() {
         return Err(ApiError::not_found());
     }
-    Ok((access, thread, author))
+    Ok(())
 }

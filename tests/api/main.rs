@@ -39,6 +39,7 @@ mod operations_http;
 mod operations_timeouts;
 mod operations_tls;
 mod password_reset;
+mod posting_races;
 mod questions_answers;
 mod questions_lists;
 mod questions_votes;

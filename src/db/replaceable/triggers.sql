@@ -38,9 +38,10 @@
 --   Row locks are always taken in the order comment -> thread ->
 --   paragraph_counts, so concurrent writers can neither deadlock nor lose an
 --   update:
---   - posting a comment (src/threads/comments.rs) locks its thread
---     (FOR NO KEY UPDATE) before inserting; the insert trigger then updates
---     that thread and the paragraph's counter row;
+--   - posting a comment (src/threads/comments.rs, through r.post_comment at
+--     the end of this file) locks its thread (FOR NO KEY UPDATE) before
+--     inserting; the insert trigger then updates that thread and the
+--     paragraph's counter row;
 --   - starting a thread (src/threads/routes.rs) share-locks the session
 --     (lock_open_session, src/threads/rules.rs), then inserts the thread
 --     (counter row) and its first comment (thread, then counter row);
@@ -550,3 +551,46 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
     EXECUTE FUNCTION r.thread_open_questions();
 CREATE TRIGGER comments_mark_read AFTER INSERT ON comments
     FOR EACH ROW EXECUTE FUNCTION r.comment_mark_read();
+
+-- ===========================================================================
+-- Posting a comment in one statement (issue 12, performance)
+-- ===========================================================================
+-- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
+-- reads what it decides on in one pipelined round trip (access facts; the
+-- thread's locked and hidden; its session's status; the parent), decides in
+-- Rust, and then calls this as one autocommit statement. The rules of
+-- posting live in Rust only: this function decides nothing. It follows the
+-- write protocol above (thread FOR NO KEY UPDATE, then the session status read
+-- by a later statement, so after that lock and with a fresh snapshot: a close
+-- that held the lock has committed and is seen) and inserts only if what the
+-- decision saw is still so. Otherwise it inserts nothing and returns no row,
+-- and the caller reads and decides again. Being one statement, it holds the
+-- thread's lock and the paragraph's counter row for the insert alone, not
+-- across round trips.
+CREATE FUNCTION r.post_comment(
+    p_id uuid, p_thread uuid, p_parent uuid, p_depth smallint, p_author uuid, p_body text,
+    seen_locked boolean, seen_hidden boolean, seen_status text
+) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+BEGIN
+    SELECT session_id, locked, hidden INTO t FROM threads WHERE id = p_thread FOR NO KEY UPDATE;
+    IF NOT FOUND OR t.locked <> seen_locked OR t.hidden <> seen_hidden THEN
+        RETURN;
+    END IF;
+    IF (SELECT status FROM reading_sessions WHERE id = t.session_id) IS DISTINCT FROM seen_status THEN
+        RETURN;
+    END IF;
+    -- sort_key is filled by the comments_sort_key trigger.
+    RETURN QUERY
+        INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
+        VALUES (p_id, p_thread, p_parent, p_depth, '', p_author, p_body)
+        RETURNING *;
+END $$;
+
+-- The settled event horizon (src/events/cursor.rs): pg_snapshot_xmin of the
+-- calling statement's snapshot (STABLE: it runs in that snapshot), so a read
+-- can carry it as one more column instead of one more statement.
+CREATE FUNCTION r.event_horizon() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
+$$;
