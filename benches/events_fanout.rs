@@ -32,7 +32,21 @@ fn rss_kib(pid: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-type Arrivals = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+type Arrivals = Arc<Mutex<Vec<(String, Instant)>>>;
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The comment id of a `comment.created` frame (its data starts
+/// `{"comment":{"id":"…"`, the order CommentView serialises in).
+fn created_comment_id(frame: &[u8]) -> Option<String> {
+    find(frame, b"event: comment.created")?;
+    let key = b"{\"comment\":{\"id\":\"";
+    let at = find(frame, key)? + key.len();
+    let id = frame.get(at..at + 36)?;
+    Some(String::from_utf8_lossy(id).into_owned())
+}
 
 #[tokio::main]
 async fn main() {
@@ -77,14 +91,18 @@ async fn main() {
     assert!(!targets.is_empty(), "no threads in the seeded sessions");
 
     let rss_before = rss_kib(&pid);
-    let arrivals: Arrivals = Arc::new(Mutex::new(HashMap::new()));
+    // Each reader records its own arrivals (a lock nobody else takes until
+    // the end), and finds the comment id without parsing the JSON: the load
+    // driver shares the two cores with the server, so it must stay cheap.
+    let mut arrivals: Vec<Arrivals> = Vec::new();
     let ended = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut readers = Vec::new();
     for n in 0..subscribers {
         let session = sessions[n % sessions.len()].clone();
         let client = client.clone();
         let url = format!("{base}/sessions/{session}/events");
-        let arrivals = arrivals.clone();
+        let mine: Arrivals = Arc::new(Mutex::new(Vec::new()));
+        arrivals.push(mine.clone());
         let ended = ended.clone();
         let response = loop {
             match client.get(&url).header("accept", "text/event-stream").send().await {
@@ -95,21 +113,18 @@ async fn main() {
         };
         readers.push(tokio::spawn(async move {
             let mut response = response;
-            let mut buffer = String::new();
+            let mut buffer: Vec<u8> = Vec::new();
             while let Ok(Some(chunk)) = response.chunk().await {
                 let now = Instant::now();
-                buffer.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buffer.find("\n\n") {
-                    let block: String = buffer.drain(..end + 2).collect();
-                    if !block.contains("event: comment.created") {
-                        continue;
+                buffer.extend_from_slice(&chunk);
+                let mut start = 0;
+                while let Some(end) = find(&buffer[start..], b"\n\n") {
+                    if let Some(id) = created_comment_id(&buffer[start..start + end]) {
+                        mine.lock().unwrap().push((id, now));
                     }
-                    if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                        let v: Value = serde_json::from_str(data).unwrap();
-                        let id = v["comment"]["id"].as_str().unwrap().to_owned();
-                        arrivals.lock().unwrap().entry(id).or_default().push(now);
-                    }
+                    start += end + 2;
                 }
+                buffer.drain(..start);
             }
             ended.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }));
@@ -166,7 +181,13 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let posted = posted.lock().unwrap();
-    let arrivals = arrivals.lock().unwrap();
+    let mut by_comment: HashMap<String, Vec<Instant>> = HashMap::new();
+    for reader in &arrivals {
+        for (id, at) in reader.lock().unwrap().drain(..) {
+            by_comment.entry(id).or_default().push(at);
+        }
+    }
+    let arrivals = by_comment;
     let per_session = subscribers / session_count;
     let mut latencies: Vec<f64> = Vec::new();
     let mut missing = 0usize;

@@ -1,19 +1,10 @@
 //! Conditional GETs: strong ETags over exactly what the caller would get,
 //! 304 on a current tag, and the access check before any of it.
 
-use reqwest::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use reqwest::header::{CACHE_CONTROL, ETAG};
 use serde_json::json;
 
-use crate::helpers::{cast, spawn_app, Resp, TestApp};
-
-/// GET with `If-None-Match`.
-async fn revalidate(app: &TestApp, path: &str, token: Option<&str>, tag: &str) -> Resp {
-    let mut req = app.client.get(app.url(path)).header(IF_NONE_MATCH, tag);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    app.raw(req).await
-}
+use crate::helpers::{cast, spawn_app, Resp};
 
 fn tag(res: &Resp) -> String {
     res.header("etag").expect("an ETag").to_owned()
@@ -41,14 +32,14 @@ async fn every_session_read_revalidates_with_a_304() {
         assert_eq!(first.header("cache-control"), Some("private, no-cache"), "{path}");
         assert!(first.header("pilcrow-event-cursor").is_some(), "{path} carries the event cursor");
 
-        let again = revalidate(&app, &path, token, &etag).await;
+        let again = app.revalidate(&path, token, &etag).await;
         assert_eq!(again.status, 304, "{path}");
         assert_eq!(again.body, serde_json::Value::Null, "a 304 has no body");
         assert_eq!(again.header("etag"), Some(etag.as_str()));
         assert_eq!(again.header("cache-control"), Some("private, no-cache"));
         // A list of tags, and the weak form, match too (RFC 9110 weak comparison).
-        assert_eq!(revalidate(&app, &path, token, &format!("\"nope\", W/{etag}")).await.status, 304);
-        assert_eq!(revalidate(&app, &path, token, "\"nope\"").await.status, 200);
+        assert_eq!(app.revalidate(&path, token, &format!("\"nope\", W/{etag}")).await.status, 304);
+        assert_eq!(app.revalidate(&path, token, "\"nope\"").await.status, 200);
     }
 }
 
@@ -63,11 +54,11 @@ async fn a_change_gives_a_new_tag_and_a_full_answer() {
     let comments = app.get(&format!("/threads/{t}/comments"), None).await;
 
     app.comment(t, &cast.member, None, "second").await;
-    let counts_after = revalidate(&app, &format!("/sessions/{s}/counts"), None, &tag(&counts)).await;
+    let counts_after = app.revalidate(&format!("/sessions/{s}/counts"), None, &tag(&counts)).await;
     assert_eq!(counts_after.status, 200);
     assert_ne!(tag(&counts_after), tag(&counts));
     assert_eq!(counts_after.body["paragraphs"][1]["comment_count"], 2);
-    let comments_after = revalidate(&app, &format!("/threads/{t}/comments"), None, &tag(&comments)).await;
+    let comments_after = app.revalidate(&format!("/threads/{t}/comments"), None, &tag(&comments)).await;
     assert_eq!(comments_after.status, 200);
     assert_eq!(comments_after.body["items"].as_array().unwrap().len(), 2);
 }
@@ -82,9 +73,9 @@ async fn a_304_never_bypasses_access() {
     for path in [format!("/sessions/{s}/counts"), format!("/sessions/{s}/threads"), format!("/threads/{t}")] {
         let etag = tag(&app.get(&path, Some(&cast.member.token)).await);
         // Outsiders and anonymous callers replaying a valid tag still get 404.
-        revalidate(&app, &path, Some(&cast.outsider.token), &etag).await.expect_problem(404, "not_found");
-        revalidate(&app, &path, None, &etag).await.expect_problem(404, "not_found");
-        revalidate(&app, &path, None, "*").await.expect_problem(404, "not_found");
+        app.revalidate(&path, Some(&cast.outsider.token), &etag).await.expect_problem(404, "not_found");
+        app.revalidate(&path, None, &etag).await.expect_problem(404, "not_found");
+        app.revalidate(&path, None, "*").await.expect_problem(404, "not_found");
     }
     // A revoked token is 401 even with a current tag.
     let path = format!("/sessions/{s}/counts");
@@ -96,7 +87,7 @@ async fn a_304_never_bypasses_access() {
     )
     .await
     .expect(204);
-    revalidate(&app, &path, Some(&cast.member.token), &etag).await.expect_unauthorized("token_revoked");
+    app.revalidate(&path, Some(&cast.member.token), &etag).await.expect_unauthorized("token_revoked");
 }
 
 #[tokio::test]
@@ -123,8 +114,8 @@ async fn members_and_moderators_get_different_tags_when_something_is_hidden() {
     let as_moderator = app.get(&comments, moderator).await;
     assert_ne!(tag(&as_member), tag(&as_moderator));
     // The moderator's tag does not revalidate the member's view, nor the reverse.
-    assert_eq!(revalidate(&app, &comments, member, &tag(&as_moderator)).await.status, 200);
-    assert_eq!(revalidate(&app, &comments, moderator, &tag(&as_member)).await.status, 200);
+    assert_eq!(app.revalidate(&comments, member, &tag(&as_moderator)).await.status, 200);
+    assert_eq!(app.revalidate(&comments, moderator, &tag(&as_member)).await.status, 200);
 
     // A hidden thread: the member's list leaves it out, the moderator's has it.
     app.post(&format!("/threads/{t}/moderation"), moderator, json!({"action": "hide"})).await.expect(200);

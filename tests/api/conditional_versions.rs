@@ -5,31 +5,22 @@
 //! for a write that commits after the tag was handed out.
 
 use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
-use reqwest::header::IF_NONE_MATCH;
 use serde_json::json;
 
-use crate::helpers::{cast, spawn_app, Resp, TestApp};
-
-async fn revalidate(app: &TestApp, path: &str, token: Option<&str>, tag: &str) -> Resp {
-    let mut req = app.client.get(app.url(path)).header(IF_NONE_MATCH, tag);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    app.raw(req).await
-}
+use crate::helpers::{cast, spawn_app, TestApp};
 
 /// The current tag of `path`, checked to be current (a 304 right away).
 async fn current_tag(app: &TestApp, path: &str, token: Option<&str>) -> String {
     let res = app.get(path, token).await;
     assert_eq!(res.status, 200, "{path}");
     let tag = res.header("etag").expect("an ETag").to_owned();
-    assert_eq!(revalidate(app, path, token, &tag).await.status, 304, "{path}: a fresh tag revalidates");
+    assert_eq!(app.revalidate(path, token, &tag).await.status, 304, "{path}: a fresh tag revalidates");
     tag
 }
 
 /// After a change, the tag held before it earns a full answer.
 async fn assert_stale(app: &TestApp, path: &str, token: Option<&str>, tag: &str, change: &str) {
-    let res = revalidate(app, path, token, tag).await;
+    let res = app.revalidate(path, token, tag).await;
     assert_eq!(res.status, 200, "{path}: the tag from before `{change}` must not revalidate");
 }
 
@@ -136,10 +127,10 @@ async fn a_write_that_commits_after_the_tag_still_retires_it() {
     assert_eq!(before.status, 200);
     let tag = before.header("etag").expect("an ETag").to_owned();
     let comments_before = before.body["paragraphs"][1]["comment_count"].as_i64().unwrap();
-    assert_eq!(revalidate(&app, &path, None, &tag).await.status, 304);
+    assert_eq!(app.revalidate(&path, None, &tag).await.status, 304);
 
     AnsiTransactionManager::commit_transaction(&mut writer).await.expect("commit");
-    let after = revalidate(&app, &path, None, &tag).await;
+    let after = app.revalidate(&path, None, &tag).await;
     assert_eq!(after.status, 200, "the late commit must retire the tag");
     assert_eq!(after.body["paragraphs"][1]["comment_count"].as_i64().unwrap(), comments_before + 1);
 }
@@ -155,7 +146,7 @@ async fn the_tag_is_per_reader() {
     let tag = member.header("etag").expect("an ETag").to_owned();
     // Another reader's answer may differ (unread counts, moderation), so the
     // member's tag is no good to them, nor to an anonymous reader.
-    assert_eq!(revalidate(&app, &path, Some(&cast.moderator.token), &tag).await.status, 200);
-    assert_eq!(revalidate(&app, &path, None, &tag).await.status, 200);
-    assert_eq!(revalidate(&app, &path, Some(&cast.member.token), &tag).await.status, 304);
+    assert_eq!(app.revalidate(&path, Some(&cast.moderator.token), &tag).await.status, 200);
+    assert_eq!(app.revalidate(&path, None, &tag).await.status, 200);
+    assert_eq!(app.revalidate(&path, Some(&cast.member.token), &tag).await.status, 304);
 }

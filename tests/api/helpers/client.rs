@@ -79,6 +79,15 @@ impl TestApp {
         self.call(Method::GET, path, token, None).await
     }
 
+    /// GET with `If-None-Match: tag`.
+    pub async fn revalidate(&self, path: &str, token: Option<&str>, tag: &str) -> Resp {
+        let mut req = self.client.get(self.url(path)).header(reqwest::header::IF_NONE_MATCH, tag);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        self.raw(req).await
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.call(Method::POST, path, token, Some(body)).await
     }
