@@ -38,14 +38,25 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The comment id of a `comment.created` frame (its data starts
-/// `{"comment":{"id":"…"`, the order CommentView serialises in).
+#[derive(serde::Deserialize)]
+struct Created {
+    comment: Id,
+}
+
+#[derive(serde::Deserialize)]
+struct Id {
+    id: String,
+}
+
+/// The comment id of a `comment.created` frame, read without building the
+/// whole JSON value (the rest is skipped).
 fn created_comment_id(frame: &[u8]) -> Option<String> {
     find(frame, b"event: comment.created")?;
-    let key = b"{\"comment\":{\"id\":\"";
+    let key = b"data: ";
     let at = find(frame, key)? + key.len();
-    let id = frame.get(at..at + 36)?;
-    Some(String::from_utf8_lossy(id).into_owned())
+    let data = &frame[at..];
+    let data = &data[..find(data, b"\n").unwrap_or(data.len())];
+    serde_json::from_slice::<Created>(data).ok().map(|c| c.comment.id)
 }
 
 #[tokio::main]
