@@ -4,11 +4,8 @@
 //! an xid at or above it, so once the horizon passes a position nothing can
 //! appear behind it. A late commit is delivered late, never skipped.
 
-use diesel::sql_types::BigInt;
-use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
 
 /// Sent with every REST read of a session's state: connecting from it misses
@@ -41,12 +38,6 @@ impl std::fmt::Display for Cursor {
     }
 }
 
-#[derive(QueryableByName)]
-struct Horizon {
-    #[diesel(sql_type = BigInt)]
-    xmin: i64,
-}
-
 /// The settled horizon of the statement's snapshot, as a column
 /// (`r.event_horizon`, src/db/replaceable/triggers.sql).
 #[macro_export]
@@ -64,12 +55,9 @@ diesel::define_sql_function! {
     fn event_horizon() -> BigInt;
 }
 
-const HORIZON_SQL: &str = concat!("SELECT ", crate::event_horizon_sql!(), " AS xmin");
-
 /// The settled horizon now: every event below it has committed or never will.
 pub async fn horizon(conn: &mut AsyncPgConnection) -> ApiResult<i64> {
-    let row: Horizon = Prepared::new(HORIZON_SQL).get_result(conn).await?;
-    Ok(row.xmin)
+    Ok(diesel::select(event_horizon()).get_result(conn).await?)
 }
 
 /// The cursor a REST read hands out, taken before the read: anything the read

@@ -19,7 +19,7 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
-use diesel::QueryableByName;
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -100,8 +100,7 @@ pub async fn begin(
         .bind::<SqlUuid, _>(session_id)
         .get_result(conn)
         .await
-        .map(Some)
-        .or_else(|e| if e == diesel::result::Error::NotFound { Ok(None) } else { Err(e) })?;
+        .optional()?;
     let state = state.ok_or_else(ApiError::not_found)?;
     let horizon = state.horizon;
     let version = version(&state, answer, session_id);
