@@ -287,7 +287,7 @@ diesel::table! {
 // Live session events (src/events/). Read with SQL there (row comparisons
 // on (xid, id)); declared here so the schema check covers them.
 diesel::table! {
-    session_events (id) {
+    session_events (xid, id) {
         id -> Int8,
         xid -> Int8,
         session_id -> Uuid,

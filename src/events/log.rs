@@ -150,8 +150,8 @@ pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResu
             return Ok(0);
         }
         let gone: Vec<Mark> = diesel::sql_query(
-            "DELETE FROM session_events WHERE id IN ( \
-                 SELECT id FROM session_events \
+            "DELETE FROM session_events WHERE (xid, id) IN ( \
+                 SELECT xid, id FROM session_events \
                   WHERE created_at < now() - make_interval(secs => $1) \
                   ORDER BY xid, id LIMIT 5000) \
              RETURNING xid, id",

@@ -281,6 +281,10 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 -- trigger has just updated in the same transaction).
 -- =====================================================================
 
+-- PL/pgSQL, not SQL: a LANGUAGE sql function called from a trigger is
+-- parsed and planned again on every call, while PL/pgSQL keeps the INSERT's
+-- plan for the connection's life (measured: benches/RESULTS.md, "Write cost
+-- of the event log").
 CREATE FUNCTION r.emit_event(
     p_session uuid,
     p_kind text,
@@ -289,19 +293,21 @@ CREATE FUNCTION r.emit_event(
     p_comment uuid DEFAULT NULL,
     p_target_user uuid DEFAULT NULL,
     p_detail jsonb DEFAULT NULL
-) RETURNS void LANGUAGE sql AS $$
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id, target_user_id, detail)
     VALUES (p_session, p_kind, p_paragraph, p_thread, p_comment, p_target_user, p_detail);
+END;
 $$;
 
+-- The hottest event (one per comment posted) is one statement, without the
+-- call: the thread's session and paragraph are read by the INSERT itself.
 CREATE FUNCTION r.events_comment() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    t record;
 BEGIN
-    SELECT session_id, paragraph_id INTO t FROM threads WHERE id = NEW.thread_id;
-    PERFORM r.emit_event(t.session_id,
-        CASE WHEN TG_OP = 'INSERT' THEN 'comment.created' ELSE 'comment.updated' END,
-        t.paragraph_id, NEW.thread_id, NEW.id);
+    INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id)
+    SELECT t.session_id, CASE WHEN TG_OP = 'INSERT' THEN 'comment.created' ELSE 'comment.updated' END,
+           t.paragraph_id, NEW.thread_id, NEW.id
+      FROM threads t WHERE t.id = NEW.thread_id;
     RETURN NULL;
 END;
 $$;
