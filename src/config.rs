@@ -50,6 +50,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub events: EventsSettings,
+    pub cache: CacheSettings,
 }
 
 fn default_env() -> Environment {
@@ -101,6 +102,12 @@ pub struct EventsSettings {
     pub batch_window_ms: u64,
     pub notify_interval_ms: u64,
     pub ticket_ttl_secs: i64,
+}
+
+/// In-process caches: see `[cache]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    pub answers_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

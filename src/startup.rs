@@ -33,6 +33,7 @@ pub struct Application {
     metrics: Option<(Server, u16)>,
     cluster: Option<Cluster>,
     events: std::sync::Arc<crate::events::EventHub>,
+    answers: std::sync::Arc<crate::sessions::answers::Answers>,
 }
 
 /// The configured database URL, or one on a private cluster started now.
@@ -85,6 +86,9 @@ impl Application {
             essay_body_limit: settings.server.essay_body_limit_bytes,
             public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
             events: crate::events::EventHub::new(pool.clone(), settings.events.clone()),
+            answers: std::sync::Arc::new(crate::sessions::answers::Answers::new(
+                settings.cache.answers_max_bytes,
+            )),
         };
         start_events(&state.events, connector);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -97,9 +101,10 @@ impl Application {
             _ => None,
         };
         let events = state.events.clone();
+        let answers = state.answers.clone();
         let server = run(listener, state, &settings, cluster.is_some())?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, metrics, cluster, events })
+        Ok(Self { port, server, metrics, cluster, events, answers })
     }
 
     pub fn port(&self) -> u16 {
@@ -109,6 +114,11 @@ impl Application {
     /// The live events hub: `shut_down` ends every stream as SIGTERM does.
     pub fn events(&self) -> std::sync::Arc<crate::events::EventHub> {
         self.events.clone()
+    }
+
+    /// Session answers kept by version (how often they were reused).
+    pub fn answers(&self) -> std::sync::Arc<crate::sessions::answers::Answers> {
+        self.answers.clone()
     }
 
     /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.

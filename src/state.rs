@@ -23,6 +23,8 @@ pub struct AppState {
     pub public_base_url: String,
     /// Live session events: feeds, streams and their limits (src/events/).
     pub events: std::sync::Arc<crate::events::EventHub>,
+    /// Session counts and paragraphs kept by version (src/sessions/answers.rs).
+    pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
 }
 
 impl AppState {

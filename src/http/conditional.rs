@@ -7,6 +7,7 @@
 //! changes whenever anything in the body does.
 
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -57,16 +58,35 @@ pub fn json_tagged<T: Serialize>(
     headers: &[(&'static str, String)],
 ) -> ApiResult<HttpResponse> {
     let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(bytes_tagged(req, Bytes::from(bytes), version, headers))
+}
+
+/// [`json_tagged`] for a body already serialised.
+pub fn bytes_tagged(
+    req: &HttpRequest,
+    bytes: Bytes,
+    version: Option<&str>,
+    headers: &[(&'static str, String)],
+) -> HttpResponse {
     if let Some(version) = version.filter(|v| none_match(req, v)) {
-        return Ok(not_modified(version.to_owned(), headers));
+        return not_modified(version.to_owned(), headers);
     }
-    let hash = tag_of(&bytes);
-    if none_match(req, &hash) {
-        return Ok(not_modified(hash, headers));
-    }
+    // A versioned body is hashed only for a client that holds some tag (it
+    // may hold the hash sent while the version was unsettled).
+    let holds_a_tag = req.headers().contains_key(header::IF_NONE_MATCH);
+    let tag = match version {
+        Some(version) if !holds_a_tag => version.to_owned(),
+        _ => {
+            let hash = tag_of(&bytes);
+            if none_match(req, &hash) {
+                return not_modified(hash, headers);
+            }
+            version.map_or(hash, str::to_owned)
+        }
+    };
     let mut response = HttpResponse::Ok();
-    revalidated(&mut response, version.map_or(hash, str::to_owned), headers);
-    Ok(response.content_type(mime::APPLICATION_JSON).body(bytes))
+    revalidated(&mut response, tag, headers);
+    response.content_type(mime::APPLICATION_JSON).body(bytes)
 }
 
 /// The 304 for `tag`, with `headers`.

@@ -17,6 +17,7 @@
 //! The reader's own read marks (unread counts) only ever rise, so their
 //! count and sum name them.
 
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryableByName};
@@ -24,6 +25,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::answers::Answers;
 use crate::access::{self, CallerFacts, GroupAccess};
 use crate::auth::Caller;
 use crate::db::prepared::Prepared;
@@ -130,15 +132,30 @@ fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
 }
 
 impl SessionRead {
-    /// The 304, when the client's `If-None-Match` names the current version.
-    pub fn not_modified(&self, req: &HttpRequest) -> Option<HttpResponse> {
+    /// The answer without reading a counter: the 304 when the client's
+    /// `If-None-Match` names the current version, else the answer this
+    /// instance built for the same version before (src/sessions/answers.rs).
+    pub fn known(&self, req: &HttpRequest, answers: &Answers) -> Option<HttpResponse> {
         let tag = self.version.as_ref()?;
-        conditional::none_match(req, tag)
-            .then(|| conditional::not_modified(tag.clone(), std::slice::from_ref(&self.cursor)))
+        if conditional::none_match(req, tag) {
+            return Some(conditional::not_modified(tag.clone(), std::slice::from_ref(&self.cursor)));
+        }
+        let body = answers.get(tag)?;
+        Some(conditional::bytes_tagged(req, body, Some(tag), std::slice::from_ref(&self.cursor)))
     }
 
-    /// `body` under the version (or its own hash), with the cursor.
-    pub fn json<T: Serialize>(self, req: &HttpRequest, body: &T) -> ApiResult<HttpResponse> {
-        conditional::json_tagged(req, body, self.version.as_deref(), &[self.cursor])
+    /// `body` under the version (or its own hash), with the cursor; kept
+    /// for the next read of the same version.
+    pub fn json<T: Serialize>(
+        self,
+        req: &HttpRequest,
+        answers: &Answers,
+        body: &T,
+    ) -> ApiResult<HttpResponse> {
+        let bytes = Bytes::from(serde_json::to_vec(body).map_err(ApiError::internal)?);
+        if let Some(tag) = &self.version {
+            answers.keep(tag, bytes.clone());
+        }
+        Ok(conditional::bytes_tagged(req, bytes, self.version.as_deref(), &[self.cursor]))
     }
 }

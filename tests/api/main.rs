@@ -27,6 +27,7 @@ mod health;
 mod http;
 mod idempotency;
 mod invites;
+mod kept_answers;
 mod migrations;
 mod moderation_hiding;
 mod moderation_idempotence;
