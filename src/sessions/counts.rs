@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::access::GroupAccess;
+use super::version::SessionRead;
 use crate::error::ApiResult;
 use crate::schema::{paragraph_counts as pc, paragraphs, reading_sessions as rs};
 
@@ -94,26 +94,45 @@ macro_rules! paragraph_rows {
 
 type Counters = (Uuid, i32, bool, Option<i32>, Option<i32>, Option<i32>);
 
-/// The paragraph rows and, for a signed-in reader, their unread counts: two
-/// statements in one round trip, sent once the caller may read the session.
+/// A reader's unread counts by paragraph.
+enum Unread {
+    /// Anonymous readers have none.
+    NotSignedIn,
+    /// No thread of the session marked read: every counted comment.
+    Everything,
+    ByParagraph(HashMap<Uuid, i64>),
+}
+
+impl Unread {
+    fn of(&self, paragraph_id: Uuid, counted_comments: Option<i32>) -> Option<i64> {
+        match self {
+            Unread::NotSignedIn => None,
+            Unread::Everything => Some(i64::from(narrow(counted_comments))),
+            Unread::ByParagraph(unread) => Some(unread.get(&paragraph_id).copied().unwrap_or(0)),
+        }
+    }
+}
+
+/// The paragraph rows and the reader's unread counts: two statements in one
+/// round trip, sent once the caller may read the session, or one when the
+/// reader has marked nothing read.
 async fn with_unread<R: Send>(
     conn: &AsyncPgConnection,
-    access: &GroupAccess,
+    read: &SessionRead,
     session_id: Uuid,
     rows: impl std::future::Future<Output = QueryResult<Vec<R>>>,
-) -> ApiResult<(Vec<R>, Option<HashMap<Uuid, i64>>)> {
+) -> ApiResult<(Vec<R>, Unread)> {
     let unread = async {
-        match access.user_id {
-            Some(user_id) => crate::unread::paragraph_unread(conn, user_id, session_id).await.map(Some),
-            None => Ok(None),
+        match read.access.user_id {
+            None => Ok(Unread::NotSignedIn),
+            Some(_) if !read.has_read_marks => Ok(Unread::Everything),
+            Some(user_id) => {
+                crate::unread::paragraph_unread(conn, user_id, session_id).await.map(Unread::ByParagraph)
+            }
         }
     };
     let (rows, unread) = futures_util::join!(rows, unread);
     Ok((rows?, unread?))
-}
-
-fn unread_of(unread: &Option<HashMap<Uuid, i64>>, paragraph_id: Uuid) -> Option<i64> {
-    unread.as_ref().map(|u| u.get(&paragraph_id).copied().unwrap_or(0))
 }
 
 fn narrow(n: Option<i32>) -> i32 {
@@ -121,15 +140,15 @@ fn narrow(n: Option<i32>) -> i32 {
 }
 
 /// Every paragraph of the session's essay in order, zeros included, and the
-/// orphans' bucket, for a caller `access` allows to read the session.
+/// orphans' bucket, for a caller allowed to read the session.
 pub async fn counts(
     conn: &mut AsyncPgConnection,
-    access: &GroupAccess,
+    read: &SessionRead,
     session_id: Uuid,
 ) -> ApiResult<(Vec<ParagraphCount>, OrphanedCounts)> {
     let pipe: &AsyncPgConnection = conn;
     let rows = async { paragraph_rows!(pipe, session_id).await };
-    let (rows, unread): (Vec<(Counters,)>, _) = with_unread(pipe, access, session_id, rows).await?;
+    let (rows, unread): (Vec<(Counters,)>, _) = with_unread(pipe, read, session_id, rows).await?;
     let mut orphaned = OrphanedCounts::default();
     let mut paragraphs = Vec::with_capacity(rows.len());
     for ((id, position, retired, threads, comments, questions),) in rows {
@@ -144,22 +163,22 @@ pub async fn counts(
             thread_count: narrow(threads),
             comment_count: narrow(comments),
             open_question_count: narrow(questions),
-            unread_count: unread_of(&unread, id),
+            unread_count: unread.of(id, comments),
         });
     }
     Ok((paragraphs, orphaned))
 }
 
-/// Every current paragraph with its text and counts, for a caller `access`
-/// allows to read the session.
+/// Every current paragraph with its text and counts, for a caller allowed
+/// to read the session.
 pub async fn paragraphs_with_counts(
     conn: &mut AsyncPgConnection,
-    access: &GroupAccess,
+    read: &SessionRead,
     session_id: Uuid,
 ) -> ApiResult<Vec<ParagraphWithCounts>> {
     let pipe: &AsyncPgConnection = conn;
     let rows = async { paragraph_rows!(pipe, session_id, paragraphs::text).await };
-    let (rows, unread): (Vec<(Counters, String)>, _) = with_unread(pipe, access, session_id, rows).await?;
+    let (rows, unread): (Vec<(Counters, String)>, _) = with_unread(pipe, read, session_id, rows).await?;
     Ok(rows
         .into_iter()
         .filter(|((_, _, retired, ..), _)| !retired)
@@ -170,7 +189,7 @@ pub async fn paragraphs_with_counts(
             thread_count: narrow(threads),
             comment_count: narrow(comments),
             open_question_count: narrow(questions),
-            unread_count: unread_of(&unread, id),
+            unread_count: unread.of(id, comments),
         })
         .collect())
 }

@@ -240,7 +240,7 @@ pub async fn session_paragraphs(
     if let Some(known) = read.known(&http, &state.answers) {
         return Ok(known);
     }
-    let paragraphs = counts::paragraphs_with_counts(&mut conn, &read.access, *path).await?;
+    let paragraphs = counts::paragraphs_with_counts(&mut conn, &read, *path).await?;
     read.json(&http, &state.answers, &SessionParagraphs { session_id: *path, paragraphs })
 }
 
@@ -261,6 +261,6 @@ pub async fn session_counts(
     if let Some(known) = read.known(&http, &state.answers) {
         return Ok(known);
     }
-    let (paragraphs, orphaned) = counts::counts(&mut conn, &read.access, *path).await?;
+    let (paragraphs, orphaned) = counts::counts(&mut conn, &read, *path).await?;
     read.json(&http, &state.answers, &SessionCounts { session_id: *path, paragraphs, orphaned })
 }

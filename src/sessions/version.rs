@@ -83,6 +83,9 @@ pub enum Answer {
 /// A read of a session the caller may see, begun.
 pub struct SessionRead {
     pub access: GroupAccess,
+    /// Whether the reader has marked any thread of the session read: with
+    /// no mark, every counted comment is unread and nothing more is read.
+    pub has_read_marks: bool,
     cursor: (&'static str, String),
     version: Option<String>,
 }
@@ -111,6 +114,7 @@ pub async fn begin(
     let version = version.map(|v| conditional::tag_of(format!("{v}|{}", role_of(&access)).as_bytes()));
     Ok(SessionRead {
         access,
+        has_read_marks: state.marks.unwrap_or(0) > 0,
         cursor: (event_cursor::HEADER, Cursor::at_horizon(horizon).to_string()),
         version,
     })
