@@ -4,7 +4,7 @@
 //! count and check that the old tag never earns a 304 afterwards, including
 //! for a write that commits after the tag was handed out.
 
-use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
+use diesel_async::{AnsiTransactionManager, TransactionManager};
 use serde_json::json;
 
 use crate::helpers::{cast, spawn_app, TestApp};
@@ -113,15 +113,7 @@ async fn a_write_that_commits_after_the_tag_still_retires_it() {
     // A comment written by a transaction that is still open while the tag
     // is handed out: its event is invisible, and its xid is below nothing
     // the server has seen.
-    let mut writer = app.db().await;
-    AnsiTransactionManager::begin_transaction(&mut writer).await.expect("begin");
-    diesel::sql_query(format!(
-        "INSERT INTO comments (id, thread_id, depth, sort_key, author_id, body) \
-         SELECT gen_random_uuid(), '{t}', 0, '', author_id, 'late' FROM threads WHERE id = '{t}'"
-    ))
-    .execute(&mut writer)
-    .await
-    .expect("insert in the open transaction");
+    let mut writer = app.comment_left_uncommitted(&t).await;
 
     let before = app.get(&path, None).await;
     assert_eq!(before.status, 200);

@@ -4,7 +4,7 @@
 //! that a kept answer is sent only while it is still the answer: after every
 //! kind of change, after a write that commits late, and never past a ban.
 
-use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
+use diesel_async::{AnsiTransactionManager, TransactionManager};
 use serde_json::{json, Value};
 
 use crate::helpers::{cast, spawn_app, TestApp};
@@ -117,15 +117,7 @@ async fn a_write_that_commits_late_is_not_hidden_by_a_kept_answer() {
     let t = thread["id"].as_str().unwrap().to_owned();
     let path = format!("/sessions/{s}/counts");
 
-    let mut writer = app.db().await;
-    AnsiTransactionManager::begin_transaction(&mut writer).await.expect("begin");
-    diesel::sql_query(format!(
-        "INSERT INTO comments (id, thread_id, depth, sort_key, author_id, body) \
-         SELECT gen_random_uuid(), '{t}', 0, '', author_id, 'late' FROM threads WHERE id = '{t}'"
-    ))
-    .execute(&mut writer)
-    .await
-    .expect("insert in the open transaction");
+    let mut writer = app.comment_left_uncommitted(&t).await;
     let built = kept(&app, &path, None).await;
 
     AnsiTransactionManager::commit_transaction(&mut writer).await.expect("commit");

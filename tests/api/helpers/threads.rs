@@ -1,13 +1,29 @@
 //! Threads, comments and the counts they move, read both through the API and
 //! recomputed from the rows.
 
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use serde_json::{json, Value};
 
 use super::app::TestApp;
 use super::users::TestUser;
 
 impl TestApp {
+    /// A comment on `thread_id` by its author, inserted by a transaction
+    /// left open: commit it with `AnsiTransactionManager::commit_transaction`.
+    /// It stands for a write that commits after a read has begun.
+    pub async fn comment_left_uncommitted(&self, thread_id: &str) -> AsyncPgConnection {
+        let mut writer = self.db().await;
+        AnsiTransactionManager::begin_transaction(&mut writer).await.expect("begin");
+        diesel::sql_query(format!(
+            "INSERT INTO comments (id, thread_id, depth, sort_key, author_id, body) \
+             SELECT gen_random_uuid(), '{thread_id}', 0, '', author_id, 'late' FROM threads WHERE id = '{thread_id}'"
+        ))
+        .execute(&mut writer)
+        .await
+        .expect("insert in the open transaction");
+        writer
+    }
+
     /// Starts a thread on the paragraph; returns the thread JSON.
     pub async fn start_thread(
         &self,
