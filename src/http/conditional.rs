@@ -20,9 +20,16 @@ pub const CACHE_CONTROL: &str = "private, no-cache";
 
 /// The strong tag of a body: 128 bits of its SHA-256, quoted.
 pub fn tag_of(bytes: &[u8]) -> String {
+    use std::fmt::Write;
     let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for byte in &digest[..16] {
+        // Writing to a String cannot fail.
+        let _ = write!(tag, "{byte:02x}");
+    }
+    tag.push('"');
+    tag
 }
 
 /// Whether `If-None-Match` names `tag` (or is `*`). RFC 9110 §13.1.2: this
@@ -57,8 +64,15 @@ pub fn json_tagged<T: Serialize>(
     version: Option<&str>,
     headers: &[(&'static str, String)],
 ) -> ApiResult<HttpResponse> {
-    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    Ok(bytes_tagged(req, Bytes::from(bytes), version, headers))
+    Ok(bytes_tagged(req, to_json(body)?, version, headers))
+}
+
+/// `body` as JSON, in a buffer sized for a page of comments so that
+/// serialising one does not grow it again and again.
+pub fn to_json<T: Serialize>(body: &T) -> ApiResult<Bytes> {
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    serde_json::to_writer(&mut bytes, body).map_err(ApiError::internal)?;
+    Ok(Bytes::from(bytes))
 }
 
 /// [`json_tagged`] for a body already serialised.

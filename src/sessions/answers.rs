@@ -46,9 +46,11 @@ impl Answers {
         found
     }
 
-    pub fn keep(&self, version: &str, body: Bytes) {
+    pub fn keep(&self, version: &str, body: &Bytes) {
         if let Some(kept) = &self.kept {
-            kept.insert(version.to_owned(), body);
+            // A copy of exactly its length: the response's buffer may be
+            // larger, and the cache is bounded by what it weighs.
+            kept.insert(version.to_owned(), Bytes::copy_from_slice(body));
         }
     }
 
@@ -66,7 +68,7 @@ mod tests {
     fn keeps_by_version_and_counts_hits() {
         let answers = Answers::new(1 << 20);
         assert!(answers.get("\"a\"").is_none());
-        answers.keep("\"a\"", Bytes::from_static(b"{\"n\":1}"));
+        answers.keep("\"a\"", &Bytes::from_static(b"{\"n\":1}"));
         assert_eq!(answers.get("\"a\"").as_deref(), Some(&b"{\"n\":1}"[..]));
         assert!(answers.get("\"b\"").is_none());
         assert_eq!(answers.hits_and_misses(), (1, 2));
@@ -75,7 +77,7 @@ mod tests {
     #[test]
     fn zero_bytes_keeps_nothing() {
         let answers = Answers::new(0);
-        answers.keep("\"a\"", Bytes::from_static(b"{}"));
+        answers.keep("\"a\"", &Bytes::from_static(b"{}"));
         assert!(answers.get("\"a\"").is_none());
     }
 }

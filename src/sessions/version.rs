@@ -17,7 +17,6 @@
 //! The reader's own read marks (unread counts) only ever rise, so their
 //! count and sum name them.
 
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryableByName};
@@ -156,9 +155,9 @@ impl SessionRead {
         answers: &Answers,
         body: &T,
     ) -> ApiResult<HttpResponse> {
-        let bytes = Bytes::from(serde_json::to_vec(body).map_err(ApiError::internal)?);
+        let bytes = conditional::to_json(body)?;
         if let Some(tag) = &self.version {
-            answers.keep(tag, bytes.clone());
+            answers.keep(tag, &bytes);
         }
         Ok(conditional::bytes_tagged(req, bytes, self.version.as_deref(), &[self.cursor]))
     }
