@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -21,7 +21,7 @@ use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::config::MetricsSettings;
-use crate::db::Pool;
+use crate::db::Pools;
 
 pub const REQUESTS: &str = "pilcrow_http_requests_total";
 pub const LATENCY: &str = "pilcrow_http_request_duration_seconds";
@@ -115,12 +115,12 @@ pub async fn record(
 
 pub struct Exporter {
     pub handle: PrometheusHandle,
-    pub pool: Pool,
+    pub pools: Arc<Pools>,
 }
 
-/// `GET /metrics`: samples the pool, then renders everything.
+/// `GET /metrics`: samples the pools (summed), then renders everything.
 pub async fn render(exporter: web::Data<Exporter>) -> HttpResponse {
-    let status = exporter.pool.status();
+    let status = exporter.pools.totals();
     metrics::gauge!("pilcrow_pool_max_size").set(status.max_size as f64);
     metrics::gauge!("pilcrow_pool_size").set(status.size as f64);
     metrics::gauge!("pilcrow_pool_in_use").set(status.size.saturating_sub(status.available) as f64);
@@ -152,11 +152,11 @@ pub fn pool_error(e: &PoolError) {
 }
 
 /// Metrics are on when enabled or given an address of their own.
-pub fn exporter(settings: &MetricsSettings, pool: &Pool) -> anyhow::Result<Option<web::Data<Exporter>>> {
+pub fn exporter(settings: &MetricsSettings, pools: &Arc<Pools>) -> anyhow::Result<Option<web::Data<Exporter>>> {
     if !settings.enabled && settings.bind.is_empty() {
         return Ok(None);
     }
-    Ok(Some(web::Data::new(Exporter { handle: install()?, pool: pool.clone() })))
+    Ok(Some(web::Data::new(Exporter { handle: install()?, pools: pools.clone() })))
 }
 
 /// `/metrics` alone on `metrics.bind`, so it need not be reachable where the API is.

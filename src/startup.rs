@@ -18,7 +18,7 @@ use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::embedded::{Cluster, ClusterOptions};
-use crate::db::{build_pool, migrate, timeouts};
+use crate::db::{migrate, timeouts, Pools};
 use crate::http::{head, problems, security, JsonLimit};
 use crate::ratelimit::RateLimits;
 use crate::state::AppState;
@@ -65,11 +65,14 @@ impl Application {
         let (url, cluster) = database(&settings).await?;
         migrate::run(&url).await.context("migrating the database")?;
         let connector = crate::db::connect::shared(&url, &timeouts::startup_options(&settings.database))?;
-        let pool = build_pool(
+        let workers = settings.workers(cluster.is_some());
+        let pools = std::sync::Arc::new(Pools::new(
             connector.clone(),
             settings.database.pool_size,
+            workers,
             Duration::from_millis(settings.database.pool_timeout_ms),
-        )?;
+        )?);
+        let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
         let state = AppState {
             pool: pool.clone(),
@@ -94,7 +97,7 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let metrics = match metrics::exporter(&settings.metrics, &state.pool)? {
+        let metrics = match metrics::exporter(&settings.metrics, &pools)? {
             Some(exporter) if !settings.metrics.bind.is_empty() => {
                 Some(metrics::serve_separately(&settings.metrics.bind, exporter)?)
             }
@@ -102,7 +105,7 @@ impl Application {
         };
         let events = state.events.clone();
         let answers = state.answers.clone();
-        let server = run(listener, state, &settings, cluster.is_some())?;
+        let server = run(listener, state, pools, &settings, workers)?;
         tracing::info!(host = %settings.server.host, port, "listening");
         Ok(Self { port, server, metrics, cluster, events, answers })
     }
@@ -181,8 +184,9 @@ async fn docs_redirect() -> actix_web::HttpResponse {
 pub fn run(
     listener: TcpListener,
     state: AppState,
+    pools: std::sync::Arc<Pools>,
     settings: &Settings,
-    database_on_this_machine: bool,
+    workers: usize,
 ) -> anyhow::Result<Server> {
     let tokens = web::Data::new(state.tokens.clone());
     let limits = web::Data::new(state.limits.clone());
@@ -210,14 +214,21 @@ pub fn run(
             limits.retain_recent();
         }
     });
-    let state = web::Data::new(state);
+    let shared_state = state;
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
     let openapi = crate::routes::openapi_document();
     let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
-    let exporter = metrics::exporter(&settings.metrics, &state.pool)?;
+    let exporter = metrics::exporter(&settings.metrics, &pools)?;
     let metrics_here = exporter.is_some() && settings.metrics.bind.is_empty();
     let server = HttpServer::new(move || {
+        // Runs on each worker's thread: its requests use connections it opens.
+        let mut state = shared_state.clone();
+        match pools.for_this_worker() {
+            Ok(pool) => state.pool = pool,
+            Err(e) => tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one"),
+        }
+        let state = web::Data::new(state);
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
             .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))
@@ -254,7 +265,7 @@ pub fn run(
             .into_app()
             .default_service(web::to(problems::unknown_route))
     })
-    .workers(settings.workers(database_on_this_machine))
+    .workers(workers)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

@@ -15,5 +15,5 @@ mod url;
 mod verify;
 
 pub use connect::{connect, Connector};
-pub use pool::{build_pool, Conn, Pool};
+pub use pool::{build_pool, Conn, Pool, Pools};
 pub use timeouts::is_timeout;

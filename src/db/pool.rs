@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
@@ -36,4 +36,83 @@ pub fn build_pool(connector: Arc<Connector>, size: usize, timeout: Duration) -> 
 /// Checks out a connection, or 503.
 pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
     Ok(pool.get().await?)
+}
+
+/// The instance's pools: one per HTTP worker, and a shared one for the
+/// background work and the live event streams.
+///
+/// Why one per worker: a connection's socket is driven by a task on the
+/// runtime that opened it, and every actix worker is a runtime of its own
+/// thread. A connection opened by one worker and checked out by another
+/// sends each statement across threads and back (two wake-ups, and a wait
+/// whenever the owning worker is busy). A worker that opens every
+/// connection it uses keeps the whole request on its thread.
+pub struct Pools {
+    shared: Pool,
+    connector: Arc<Connector>,
+    per_worker: usize,
+    timeout: Duration,
+    workers: Mutex<Vec<Pool>>,
+}
+
+/// What `/metrics` reports of the pools, summed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub max_size: usize,
+    pub size: usize,
+    pub available: usize,
+    pub waiting: usize,
+}
+
+impl Pools {
+    /// `size` connections for requests, split evenly among `workers`, and a
+    /// shared pool of `size` more for the event streams and background work
+    /// (all opened only when first needed).
+    pub fn new(connector: Arc<Connector>, size: usize, workers: usize, timeout: Duration) -> anyhow::Result<Self> {
+        Ok(Self {
+            shared: build_pool(connector.clone(), size, timeout)?,
+            connector,
+            per_worker: size.div_ceil(workers.max(1)),
+            timeout,
+            workers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn shared(&self) -> &Pool {
+        &self.shared
+    }
+
+    /// A pool for the worker calling this (from its app factory): its
+    /// connections are opened, and so driven, by that worker's runtime.
+    pub fn for_this_worker(&self) -> anyhow::Result<Pool> {
+        let pool = build_pool(self.connector.clone(), self.per_worker, self.timeout)?;
+        self.workers.lock().map_err(|_| anyhow::anyhow!("pool registry poisoned"))?.push(pool.clone());
+        Ok(pool)
+    }
+
+    pub fn totals(&self) -> Totals {
+        let workers = self.workers.lock().map(|pools| pools.clone()).unwrap_or_default();
+        std::iter::once(&self.shared).chain(workers.iter()).map(Pool::status).fold(Totals::default(), |t, s| Totals {
+            max_size: t.max_size + s.max_size,
+            size: t.size + s.size,
+            available: t.available + s.available,
+            waiting: t.waiting + s.waiting,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_connections_are_split_among_workers_beside_the_shared_pool() {
+        let connector = Arc::new(Connector::new("host=/nowhere dbname=pilcrow", None).expect("connector"));
+        let pools = Pools::new(connector, 5, 2, Duration::from_millis(10)).expect("pools");
+        assert_eq!(pools.totals().max_size, 5, "no worker has started");
+        let first = pools.for_this_worker().expect("first worker");
+        let second = pools.for_this_worker().expect("second worker");
+        assert_eq!((first.status().max_size, second.status().max_size), (3, 3));
+        assert_eq!(pools.totals(), Totals { max_size: 11, size: 0, available: 0, waiting: 0 });
+    }
 }
