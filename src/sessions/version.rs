@@ -110,17 +110,27 @@ pub async fn begin(
     let version = version(&state, answer, session_id);
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
-    let version = version.map(|v| conditional::tag_of(format!("{v}|{}", role_of(&access)).as_bytes()));
+    let has_read_marks = state.marks.unwrap_or(0) > 0;
+    let version =
+        version.map(|v| conditional::tag_of(format!("{v}|{}", reader_of(&access, has_read_marks)).as_bytes()));
     Ok(SessionRead {
         access,
-        has_read_marks: state.marks.unwrap_or(0) > 0,
+        has_read_marks,
         cursor: (event_cursor::HEADER, Cursor::at_horizon(horizon).to_string()),
         version,
     })
 }
 
-fn role_of(access: &GroupAccess) -> String {
-    format!("{:?}|{:?}", access.user_id, access.role())
+/// Whose answer it is. The body holds nothing of the reader but the unread
+/// counts, so every signed-in reader who has marked nothing read in the
+/// session gets the same answer (every counted comment is unread: posting
+/// marks the author's thread read), and so the same tag and kept body.
+fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {
+    match access.user_id {
+        None => "anonymous".to_owned(),
+        Some(_) if !has_read_marks => "signed in, nothing read".to_owned(),
+        Some(user_id) => user_id.to_string(),
+    }
 }
 
 /// What names the answer now, or `None` while the newest event is unsettled.
