@@ -152,7 +152,10 @@ pub fn pool_error(e: &PoolError) {
 }
 
 /// Metrics are on when enabled or given an address of their own.
-pub fn exporter(settings: &MetricsSettings, pools: &Arc<Pools>) -> anyhow::Result<Option<web::Data<Exporter>>> {
+pub fn exporter(
+    settings: &MetricsSettings,
+    pools: &Arc<Pools>,
+) -> anyhow::Result<Option<web::Data<Exporter>>> {
     if !settings.enabled && settings.bind.is_empty() {
         return Ok(None);
     }

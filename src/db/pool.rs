@@ -68,7 +68,12 @@ impl Pools {
     /// `size` connections for requests, split evenly among `workers`, and a
     /// shared pool of `size` more for the event streams and background work
     /// (all opened only when first needed).
-    pub fn new(connector: Arc<Connector>, size: usize, workers: usize, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        connector: Arc<Connector>,
+        size: usize,
+        workers: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             shared: build_pool(connector.clone(), size, timeout)?,
             connector,
@@ -92,12 +97,15 @@ impl Pools {
 
     pub fn totals(&self) -> Totals {
         let workers = self.workers.lock().map(|pools| pools.clone()).unwrap_or_default();
-        std::iter::once(&self.shared).chain(workers.iter()).map(Pool::status).fold(Totals::default(), |t, s| Totals {
-            max_size: t.max_size + s.max_size,
-            size: t.size + s.size,
-            available: t.available + s.available,
-            waiting: t.waiting + s.waiting,
-        })
+        std::iter::once(&self.shared).chain(workers.iter()).map(Pool::status).fold(
+            Totals::default(),
+            |t, s| Totals {
+                max_size: t.max_size + s.max_size,
+                size: t.size + s.size,
+                available: t.available + s.available,
+                waiting: t.waiting + s.waiting,
+            },
+        )
     }
 }
 

@@ -237,11 +237,11 @@ pub async fn session_paragraphs(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
-    if let Some(known) = read.known(&http, &state.answers) {
+    if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
     let paragraphs = counts::paragraphs_with_counts(&mut conn, &read, *path).await?;
-    read.json(&http, &state.answers, &SessionParagraphs { session_id: *path, paragraphs })
+    read.answer.json(&http, &state.answers, &SessionParagraphs { session_id: *path, paragraphs })
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
@@ -258,9 +258,9 @@ pub async fn session_counts(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
-    if let Some(known) = read.known(&http, &state.answers) {
+    if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
     let (paragraphs, orphaned) = counts::counts(&mut conn, &read, *path).await?;
-    read.json(&http, &state.answers, &SessionCounts { session_id: *path, paragraphs, orphaned })
+    read.answer.json(&http, &state.answers, &SessionCounts { session_id: *path, paragraphs, orphaned })
 }

@@ -85,6 +85,13 @@ pub struct SessionRead {
     /// Whether the reader has marked any thread of the session read: with
     /// no mark, every counted comment is unread and nothing more is read.
     pub has_read_marks: bool,
+    pub answer: Versioned,
+}
+
+/// An answer about to be sent, with the event cursor it hands out and, when
+/// one exists, the version that names it (its tag, and its key among the
+/// kept answers).
+pub struct Versioned {
     cursor: (&'static str, String),
     version: Option<String>,
 }
@@ -111,14 +118,8 @@ pub async fn begin(
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
     let has_read_marks = state.marks.unwrap_or(0) > 0;
-    let version =
-        version.map(|v| conditional::tag_of(format!("{v}|{}", reader_of(&access, has_read_marks)).as_bytes()));
-    Ok(SessionRead {
-        access,
-        has_read_marks,
-        cursor: (event_cursor::HEADER, Cursor::at_horizon(horizon).to_string()),
-        version,
-    })
+    let version = version.map(|v| format!("{v}|{}", reader_of(&access, has_read_marks)));
+    Ok(SessionRead { access, has_read_marks, answer: Versioned::new(horizon, version) })
 }
 
 /// Whose answer it is. The body holds nothing of the reader but the unread
@@ -135,16 +136,37 @@ fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {
 
 /// What names the answer now, or `None` while the newest event is unsettled.
 fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
-    let events = match (state.event_xid, state.event_id) {
-        (Some(xid), Some(id)) if xid < state.horizon => format!("{xid}.{id}"),
-        (Some(_), _) => return None,
-        (None, _) => format!("none after {:?}.{:?}", state.pruned_xid, state.pruned_id),
-    };
+    let events =
+        events_named((state.event_xid, state.event_id), (state.pruned_xid, state.pruned_id), state.horizon)?;
     let marks = (state.marks.unwrap_or(0), state.marks_seq.unwrap_or(0));
     Some(format!("{answer:?}|{session_id}|{events}|{}.{}", marks.0, marks.1))
 }
 
-impl SessionRead {
+/// The set of a session's committed events, named by its newest event
+/// `(xid, id)` while that is settled (below `horizon`), or by retention's
+/// watermark `pruned` when no event is left; `None` while unsettled.
+pub fn events_named(
+    newest: (Option<i64>, Option<i64>),
+    pruned: (Option<i64>, Option<i64>),
+    horizon: i64,
+) -> Option<String> {
+    match newest {
+        (Some(xid), Some(id)) if xid < horizon => Some(format!("{xid}.{id}")),
+        (Some(_), _) => None,
+        (None, _) => Some(format!("none after {:?}.{:?}", pruned.0, pruned.1)),
+    }
+}
+
+impl Versioned {
+    /// The cursor at `horizon`, and the answer's `version` (any text that
+    /// names everything the body is made of) turned into its tag.
+    pub fn new(horizon: i64, version: Option<String>) -> Self {
+        Self {
+            cursor: (event_cursor::HEADER, Cursor::at_horizon(horizon).to_string()),
+            version: version.map(|v| conditional::tag_of(v.as_bytes())),
+        }
+    }
+
     /// The answer without reading a counter: the 304 when the client's
     /// `If-None-Match` names the current version, else the answer this
     /// instance built for the same version before (src/sessions/answers.rs).

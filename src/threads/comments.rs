@@ -1,6 +1,7 @@
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -8,18 +9,18 @@ use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView, NewComment};
 use super::rules::{check_body, check_open, check_visible};
-use crate::access::{self, AccessRow, GroupAccess, Role, Scope};
+use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
 use crate::db::prepared::Prepared;
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::events::cursor as event_cursor;
-use crate::http::{conditional, Check, Json, Page, PageParams};
+use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
-use crate::schema::{comment_revisions, comments, groups, reading_sessions as rs, threads};
+use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
+use crate::sessions::version::{events_named, Versioned};
 use crate::state::AppState;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
@@ -62,37 +63,112 @@ pub async fn list_comments(
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
-    let (access, horizon) = readable_thread(&mut conn, caller.0.as_ref(), *path).await?;
-    let cursor = (event_cursor::HEADER, event_cursor::Cursor::at_horizon(horizon).to_string());
-    let moderator = access.is_moderator();
+    let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit).await?;
+    if let Some(known) = read.answer.known(&http, &state.answers) {
+        return Ok(known);
+    }
+    let moderator = read.access.is_moderator();
     let rows = threads_db::list_comments(&mut conn, *path, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
-    conditional::json(&http, &page.map(|(c, author)| CommentView::new(c, author, moderator)), &[cursor])
+    read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::new(c, author, moderator)))
 }
 
-/// Whether the caller may read the thread's comments, and the event horizon,
-/// in one statement (prepared once per connection): the access facts of
-/// [`access::groups_with_caller`] beside the thread's `hidden`. Only once
-/// that allows it are the comments read (no timing oracle), and the horizon
-/// is taken before them, as [`event_cursor::for_read`] would.
+/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread.
+const THREAD_STATE_SQL: &str = concat!(
+    "WITH a AS MATERIALIZED (SELECT ",
+    crate::caller_columns_sql!(),
+    ", ",
+    crate::event_horizon_sql!(),
+    " AS horizon, t.hidden AS thread_hidden, t.session_id \
+       FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
+    crate::caller_joins_sql!(),
+    "WHERE t.id = $3) \
+     SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id, \
+            pf.xid AS profiles_xid, pf.id AS profiles_id \
+       FROM a \
+       LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
+                           WHERE a.readable AND e.session_id = a.session_id \
+                           ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
+       LEFT JOIN event_watermarks w ON w.name = 'pruned' \
+       LEFT JOIN event_watermarks pf ON pf.name = 'profiles'"
+);
+
+#[derive(QueryableByName)]
+struct ThreadRead {
+    #[diesel(embed)]
+    facts: access::CallerFacts,
+    #[diesel(sql_type = BigInt)]
+    horizon: i64,
+    #[diesel(sql_type = Bool)]
+    thread_hidden: bool,
+    #[diesel(sql_type = SqlUuid)]
+    session_id: Uuid,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pruned_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pruned_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    profiles_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    profiles_id: Option<i64>,
+}
+
+/// A page of comments the caller may read, begun.
+struct PageRead {
+    access: GroupAccess,
+    answer: Versioned,
+}
+
+/// Whether the caller may read the thread's comments, the event horizon,
+/// and the version of the page, in one statement (prepared once per
+/// connection). Only once access allows it is anything of the thread read
+/// (no timing oracle).
+///
+/// Why the session's events version a page of comments: every change to
+/// what a page shows appends an event for the thread's session (a comment
+/// posted, edited, hidden, restored or deleted: src/db/replaceable/
+/// triggers.sql), except its authors' names and bios, which move the
+/// `profiles` watermark instead (same file). With both settled, the page
+/// is named by them, the page's place (`after`, `limit`) and whether the
+/// reader moderates (moderators see hidden bodies).
 async fn readable_thread(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
     thread_id: Uuid,
-) -> ApiResult<(GroupAccess, i64)> {
+    after: Option<&str>,
+    limit: i64,
+) -> ApiResult<PageRead> {
     let (uid, ver) = access::caller_key(caller);
-    let row: Option<(AccessRow, bool, i64)> = access::groups_with_caller(uid, ver)
-        .inner_join(rs::table.on(rs::group_id.eq(groups::id)))
-        .inner_join(threads::table.on(threads::session_id.eq(rs::id)))
-        .filter(threads::id.eq(thread_id))
-        .select((access::caller_columns(), threads::hidden, event_cursor::event_horizon()))
-        .first(conn)
+    let row: Option<ThreadRead> = Prepared::new(THREAD_STATE_SQL)
+        .bind::<SqlUuid, _>(uid)
+        .bind::<Integer, _>(ver)
+        .bind::<SqlUuid, _>(thread_id)
+        .get_result(conn)
         .await
         .optional()?;
-    let (row, hidden, horizon) = row.ok_or_else(ApiError::not_found)?;
-    let access = access::decide(caller.is_some(), row)?;
-    check_visible(&access, hidden)?;
-    Ok((access, horizon))
+    let row = row.ok_or_else(ApiError::not_found)?;
+    let events = events_named((row.event_xid, row.event_id), (row.pruned_xid, row.pruned_id), row.horizon);
+    let profiles = match (row.profiles_xid, row.profiles_id) {
+        (Some(xid), Some(id)) if xid < row.horizon => Some(format!("{xid}.{id}")),
+        _ => None,
+    };
+    let access = row.facts.decide(caller.is_some())?;
+    check_visible(&access, row.thread_hidden)?;
+    let version = events.zip(profiles).map(|(events, profiles)| {
+        // `after` last: it is the caller's text, and every field before it
+        // has a fixed form, so no two pages share a name.
+        let moderator = access.is_moderator();
+        format!(
+            "comments|{thread_id}|{limit}|{moderator}|{}|{events}|{profiles}|{}",
+            row.session_id,
+            after.unwrap_or("")
+        )
+    });
+    Ok(PageRead { access, answer: Versioned::new(row.horizon, version) })
 }
 
 #[derive(Queryable)]

@@ -101,7 +101,9 @@ async fn members_and_moderators_get_different_tags_when_something_is_hidden() {
     let member = Some(cast.member.token.as_str());
     let moderator = Some(cast.moderator.token.as_str());
     let comments = format!("/threads/{t}/comments");
-    assert_eq!(tag(&app.get(&comments, member).await), tag(&app.get(&comments, moderator).await));
+    // Nothing hidden: both see the same comments (under tags of their own:
+    // a page's tag names the kind of reader as well, see src/threads/comments.rs).
+    assert_eq!(app.get(&comments, member).await.body, app.get(&comments, moderator).await.body);
 
     app.post(
         &format!("/comments/{}/moderation", reply["id"].as_str().unwrap()),

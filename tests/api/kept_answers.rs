@@ -19,7 +19,7 @@ fn entry<'a>(counts: &'a Value, paragraph_id: &str) -> &'a Value {
         .expect("the paragraph")
 }
 
-fn hits(app: &TestApp) -> u64 {
+pub fn hits(app: &TestApp) -> u64 {
     app.answers.hits_and_misses().0
 }
 
@@ -27,7 +27,7 @@ fn hits(app: &TestApp) -> u64 {
 /// A version exists only once every older transaction in the cluster has
 /// ended (src/sessions/version.rs), and tests in other databases of the
 /// same cluster commit all the time, so the first reads may not be kept.
-async fn kept(app: &TestApp, path: &str, token: Option<&str>) -> Value {
+pub async fn kept(app: &TestApp, path: &str, token: Option<&str>) -> Value {
     for _ in 0..100 {
         let before = hits(app);
         let res = app.get(path, token).await;

@@ -28,6 +28,7 @@ mod http;
 mod idempotency;
 mod invites;
 mod kept_answers;
+mod kept_comment_pages;
 mod migrations;
 mod moderation_hiding;
 mod moderation_idempotence;

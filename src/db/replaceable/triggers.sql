@@ -404,6 +404,23 @@ CREATE TRIGGER groups_events_visibility AFTER UPDATE OF visibility ON groups
     FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
     EXECUTE FUNCTION r.events_access();
 
+-- What comment pages show of their authors belongs to no session, so a
+-- change to it moves one watermark (migration 000060) instead of appending
+-- events: the writer's xid names it, like an event's, so a reader uses it
+-- only once it is settled. Renames are rare; the one row serialises them.
+CREATE FUNCTION r.profiles_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE event_watermarks
+       SET xid = (pg_current_xact_id()::text)::bigint, id = id + 1, updated_at = now()
+     WHERE name = 'profiles';
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bio ON users
+    FOR EACH ROW
+    WHEN ((OLD.username, OLD.display_name, OLD.bio) IS DISTINCT FROM (NEW.username, NEW.display_name, NEW.bio))
+    EXECUTE FUNCTION r.profiles_changed();
+
 -- ===========================================================================
 -- READER FEATURES (issue 13): votes, accepted answers, open questions, and
 -- read marks. Migrations 000040 (questions) and 000041 (unread) made the

@@ -1,0 +1,1 @@
+DELETE FROM event_watermarks WHERE name = 'profiles';
