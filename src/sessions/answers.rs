@@ -1,10 +1,11 @@
-//! Answers kept by their version: a session's counts or paragraphs, as one
-//! reader was last sent them, under the version tag that names them
-//! (src/sessions/version.rs).
+//! Answers kept by their version: a session's counts or paragraphs, or a
+//! page of a thread's comments, as they were last sent, under the version
+//! tag that names them (src/sessions/version.rs, src/threads/comments.rs).
 //!
 //! Exact by construction, for the reason a 304 is: a version names exactly
 //! one answer, and every write that could change the answer changes the
-//! version (a new settled event, or the reader's own read marks). So an entry
+//! version (a new settled event, the reader's own read marks, or the
+//! authors' profiles watermark). So an entry
 //! is never invalidated, only forgotten when the cache is full; nothing needs
 //! to reach other instances. The caller's access is not part of what is kept:
 //! every request still reads it (with the version, in one statement), so a
