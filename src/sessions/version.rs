@@ -32,6 +32,31 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::cursor::{self as event_cursor, Cursor};
 use crate::http::conditional;
 
+/// The columns of [`SessionEvents`] but the horizon, from the joins of
+/// [`session_events_joins_sql`], for a statement whose access facts are the
+/// CTE `a` (read nothing of the session unless `a.readable`).
+#[macro_export]
+macro_rules! session_events_columns_sql {
+    () => {
+        "v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id"
+    };
+}
+
+/// The joins of [`session_events_columns_sql`]; `$session`: the SQL naming
+/// the session.
+#[macro_export]
+macro_rules! session_events_joins_sql {
+    ($session:literal) => {
+        concat!(
+            " LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
+                                  WHERE a.readable AND e.session_id = ",
+            $session,
+            " ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
+              LEFT JOIN event_watermarks w ON w.name = 'pruned' "
+        )
+    };
+}
+
 /// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the session.
 const STATE_SQL: &str = concat!(
     "WITH a AS MATERIALIZED (SELECT ",
@@ -40,15 +65,11 @@ const STATE_SQL: &str = concat!(
     crate::event_horizon_sql!(),
     " AS horizon FROM reading_sessions rs JOIN groups g ON g.id = rs.group_id",
     crate::caller_joins_sql!(),
-    "WHERE rs.id = $3) \
-     SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id, \
-            mk.n AS marks, mk.s AS marks_seq \
-       FROM a \
-       LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
-                           WHERE a.readable AND e.session_id = $3 \
-                           ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
-       LEFT JOIN event_watermarks w ON w.name = 'pruned' \
-       LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(r.seq), 0)::bigint AS s FROM thread_reads r \
+    "WHERE rs.id = $3) SELECT a.*, ",
+    crate::session_events_columns_sql!(),
+    ", mk.n AS marks, mk.s AS marks_seq FROM a",
+    crate::session_events_joins_sql!("$3"),
+    "LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(r.seq), 0)::bigint AS s FROM thread_reads r \
                            WHERE a.readable AND r.user_id = $1 AND r.session_id = $3) mk ON true"
 );
 
@@ -56,8 +77,21 @@ const STATE_SQL: &str = concat!(
 struct State {
     #[diesel(embed)]
     facts: CallerFacts,
+    #[diesel(embed)]
+    events: SessionEvents,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    marks: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    marks_seq: Option<i64>,
+}
+
+/// The event columns of a versioned read: the horizon, the session's
+/// newest event (`event_xid`, `event_id`) and retention's watermark
+/// (`pruned_xid`, `pruned_id`).
+#[derive(QueryableByName)]
+pub struct SessionEvents {
     #[diesel(sql_type = BigInt)]
-    horizon: i64,
+    pub horizon: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     event_xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -66,10 +100,6 @@ struct State {
     pruned_xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pruned_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    marks: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    marks_seq: Option<i64>,
 }
 
 /// Which answer is being versioned: their bodies differ.
@@ -113,7 +143,7 @@ pub async fn begin(
         .await
         .optional()?;
     let state = state.ok_or_else(ApiError::not_found)?;
-    let horizon = state.horizon;
+    let horizon = state.events.horizon;
     let version = version(&state, answer, session_id);
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
@@ -136,24 +166,21 @@ fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {
 
 /// What names the answer now, or `None` while the newest event is unsettled.
 fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
-    let events =
-        events_named((state.event_xid, state.event_id), (state.pruned_xid, state.pruned_id), state.horizon)?;
+    let events = state.events.named()?;
     let marks = (state.marks.unwrap_or(0), state.marks_seq.unwrap_or(0));
     Some(format!("{answer:?}|{session_id}|{events}|{}.{}", marks.0, marks.1))
 }
 
-/// The set of a session's committed events, named by its newest event
-/// `(xid, id)` while that is settled (below `horizon`), or by retention's
-/// watermark `pruned` when no event is left; `None` while unsettled.
-pub fn events_named(
-    newest: (Option<i64>, Option<i64>),
-    pruned: (Option<i64>, Option<i64>),
-    horizon: i64,
-) -> Option<String> {
-    match newest {
-        (Some(xid), Some(id)) if xid < horizon => Some(format!("{xid}.{id}")),
-        (Some(_), _) => None,
-        (None, _) => Some(format!("none after {:?}.{:?}", pruned.0, pruned.1)),
+impl SessionEvents {
+    /// The set of the session's committed events, named by its newest event
+    /// while that is settled (below the horizon), or by retention's
+    /// watermark when no event is left; `None` while unsettled.
+    pub fn named(&self) -> Option<String> {
+        match (self.event_xid, self.event_id) {
+            (Some(xid), Some(id)) if xid < self.horizon => Some(format!("{xid}.{id}")),
+            (Some(_), _) => None,
+            (None, _) => Some(format!("none after {:?}.{:?}", self.pruned_xid, self.pruned_id)),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
 use crate::sessions::models::Status;
-use crate::sessions::version::{events_named, Versioned};
+use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).
@@ -82,35 +82,23 @@ const THREAD_STATE_SQL: &str = concat!(
     " AS horizon, t.hidden AS thread_hidden, t.session_id \
        FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
     crate::caller_joins_sql!(),
-    "WHERE t.id = $3) \
-     SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id, \
-            pf.xid AS profiles_xid, pf.id AS profiles_id \
-       FROM a \
-       LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
-                           WHERE a.readable AND e.session_id = a.session_id \
-                           ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
-       LEFT JOIN event_watermarks w ON w.name = 'pruned' \
-       LEFT JOIN event_watermarks pf ON pf.name = 'profiles'"
+    "WHERE t.id = $3) SELECT a.*, ",
+    crate::session_events_columns_sql!(),
+    ", pf.xid AS profiles_xid, pf.id AS profiles_id FROM a",
+    crate::session_events_joins_sql!("a.session_id"),
+    "LEFT JOIN event_watermarks pf ON pf.name = 'profiles'"
 );
 
 #[derive(QueryableByName)]
 struct ThreadRead {
     #[diesel(embed)]
     facts: access::CallerFacts,
-    #[diesel(sql_type = BigInt)]
-    horizon: i64,
+    #[diesel(embed)]
+    events: SessionEvents,
     #[diesel(sql_type = Bool)]
     thread_hidden: bool,
     #[diesel(sql_type = SqlUuid)]
     session_id: Uuid,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    event_xid: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    event_id: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pruned_xid: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pruned_id: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     profiles_xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -151,9 +139,10 @@ async fn readable_thread(
         .await
         .optional()?;
     let row = row.ok_or_else(ApiError::not_found)?;
-    let events = events_named((row.event_xid, row.event_id), (row.pruned_xid, row.pruned_id), row.horizon);
+    let events = row.events.named();
+    let horizon = row.events.horizon;
     let profiles = match (row.profiles_xid, row.profiles_id) {
-        (Some(xid), Some(id)) if xid < row.horizon => Some(format!("{xid}.{id}")),
+        (Some(xid), Some(id)) if xid < horizon => Some(format!("{xid}.{id}")),
         _ => None,
     };
     let access = row.facts.decide(caller.is_some())?;
@@ -168,7 +157,7 @@ async fn readable_thread(
             after.unwrap_or("")
         )
     });
-    Ok(PageRead { access, answer: Versioned::new(row.horizon, version) })
+    Ok(PageRead { access, answer: Versioned::new(horizon, version) })
 }
 
 #[derive(Queryable)]

@@ -7,7 +7,7 @@ use diesel_async::{AnsiTransactionManager, TransactionManager};
 use serde_json::{json, Value};
 
 use crate::helpers::{cast, spawn_app};
-use crate::kept_answers::{hits, kept};
+use crate::kept_answers::{a_ban_comes_first, hits, kept};
 
 fn bodies(page: &Value) -> Vec<Value> {
     page["items"].as_array().expect("items").iter().map(|c| c["body"].clone()).collect()
@@ -98,16 +98,7 @@ async fn every_change_shows_through_a_kept_page_and_a_ban_comes_first() {
         (Value::Null, json!(true))
     );
 
-    let before = hits(&app);
-    app.post(
-        &format!("/groups/{}/bans", cast.reading.group_id),
-        Some(&cast.owner.token),
-        json!({"user_id": cast.member.id, "reason": "cooling off"}),
-    )
-    .await
-    .expect(201);
-    app.get(&path, member).await.expect_problem(404, "not_found");
-    assert_eq!(hits(&app), before, "access is decided before anything kept is looked at");
+    a_ban_comes_first(&app, &cast, &path).await;
 }
 
 #[tokio::test]
