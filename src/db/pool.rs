@@ -1,6 +1,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use deadpool::managed::WeakPool;
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::AsyncPgConnection;
@@ -52,7 +53,9 @@ pub struct Pools {
     connector: Arc<Connector>,
     per_worker: usize,
     timeout: Duration,
-    workers: Mutex<Vec<Pool>>,
+    /// Weak: a worker that actix restarts builds a new pool, and the old
+    /// one must go (with its connections) when the old app does.
+    workers: Mutex<Vec<WeakPool<AsyncDieselConnectionManager<AsyncPgConnection>>>>,
 }
 
 /// What `/metrics` reports of the pools, summed.
@@ -91,12 +94,19 @@ impl Pools {
     /// connections are opened, and so driven, by that worker's runtime.
     pub fn for_this_worker(&self) -> anyhow::Result<Pool> {
         let pool = build_pool(self.connector.clone(), self.per_worker, self.timeout)?;
-        self.workers.lock().map_err(|_| anyhow::anyhow!("pool registry poisoned"))?.push(pool.clone());
+        self.workers.lock().map_err(|_| anyhow::anyhow!("pool registry poisoned"))?.push(pool.weak());
         Ok(pool)
     }
 
+    /// The shared pool and every worker's pool still in use, summed.
     pub fn totals(&self) -> Totals {
-        let workers = self.workers.lock().map(|pools| pools.clone()).unwrap_or_default();
+        let workers: Vec<Pool> = match self.workers.lock() {
+            Ok(mut pools) => {
+                pools.retain(|pool| pool.upgrade().is_some());
+                pools.iter().filter_map(WeakPool::upgrade).collect()
+            }
+            Err(_) => Vec::new(),
+        };
         std::iter::once(&self.shared).chain(workers.iter()).map(Pool::status).fold(
             Totals::default(),
             |t, s| Totals {
@@ -122,5 +132,7 @@ mod tests {
         let second = pools.for_this_worker().expect("second worker");
         assert_eq!((first.status().max_size, second.status().max_size), (3, 3));
         assert_eq!(pools.totals(), Totals { max_size: 11, size: 0, available: 0, waiting: 0 });
+        drop(first);
+        assert_eq!(pools.totals().max_size, 8, "a pool no worker holds is no longer counted");
     }
 }
