@@ -100,13 +100,10 @@ impl Pools {
 
     /// The shared pool and every worker's pool still in use, summed.
     pub fn totals(&self) -> Totals {
-        let workers: Vec<Pool> = match self.workers.lock() {
-            Ok(mut pools) => {
-                pools.retain(|pool| pool.upgrade().is_some());
-                pools.iter().filter_map(WeakPool::upgrade).collect()
-            }
-            Err(_) => Vec::new(),
-        };
+        let mut workers: Vec<Pool> = Vec::new();
+        if let Ok(mut pools) = self.workers.lock() {
+            pools.retain(|weak| weak.upgrade().map(|pool| workers.push(pool)).is_some());
+        }
         std::iter::once(&self.shared).chain(workers.iter()).map(Pool::status).fold(
             Totals::default(),
             |t, s| Totals {

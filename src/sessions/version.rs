@@ -176,10 +176,18 @@ impl SessionEvents {
     /// while that is settled (below the horizon), or by retention's
     /// watermark when no event is left; `None` while unsettled.
     pub fn named(&self) -> Option<String> {
-        match (self.event_xid, self.event_id) {
+        match self.event_xid {
+            Some(_) => self.settled(self.event_xid, self.event_id),
+            None => Some(format!("none after {:?}.{:?}", self.pruned_xid, self.pruned_id)),
+        }
+    }
+
+    /// A mark `(xid, id)` written by a transaction (an event, a watermark)
+    /// named as `xid.id` once that transaction is settled, else `None`.
+    pub fn settled(&self, xid: Option<i64>, id: Option<i64>) -> Option<String> {
+        match (xid, id) {
             (Some(xid), Some(id)) if xid < self.horizon => Some(format!("{xid}.{id}")),
-            (Some(_), _) => None,
-            (None, _) => Some(format!("none after {:?}.{:?}", self.pruned_xid, self.pruned_id)),
+            _ => None,
         }
     }
 }
@@ -194,7 +202,7 @@ impl Versioned {
         }
     }
 
-    /// The answer without reading a counter: the 304 when the client's
+    /// The answer without reading what it is made of: the 304 when the client's
     /// `If-None-Match` names the current version, else the answer this
     /// instance built for the same version before (src/sessions/answers.rs).
     pub fn known(&self, req: &HttpRequest, answers: &Answers) -> Option<HttpResponse> {

@@ -140,11 +140,8 @@ async fn readable_thread(
         .optional()?;
     let row = row.ok_or_else(ApiError::not_found)?;
     let events = row.events.named();
+    let profiles = row.events.settled(row.profiles_xid, row.profiles_id);
     let horizon = row.events.horizon;
-    let profiles = match (row.profiles_xid, row.profiles_id) {
-        (Some(xid), Some(id)) if xid < horizon => Some(format!("{xid}.{id}")),
-        _ => None,
-    };
     let access = row.facts.decide(caller.is_some())?;
     check_visible(&access, row.thread_hidden)?;
     let version = events.zip(profiles).map(|(events, profiles)| {
