@@ -2,9 +2,7 @@
 # Live events and conditional GETs under load (issue 10). Starts the release
 # server on a private cluster like run.sh, seeds 10,000 comments, then:
 #   1. conditional GET: /counts answering 200 vs 304 (If-None-Match), same run;
-#   2. write cost: POST comments at 64 connections with the event triggers on
-#      and off (ALTER TABLE ... DISABLE TRIGGER), alternating, best of each;
-#   3. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100
+#   2. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100
 #      sessions, comments at RATE/s (benches/events_fanout.rs), latency from
 #      the POST's response to the event's arrival, and RSS per idle subscriber.
 # Results: $OUT/events.md. Loopback only; the server is stopped on exit.
@@ -21,7 +19,7 @@ OUT="${OUT:-$HERE/out}"
 DURATION="${DURATION:-10}"
 SUBSCRIBERS="${SUBSCRIBERS:-1000}"
 RATE="${RATE:-200}"
-ONLY="${ONLY:-conditional writecost fanout}"
+ONLY="${ONLY:-conditional fanout}"
 export BASE_URL="http://127.0.0.1:$PORT/api/v1" DATA_DIR OUT
 PSQL=(psql -X -q -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
 URL="http://127.0.0.1:$PORT"
@@ -88,34 +86,6 @@ if wants conditional; then
         log "counts c=$conns: 200 $full req/s, 304 $cached req/s"
     done
     echo >>"$RESULTS"
-fi
-
-EVENT_TRIGGERS=(comments_events_insert comments_events_update threads_events_insert threads_events_update)
-triggers() { # on|off
-    local verb; verb=$([[ $1 == on ]] && echo ENABLE || echo DISABLE)
-    for t in "${EVENT_TRIGGERS[@]}"; do
-        local table=${t%%_events_*}
-        "${PSQL[@]}" -c "ALTER TABLE $table $verb TRIGGER $t"
-    done
-}
-if wants writecost; then
-    echo "| POST comment, 64 connections | run | req/s |" >>"$RESULTS"
-    echo "|---|---:|---:|" >>"$RESULTS"
-    best_on=0; best_off=0
-    for run in 1 2; do
-        for state in on off; do
-            triggers "$state"
-            raw="$OUT/raw/post-events-$state-$run.txt"
-            wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/wrk.lua" "$URL" -- post "$OUT" >"$raw" 2>&1
-            r="$(rps "$raw")"
-            echo "| event log $state | $run | $r |" >>"$RESULTS"
-            log "post, event log $state, run $run: $r req/s"
-            if [[ $state == on ]]; then (( r > best_on )) && best_on=$r; else (( r > best_off )) && best_off=$r; fi
-        done
-    done
-    triggers on
-    ratio="$(awk -v a="$best_on" -v b="$best_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-    { echo; echo "with / without the event log (best of 2): $best_on / $best_off = **$ratio** (target ≥ 0.9)"; echo; } >>"$RESULTS"
 fi
 
 if wants fanout; then

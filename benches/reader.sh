@@ -128,8 +128,5 @@ pgbench_step "insert comment, no GIN index"
 restart_server
 wrk_step "post comment, no search column" post
 pgbench_step "insert comment, no search column"
-"${PSQL[@]}" -c "ALTER TABLE comments DISABLE TRIGGER comments_mark_read"
-wrk_step "post comment, no search, no posting read mark" post
-pgbench_step "insert comment, no search, no posting read mark"
 echo "comments at the end: $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments')" >>"$RESULTS"
 cat "$RESULTS"

@@ -167,7 +167,7 @@ async fn seed(conn: &mut AsyncPgConnection, reader: Uuid, friend: Uuid) -> anyho
                     comments::id.eq(Uuid::now_v7()),
                     comments::thread_id.eq(thread_id),
                     comments::depth.eq(0i16),
-                    // Replaced by the comments_sort_key trigger.
+                    // Replaced by the comments_posted trigger.
                     comments::sort_key.eq(""),
                     comments::author_id.eq(author),
                     comments::body.eq(body),

@@ -369,7 +369,7 @@ pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment<'_>) 
             comments::thread_id.eq(new.thread_id),
             comments::parent_id.eq(new.parent_id),
             comments::depth.eq(new.depth),
-            // Replaced by the comments_sort_key trigger.
+            // Replaced by the comments_posted trigger.
             comments::sort_key.eq(""),
             comments::author_id.eq(new.author_id),
             comments::body.eq(new.body),

@@ -11,7 +11,7 @@
 //! commits later with a lower number (the commit-order pitfall).
 //!
 //! Posting raises the author's mark to their comment (the
-//! `comments_mark_read` trigger), which is also why a thread without a mark
+//! `comments_posted` trigger), which is also why a thread without a mark
 //! holds no comment of the reader's own.
 
 pub mod models;

@@ -96,7 +96,7 @@ async fn every_migration_reverts_and_reapplies() {
         "schema:r",
         "r.bump_paragraph",
         "r.comment_counted",
-        "trigger:comments_counted_insert",
+        "trigger:comments_posted",
         "trigger:threads_counted_update",
         "trigger:threads_counted_move",
     ] {
@@ -146,7 +146,7 @@ async fn reapplying_is_skipped_while_the_file_is_unchanged() {
     let defined = include_str!("../../src/db/replaceable/triggers.sql").matches("CREATE FUNCTION r.").count();
     assert!(
         defined >= 5,
-        "r.bump_paragraph, comment_counted, comment_sort_key, refuse_move, thread_counted…"
+        "r.bump_paragraph, comment_counted, comment_posted, refuse_move, thread_counted…"
     );
     assert_eq!(oids.len(), defined, "every function of triggers.sql, once");
 

@@ -18,9 +18,11 @@
 --   paragraph) with any activity; a missing row means zero.
 --
 -- WHICH COLUMNS EACH TRIGGER WATCHES
---   comments  BEFORE INSERT                   comments_sort_key        fills sort_key
---   comments  AFTER INSERT                    comments_counted_insert  thread count and last
---                                                                      activity, paragraph count
+--   comments  BEFORE INSERT                   comments_posted          sort_key and seq, thread
+--                                                                      count and last activity,
+--                                                                      paragraph count; also the
+--                                                                      event and the author's read
+--                                                                      mark (see below)
 --   comments  AFTER UPDATE OF hidden, deleted comments_counted_update  thread and paragraph counts
 --   threads   AFTER INSERT                    threads_counted_insert   paragraph counts
 --   threads   AFTER UPDATE OF hidden          threads_counted_update   paragraph counts
@@ -40,8 +42,8 @@
 --   update:
 --   - posting a comment (src/threads/comments.rs, through r.post_comment at
 --     the end of this file) locks its thread (FOR NO KEY UPDATE) before
---     inserting; the insert trigger then updates that thread and the
---     paragraph's counter row;
+--     inserting; the insert's trigger then updates that thread (taking its
+--     lock if the writer has not) and the paragraph's counter row;
 --   - starting a thread (src/threads/routes.rs) share-locks the session
 --     (lock_open_session, src/threads/rules.rs), then inserts the thread
 --     (counter row) and its first comment (thread, then counter row);
@@ -64,21 +66,60 @@
 DROP SCHEMA IF EXISTS r CASCADE;
 CREATE SCHEMA r;
 
+-- POSTING A COMMENT: one BEFORE INSERT trigger does everything an insert
+-- implies, for every section of this file: the thread's count (which also
+-- takes the thread's row lock), the tree order, the paragraph's count, the
+-- live event and the author's read mark. One trigger and one statement each,
+-- because every trigger call and every statement inside one has its own
+-- executor start-up and the thread was read four times: measured at 64
+-- clients, four triggers did 1,546-1,879 bare inserts/s and this one
+-- 1,830-2,377 (benches/RESULTS.md, session 7). A BEFORE trigger may write
+-- other rows: if the insert then fails (a constraint, the foreign keys),
+-- the statement and everything done here are rolled back together.
+--
 -- Tree order: the parent's key followed by this comment's sequence number in
 -- 16 hex digits, filled in the insert's own statement (no round trip for the
 -- sequence). Sorting by it puts every reply after its parent and siblings
 -- oldest first; a keyset cursor over it stays stable while replies arrive.
 -- The number is also kept in `seq`, which read marks compare (the Reader
 -- features section at the end of this file). It is drawn only once this
--- transaction holds its thread's row lock (which every writer takes before
--- inserting anyway, and the counting trigger would take right after), so
--- within a thread seq order is commit order.
-CREATE FUNCTION r.comment_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
+-- transaction holds its thread's row lock (the UPDATE takes it, if the
+-- writer has not already), so within a thread seq order is commit order.
+CREATE FUNCTION r.comment_posted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    delta integer := CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END;
+    t record;
 BEGIN
-    PERFORM 1 FROM threads WHERE id = NEW.thread_id FOR NO KEY UPDATE;
+    UPDATE threads
+       SET comment_count = comment_count + delta,
+           last_activity_at = greatest(last_activity_at, NEW.created_at)
+     WHERE id = NEW.thread_id
+    RETURNING session_id, paragraph_id, hidden INTO t;
+    IF NOT FOUND THEN
+        RETURN NEW; -- no such thread: the foreign key refuses the row
+    END IF;
     NEW.seq := nextval('comments_seq');
-    NEW.sort_key := coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '')
+    NEW.sort_key := CASE WHEN NEW.parent_id IS NULL THEN ''
+                         ELSE coalesce((SELECT sort_key FROM comments WHERE id = NEW.parent_id), '') END
                     || lpad(to_hex(NEW.seq), 16, '0');
+    IF delta <> 0 AND NOT t.hidden THEN
+        -- The common case inline; the first activity on a paragraph goes
+        -- through r.bump_paragraph, which also creates the row.
+        UPDATE paragraph_counts SET comment_count = comment_count + delta
+         WHERE session_id = t.session_id AND paragraph_id = t.paragraph_id;
+        IF NOT FOUND THEN
+            PERFORM r.bump_paragraph(t.session_id, t.paragraph_id, 0, delta);
+        END IF;
+    END IF;
+    -- Live session events (below): comment.created.
+    INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id)
+    VALUES (t.session_id, 'comment.created', t.paragraph_id, NEW.thread_id, NEW.id);
+    -- Reader features (at the end): posting raises the author's read mark.
+    INSERT INTO thread_reads (user_id, session_id, thread_id, seq)
+    VALUES (NEW.author_id, t.session_id, NEW.thread_id, NEW.seq)
+    ON CONFLICT (user_id, session_id, thread_id) DO UPDATE
+       SET seq = EXCLUDED.seq, updated_at = now()
+     WHERE thread_reads.seq < EXCLUDED.seq;
     RETURN NEW;
 END;
 $$;
@@ -105,32 +146,20 @@ BEGIN
 END;
 $$;
 
+-- Hiding, restoring or deleting a comment (inserts: r.comment_posted).
 CREATE FUNCTION r.comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta integer;
+    delta integer := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
+                   - (CASE WHEN OLD.hidden OR OLD.deleted THEN 0 ELSE 1 END);
     t record;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        delta := CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END;
-        UPDATE threads
-           SET comment_count = comment_count + delta,
-               last_activity_at = greatest(last_activity_at, NEW.created_at)
-         WHERE id = NEW.thread_id
-        RETURNING session_id, paragraph_id, hidden INTO t;
-    ELSE
-        delta := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
-               - (CASE WHEN OLD.hidden OR OLD.deleted THEN 0 ELSE 1 END);
-        IF delta = 0 THEN
-            RETURN NULL;
-        END IF;
-        UPDATE threads SET comment_count = comment_count + delta
-         WHERE id = NEW.thread_id
-        RETURNING session_id, paragraph_id, hidden INTO t;
+    IF delta = 0 THEN
+        RETURN NULL;
     END IF;
-    IF delta <> 0 AND NOT t.hidden THEN
-        -- The common case inline (measured: benches/RESULTS.md); the first
-        -- activity on a paragraph goes through r.bump_paragraph, which also
-        -- creates the row.
+    UPDATE threads SET comment_count = comment_count + delta
+     WHERE id = NEW.thread_id
+    RETURNING session_id, paragraph_id, hidden INTO t;
+    IF NOT t.hidden THEN
         UPDATE paragraph_counts SET comment_count = comment_count + delta
          WHERE session_id = t.session_id AND paragraph_id = t.paragraph_id;
         IF NOT FOUND THEN
@@ -165,10 +194,8 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER comments_sort_key BEFORE INSERT ON comments
-    FOR EACH ROW EXECUTE FUNCTION r.comment_sort_key();
-CREATE TRIGGER comments_counted_insert AFTER INSERT ON comments
-    FOR EACH ROW EXECUTE FUNCTION r.comment_counted();
+CREATE TRIGGER comments_posted BEFORE INSERT ON comments
+    FOR EACH ROW EXECUTE FUNCTION r.comment_posted();
 CREATE TRIGGER comments_counted_update AFTER UPDATE OF hidden, deleted ON comments
     FOR EACH ROW EXECUTE FUNCTION r.comment_counted();
 CREATE TRIGGER threads_counted_insert AFTER INSERT ON threads
@@ -258,7 +285,8 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 -- No NOTIFY here: a transaction that has sent NOTIFY takes a cluster-wide
 -- lock at commit, which would serialise every write.
 --
---   comments          AFTER INSERT                    events_comment   comment.created
+--   comments          BEFORE INSERT                   comment_posted   comment.created (in the
+--                                                                      counting section above)
 --   comments          AFTER UPDATE OF body, hidden,   events_comment   comment.updated
 --                     deleted
 --   threads           AFTER INSERT                    events_thread    thread.created
@@ -300,13 +328,11 @@ BEGIN
 END;
 $$;
 
--- The hottest event (one per comment posted) is one statement, without the
--- call: the thread's session and paragraph are read by the INSERT itself.
+-- An edited, hidden, restored or deleted comment (a posted one: r.comment_posted).
 CREATE FUNCTION r.events_comment() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id)
-    SELECT t.session_id, CASE WHEN TG_OP = 'INSERT' THEN 'comment.created' ELSE 'comment.updated' END,
-           t.paragraph_id, NEW.thread_id, NEW.id
+    SELECT t.session_id, 'comment.updated', t.paragraph_id, NEW.thread_id, NEW.id
       FROM threads t WHERE t.id = NEW.thread_id;
     RETURN NULL;
 END;
@@ -372,8 +398,6 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER comments_events_insert AFTER INSERT ON comments
-    FOR EACH ROW EXECUTE FUNCTION r.events_comment();
 CREATE TRIGGER comments_events_update AFTER UPDATE OF body, hidden, deleted ON comments
     FOR EACH ROW
     WHEN (OLD.body IS DISTINCT FROM NEW.body OR OLD.hidden <> NEW.hidden OR OLD.deleted <> NEW.deleted)
@@ -433,7 +457,8 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --   threads        AFTER INSERT, AFTER UPDATE OF   threads_open_questions    paragraph_counts.
 --                  hidden, answer_count,                                     open_question_count
 --                  paragraph_id, session_id
---   comments       AFTER INSERT                    comments_mark_read        thread_reads (author)
+--   comments       BEFORE INSERT                   comments_posted           thread_reads (author;
+--                                                                               counting section)
 --
 -- THE RULES
 --   vote_count: every stored vote. A vote is stored only by a member (the
@@ -466,7 +491,7 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --     runs wholly before or after: exactly one of the two triggers sees both
 --     the acceptance row and the comment's new state.
 --   - comment inserts hold the thread's row lock from before their seq is
---     drawn until commit (r.comment_sort_key takes it if the writer has not),
+--     drawn until commit (r.comment_posted takes it if the writer has not),
 --     so within a thread seq order is commit order and a read mark never
 --     covers a comment that commits after it with a lower seq.
 
@@ -548,17 +573,6 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION r.comment_mark_read() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO thread_reads (user_id, session_id, thread_id, seq)
-    SELECT NEW.author_id, t.session_id, NEW.thread_id, NEW.seq FROM threads t WHERE t.id = NEW.thread_id
-    ON CONFLICT (user_id, session_id, thread_id) DO UPDATE
-       SET seq = EXCLUDED.seq, updated_at = now()
-     WHERE thread_reads.seq < EXCLUDED.seq;
-    RETURN NULL;
-END;
-$$;
-
 CREATE TRIGGER thread_votes_counted AFTER INSERT OR DELETE ON thread_votes
     FOR EACH ROW EXECUTE FUNCTION r.thread_votes_counted();
 CREATE TRIGGER thread_answers_counted AFTER INSERT OR DELETE ON thread_answers
@@ -572,8 +586,6 @@ CREATE TRIGGER threads_open_questions_insert AFTER INSERT ON threads
 CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_count, paragraph_id, session_id ON threads
     FOR EACH ROW WHEN (NEW.kind = 'question' OR OLD.kind = 'question')
     EXECUTE FUNCTION r.thread_open_questions();
-CREATE TRIGGER comments_mark_read AFTER INSERT ON comments
-    FOR EACH ROW EXECUTE FUNCTION r.comment_mark_read();
 
 -- ===========================================================================
 -- Posting a comment in one statement (issue 12, performance)
@@ -604,7 +616,7 @@ BEGIN
     IF (SELECT status FROM reading_sessions WHERE id = t.session_id) IS DISTINCT FROM seen_status THEN
         RETURN;
     END IF;
-    -- sort_key is filled by the comments_sort_key trigger.
+    -- sort_key is filled by the comments_posted trigger.
     RETURN QUERY
         INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
         VALUES (p_id, p_thread, p_parent, p_depth, '', p_author, p_body)
