@@ -1,7 +1,7 @@
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
-use crate::schema::{comment_revisions, comments, reading_sessions as rs, threads};
+use crate::schema::{comment_revisions, comments, threads};
 use crate::sessions::models::Status;
 use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
@@ -222,7 +222,7 @@ pub async fn create_comment(
     let mut conn = state.conn().await?;
     idempotency::once(&mut conn, &http, &caller, async |conn| {
         for _ in 0..POST_ATTEMPTS {
-            let facts = read_post_facts(conn, &caller, thread_id, req.parent_id).await;
+            let facts = read_post_facts(conn, &caller, thread_id, req.parent_id).await?;
             let (decision, depth) = decide_post(facts, thread_id, req.parent_id)?;
             let author = decision.access.caller.clone().ok_or_else(ApiError::not_found)?;
             let new = NewComment {
@@ -255,45 +255,63 @@ const POST_ATTEMPTS: usize = 3;
 
 /// What the thread and session looked like when the post was decided; the
 /// write goes ahead only if they still look so.
-#[derive(Debug, Queryable)]
+#[derive(Debug)]
 struct Seen {
     locked: bool,
     hidden: bool,
     status: Status,
 }
 
-#[derive(Debug, Queryable)]
+/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread; `$4`:
+/// the parent comment, if any.
+const POST_FACTS_SQL: &str = concat!(
+    "SELECT ",
+    crate::caller_columns_sql!(),
+    ", t.locked, t.hidden AS thread_hidden, rs.status, p.thread_id AS parent_thread, p.depth AS parent_depth \
+       FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
+    crate::caller_joins_sql!(),
+    "LEFT JOIN comments p ON p.id = $4 WHERE t.id = $3"
+);
+
+#[derive(QueryableByName)]
 struct PostFacts {
     #[diesel(embed)]
-    seen: Seen,
+    caller: access::CallerFacts,
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+    #[diesel(sql_type = Bool)]
+    thread_hidden: bool,
+    #[diesel(sql_type = Text)]
+    status: Status,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
     parent_thread: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
     parent_depth: Option<i16>,
 }
 
-/// Everything a post is decided on, in one round trip and two statements:
-/// the access facts (which also read the author's profile), and the thread's
-/// state with its session's status and the parent's place. Nothing is locked
-/// or written here (see [`insert_if_unchanged`]); nothing read is used before
-/// the access check allows it.
+/// Everything a post is decided on, in one statement (prepared once per
+/// connection; measured: one statement where there were two is worth more
+/// than its executor time, benches/RESULTS.md, session 7): the access facts
+/// (which also read the author's profile), the thread's state with its
+/// session's status, and the parent's place. Nothing is locked or written
+/// here (see [`insert_if_unchanged`]); nothing read is used before the access
+/// check allows it.
 async fn read_post_facts(
-    conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     caller: &Caller,
     thread_id: Uuid,
     parent_id: Option<Uuid>,
-) -> (ApiResult<GroupAccess>, ApiResult<PostFacts>) {
-    let access = access::resolve_pipelined(conn, Some(caller), Scope::Thread(thread_id));
-    let facts = threads::table
-        .inner_join(rs::table)
-        .left_join(comments::table.on(comments::id.nullable().eq(parent_id)))
-        .filter(threads::id.eq(thread_id))
-        .select((
-            (threads::locked, threads::hidden, rs::status),
-            comments::thread_id.nullable(),
-            comments::depth.nullable(),
-        ))
-        .first::<PostFacts>(&mut &*conn);
-    let facts = async move { Ok(facts.await?) };
-    futures_util::join!(access, facts)
+) -> ApiResult<PostFacts> {
+    let (uid, ver) = access::caller_key(Some(caller));
+    Prepared::new(POST_FACTS_SQL)
+        .bind::<SqlUuid, _>(uid)
+        .bind::<Integer, _>(ver)
+        .bind::<SqlUuid, _>(thread_id)
+        .bind::<Nullable<SqlUuid>, _>(parent_id)
+        .get_result::<PostFacts>(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
 }
 
 struct PostDecision {
@@ -308,15 +326,15 @@ struct PostDecision {
 /// outside this thread or a reply deeper than [`MAX_DEPTH`]. Returns the
 /// access and the depth of the new comment.
 fn decide_post(
-    (access, facts): (ApiResult<GroupAccess>, ApiResult<PostFacts>),
+    facts: PostFacts,
     thread_id: Uuid,
     parent_id: Option<Uuid>,
 ) -> ApiResult<(PostDecision, i16)> {
-    let access = access?;
+    let access = facts.caller.decide(true)?;
     let author_id = access.require(Role::Member)?;
-    let facts = facts?;
-    check_writable(facts.seen.locked, facts.seen.hidden, &access)?;
-    check_open(facts.seen.status)?;
+    let seen = Seen { locked: facts.locked, hidden: facts.thread_hidden, status: facts.status };
+    check_writable(seen.locked, seen.hidden, &access)?;
+    check_open(seen.status)?;
     let depth = match (parent_id, facts.parent_thread, facts.parent_depth) {
         (None, _, _) => 0,
         (Some(_), Some(parent_thread), Some(depth)) if parent_thread == thread_id => depth + 1,
@@ -330,7 +348,7 @@ fn decide_post(
             format!("replies nest at most {MAX_DEPTH} levels deep"),
         ));
     }
-    Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
+    Ok((PostDecision { access, author_id, seen }, depth))
 }
 
 /// One statement, `r.post_comment` (src/db/replaceable/triggers.sql): it
@@ -344,7 +362,6 @@ async fn insert_if_unchanged(
     new: &NewComment<'_>,
     seen: &Seen,
 ) -> ApiResult<Option<Comment>> {
-    use diesel::sql_types::{Bool, Nullable, SmallInt, Text, Uuid as SqlUuid};
     Ok(Prepared::new("SELECT * FROM r.post_comment($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind::<SqlUuid, _>(Uuid::now_v7())
         .bind::<SqlUuid, _>(new.thread_id)
