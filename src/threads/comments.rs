@@ -255,10 +255,13 @@ const POST_ATTEMPTS: usize = 3;
 
 /// What the thread and session looked like when the post was decided; the
 /// write goes ahead only if they still look so.
-#[derive(Debug)]
+#[derive(Debug, QueryableByName)]
 struct Seen {
+    #[diesel(sql_type = Bool)]
     locked: bool,
+    #[diesel(sql_type = Bool, column_name = thread_hidden)]
     hidden: bool,
+    #[diesel(sql_type = Text)]
     status: Status,
 }
 
@@ -277,12 +280,8 @@ const POST_FACTS_SQL: &str = concat!(
 struct PostFacts {
     #[diesel(embed)]
     caller: access::CallerFacts,
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-    #[diesel(sql_type = Bool)]
-    thread_hidden: bool,
-    #[diesel(sql_type = Text)]
-    status: Status,
+    #[diesel(embed)]
+    seen: Seen,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     parent_thread: Option<Uuid>,
     #[diesel(sql_type = Nullable<SmallInt>)]
@@ -325,16 +324,11 @@ struct PostDecision {
 /// not a member, 409 `thread_locked` / `session_closed`, 422 for a parent
 /// outside this thread or a reply deeper than [`MAX_DEPTH`]. Returns the
 /// access and the depth of the new comment.
-fn decide_post(
-    facts: PostFacts,
-    thread_id: Uuid,
-    parent_id: Option<Uuid>,
-) -> ApiResult<(PostDecision, i16)> {
+fn decide_post(facts: PostFacts, thread_id: Uuid, parent_id: Option<Uuid>) -> ApiResult<(PostDecision, i16)> {
     let access = facts.caller.decide(true)?;
     let author_id = access.require(Role::Member)?;
-    let seen = Seen { locked: facts.locked, hidden: facts.thread_hidden, status: facts.status };
-    check_writable(seen.locked, seen.hidden, &access)?;
-    check_open(seen.status)?;
+    check_writable(facts.seen.locked, facts.seen.hidden, &access)?;
+    check_open(facts.seen.status)?;
     let depth = match (parent_id, facts.parent_thread, facts.parent_depth) {
         (None, _, _) => 0,
         (Some(_), Some(parent_thread), Some(depth)) if parent_thread == thread_id => depth + 1,
@@ -348,7 +342,7 @@ fn decide_post(
             format!("replies nest at most {MAX_DEPTH} levels deep"),
         ));
     }
-    Ok((PostDecision { access, author_id, seen }, depth))
+    Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
 }
 
 /// One statement, `r.post_comment` (src/db/replaceable/triggers.sql): it

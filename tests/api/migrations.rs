@@ -144,10 +144,7 @@ async fn reapplying_is_skipped_while_the_file_is_unchanged() {
     assert_eq!(recorded(&mut conn).await, Some(replaceable::fingerprint()));
     let oids = function_oids(&mut conn).await;
     let defined = include_str!("../../src/db/replaceable/triggers.sql").matches("CREATE FUNCTION r.").count();
-    assert!(
-        defined >= 5,
-        "r.bump_paragraph, comment_counted, comment_posted, refuse_move, thread_counted…"
-    );
+    assert!(defined >= 5, "r.bump_paragraph, comment_counted, comment_posted, refuse_move, thread_counted…");
     assert_eq!(oids.len(), defined, "every function of triggers.sql, once");
 
     // A writer holds ROW EXCLUSIVE on comments, as live traffic does. Dropping

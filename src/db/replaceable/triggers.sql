@@ -96,7 +96,10 @@ BEGIN
      WHERE id = NEW.thread_id
     RETURNING session_id, paragraph_id, hidden INTO t;
     IF NOT FOUND THEN
-        RETURN NEW; -- no such thread: the foreign key refuses the row
+        -- What the foreign key would say, before NOT NULL seq could say less.
+        RAISE EXCEPTION 'insert or update on table "comments" violates foreign key constraint "comments_thread_id_fkey"'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'comments_thread_id_fkey', TABLE = 'comments',
+                  DETAIL = format('Key (thread_id)=(%s) is not present in table "threads".', NEW.thread_id);
     END IF;
     NEW.seq := nextval('comments_seq');
     NEW.sort_key := CASE WHEN NEW.parent_id IS NULL THEN ''
