@@ -7,15 +7,21 @@
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use pilcrow::db::{migrate, replaceable};
 
-use crate::helpers::{mark_stale, recorded, recount, spawn_app, Recount};
+use crate::helpers::{mark_stale, recorded, recount, spawn_app, Reading, Recount, TestApp, TestUser};
 
-#[tokio::test]
-async fn counts_are_unchanged_by_reapplying() {
-    let app = spawn_app().await;
+/// A public reading with its organiser and one member.
+async fn organiser_and_member(app: &TestApp) -> (TestUser, TestUser, Reading) {
     let owner = app.register("organiser").await;
     let reader = app.register("reader").await;
     let reading = app.reading(&owner, "public").await;
     app.add_member(&reading.group_id, &owner, &reader, "member").await;
+    (owner, reader, reading)
+}
+
+#[tokio::test]
+async fn counts_are_unchanged_by_reapplying() {
+    let app = spawn_app().await;
+    let (owner, reader, reading) = organiser_and_member(&app).await;
     let sid = &reading.session_id;
     let (p0, p1) = (reading.paragraph_id(0), reading.paragraph_id(1));
     let t0 = app.start_thread(sid, &owner, &p0, "first").await;
@@ -129,10 +135,7 @@ async fn posted(db: &mut diesel_async::AsyncPgConnection, thread: &str, author: 
 #[tokio::test]
 async fn an_insert_from_any_writer_is_counted_ordered_announced_and_read() {
     let app = spawn_app().await;
-    let owner = app.register("organiser").await;
-    let reader = app.register("reader").await;
-    let reading = app.reading(&owner, "public").await;
-    app.add_member(&reading.group_id, &owner, &reader, "member").await;
+    let (owner, reader, reading) = organiser_and_member(&app).await;
     let sid = &reading.session_id;
     let (p0, p1) = (reading.paragraph_id(0), reading.paragraph_id(1));
     let shown = app.start_thread(sid, &owner, &p0, "shown").await;

@@ -149,7 +149,8 @@ BEGIN
 END;
 $$;
 
--- Hiding, restoring or deleting a comment (inserts: r.comment_posted).
+-- Hiding, restoring or deleting a comment (rare: no inline fast path as in
+-- r.comment_posted).
 CREATE FUNCTION r.comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     delta integer := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
@@ -163,11 +164,7 @@ BEGIN
      WHERE id = NEW.thread_id
     RETURNING session_id, paragraph_id, hidden INTO t;
     IF NOT t.hidden THEN
-        UPDATE paragraph_counts SET comment_count = comment_count + delta
-         WHERE session_id = t.session_id AND paragraph_id = t.paragraph_id;
-        IF NOT FOUND THEN
-            PERFORM r.bump_paragraph(t.session_id, t.paragraph_id, 0, delta);
-        END IF;
+        PERFORM r.bump_paragraph(t.session_id, t.paragraph_id, 0, delta);
     END IF;
     RETURN NULL;
 END;
