@@ -15,9 +15,10 @@
 # and comments up to COMMENTS, spread round-robin over the ordinary threads.
 #
 # Bulk rows are inserted with `session_replication_role = replica`, which
-# skips every trigger (the counters, the sort_key trigger, and the foreign key
-# checks). Firing the counter triggers row by row for 1M comments would take
-# many minutes, so instead, in the same transaction, the counters are
+# skips every trigger (comments_posted, which counts, orders, announces and
+# marks read; the other counters; the foreign key checks). Firing them row by
+# row for 1M comments would take many minutes, so instead, in the same
+# transaction, the counters are
 # recomputed from the rows with one UPDATE (threads.comment_count,
 # last_activity_at) and one INSERT ... SELECT (paragraph_counts) using the
 # same "is counted" rule as the triggers (a thread counts unless hidden; a
