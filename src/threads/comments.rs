@@ -73,15 +73,25 @@ pub async fn list_comments(
     read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::new(c, author, moderator)))
 }
 
+/// A thread `t` with its session `rs`, group `g` and the caller's facts
+/// ([`crate::caller_columns_sql`]; `$1`, `$2`: the caller).
+macro_rules! thread_with_caller_sql {
+    () => {
+        concat!(
+            " FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
+            crate::caller_joins_sql!()
+        )
+    };
+}
+
 /// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread.
 const THREAD_STATE_SQL: &str = concat!(
     "WITH a AS MATERIALIZED (SELECT ",
     crate::caller_columns_sql!(),
     ", ",
     crate::event_horizon_sql!(),
-    " AS horizon, t.hidden AS thread_hidden, t.session_id \
-       FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
-    crate::caller_joins_sql!(),
+    " AS horizon, t.hidden AS thread_hidden, t.session_id",
+    thread_with_caller_sql!(),
     "WHERE t.id = $3) SELECT a.*, ",
     crate::session_events_columns_sql!(),
     ", pf.xid AS profiles_xid, pf.id AS profiles_id FROM a",
@@ -270,9 +280,8 @@ struct Seen {
 const POST_FACTS_SQL: &str = concat!(
     "SELECT ",
     crate::caller_columns_sql!(),
-    ", t.locked, t.hidden AS thread_hidden, rs.status, p.thread_id AS parent_thread, p.depth AS parent_depth \
-       FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
-    crate::caller_joins_sql!(),
+    ", t.locked, t.hidden AS thread_hidden, rs.status, p.thread_id AS parent_thread, p.depth AS parent_depth",
+    thread_with_caller_sql!(),
     "LEFT JOIN comments p ON p.id = $4 WHERE t.id = $3"
 );
 
