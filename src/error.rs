@@ -272,7 +272,7 @@ impl ResponseError for ApiError {
 
 /// Whether a Diesel error means the server or connection is gone rather than
 /// that the query was wrong.
-fn is_connection_loss(e: &DieselError) -> bool {
+pub fn is_connection_loss(e: &DieselError) -> bool {
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,

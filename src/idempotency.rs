@@ -50,6 +50,11 @@ impl Reply {
         })
     }
 
+    /// The answer of a request that carried no key.
+    pub fn into_response(self) -> HttpResponse {
+        self.response(false)
+    }
+
     fn response(&self, replayed: bool) -> HttpResponse {
         let mut r = HttpResponse::build(self.status);
         if let Some(location) = &self.location {
@@ -89,6 +94,11 @@ enum Start {
     Replay(HttpResponse),
     /// Run the handler, then [`Started::finish`].
     Go(Started),
+}
+
+/// Whether the request carries an `Idempotency-Key` (422 for a malformed one).
+pub fn requested(req: &HttpRequest) -> ApiResult<bool> {
+    Ok(key_of(req)?.is_some())
 }
 
 fn key_of(req: &HttpRequest) -> ApiResult<Option<String>> {

@@ -92,6 +92,7 @@ impl Application {
             answers: std::sync::Arc::new(crate::sessions::answers::Answers::new(
                 settings.cache.answers_max_bytes,
             )),
+            posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
         };
         start_events(&state.events, connector);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -225,7 +226,10 @@ pub fn run(
         // Runs on each worker's thread: its requests use connections it opens.
         let mut state = shared_state.clone();
         match pools.for_this_worker() {
-            Ok(pool) => state.pool = pool,
+            Ok(pool) => {
+                state.posts = crate::threads::post_queue::PostQueue::new(pool.clone());
+                state.pool = pool;
+            }
             Err(e) => tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one"),
         }
         let state = web::Data::new(state);

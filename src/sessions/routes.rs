@@ -203,9 +203,12 @@ pub async fn update_session(
                 // Comment posting locks its thread and reads the status
                 // after that lock; taking every thread's lock here makes
                 // posts in flight land before the close, and later ones see it
-                // (the write protocol: src/db/replaceable/triggers.sql).
+                // (the write protocol: src/db/replaceable/triggers.sql). In
+                // the order posts lock several threads, so neither waits for
+                // the other in a circle.
                 threads::table
                     .filter(threads::session_id.eq(session.id))
+                    .order((threads::paragraph_id, threads::id))
                     .select(threads::id)
                     .for_update()
                     .load::<Uuid>(conn)

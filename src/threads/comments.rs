@@ -1,13 +1,14 @@
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, SmallInt, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::models::{self as threads_db, Comment, CommentView, NewComment};
+use super::models::{self as threads_db, Comment, CommentView};
+use super::post_queue::{self, Post, Seen};
 use super::rules::{check_body, check_open, check_visible};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -19,7 +20,6 @@ use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
-use crate::sessions::models::Status;
 use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
 
@@ -229,51 +229,105 @@ pub async fn create_comment(
     let mut check = Check::new();
     check_body(&mut check, &req.body);
     check.done()?;
-    let mut conn = state.conn().await?;
-    idempotency::once(&mut conn, &http, &caller, async |conn| {
-        for _ in 0..POST_ATTEMPTS {
-            let facts = read_post_facts(conn, &caller, thread_id, req.parent_id).await?;
-            let (decision, depth) = decide_post(facts, thread_id, req.parent_id)?;
-            let author = decision.access.caller.clone().ok_or_else(ApiError::not_found)?;
-            let new = NewComment {
-                thread_id,
-                parent_id: req.parent_id,
-                depth,
-                author_id: decision.author_id,
-                body: &req.body,
-            };
-            if let Some(comment) = insert_if_unchanged(conn, &new, &decision.seen).await? {
-                return Reply::created(
-                    format!("/api/v1/comments/{}", comment.id),
-                    &CommentView::new(comment, author, decision.access.is_moderator()),
-                );
-            }
+    if idempotency::requested(&http)? {
+        let mut conn = state.conn().await?;
+        idempotency::once(&mut conn, &http, &caller, async |conn| {
+            post(&mut InKeyTransaction(conn), &caller, thread_id, req).await
+        })
+        .await
+    } else {
+        Ok(post(&mut Queued(&state), &caller, thread_id, req).await?.into_response())
+    }
+}
+
+/// Where a post reads what it decides on and where it writes.
+trait PostPath {
+    async fn facts(
+        &mut self,
+        caller: &Caller,
+        thread_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> ApiResult<PostFacts>;
+    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>>;
+}
+
+/// The usual path: the facts on a pooled connection given back before the
+/// write, which joins the worker's post queue (src/threads/post_queue.rs).
+struct Queued<'a>(&'a AppState);
+
+impl PostPath for Queued<'_> {
+    async fn facts(
+        &mut self,
+        caller: &Caller,
+        thread_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> ApiResult<PostFacts> {
+        let mut conn = self.0.conn().await?;
+        read_post_facts(&mut conn, caller, thread_id, parent_id).await
+    }
+
+    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>> {
+        self.0.posts.write(post).await
+    }
+}
+
+/// Under an `Idempotency-Key`: everything on the key's transaction, so the
+/// comment and the stored answer commit together.
+struct InKeyTransaction<'c>(&'c mut AsyncPgConnection);
+
+impl PostPath for InKeyTransaction<'_> {
+    async fn facts(
+        &mut self,
+        caller: &Caller,
+        thread_id: Uuid,
+        parent_id: Option<Uuid>,
+    ) -> ApiResult<PostFacts> {
+        read_post_facts(self.0, caller, thread_id, parent_id).await
+    }
+
+    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>> {
+        Ok(post_queue::write_now(self.0, &[(Uuid::now_v7(), &post)]).await?.pop())
+    }
+}
+
+/// Reads, decides and writes; again when the thread or its session changed
+/// between the read and the write.
+async fn post(
+    path: &mut impl PostPath,
+    caller: &Caller,
+    thread_id: Uuid,
+    req: CreateComment,
+) -> ApiResult<Reply> {
+    for _ in 0..POST_ATTEMPTS {
+        let facts = path.facts(caller, thread_id, req.parent_id).await?;
+        let (decision, depth) = decide_post(facts, thread_id, req.parent_id)?;
+        let author = decision.access.caller.clone().ok_or_else(ApiError::not_found)?;
+        let post = Post {
+            thread_id,
+            parent_id: req.parent_id,
+            depth,
+            author_id: decision.author_id,
+            body: req.body.clone(),
+            seen: decision.seen,
+        };
+        if let Some(comment) = path.write(post).await? {
+            return Reply::created(
+                format!("/api/v1/comments/{}", comment.id),
+                &CommentView::new(comment, author, decision.access.is_moderator()),
+            );
         }
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::SerializationFailure,
-            Box::new(format!("thread {thread_id} kept changing while a comment was posted")),
-        )
-        .into())
-    })
-    .await
+    }
+    Err(diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::SerializationFailure,
+        Box::new(format!("thread {thread_id} kept changing while a comment was posted")),
+    )
+    .into())
 }
 
 /// How often a post reads and decides again when the thread or its session
 /// changed between the read and the write (a moderator locked or hid it, or
 /// the session closed, in that instant). Past that: 503 `database_busy`.
 const POST_ATTEMPTS: usize = 3;
-
-/// What the thread and session looked like when the post was decided; the
-/// write goes ahead only if they still look so.
-#[derive(Debug, QueryableByName)]
-struct Seen {
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-    #[diesel(sql_type = Bool, column_name = thread_hidden)]
-    hidden: bool,
-    #[diesel(sql_type = Text)]
-    status: Status,
-}
 
 /// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread; `$4`:
 /// the parent comment, if any.
@@ -302,7 +356,7 @@ struct PostFacts {
 /// than its executor time, benches/RESULTS.md, session 7): the access facts
 /// (which also read the author's profile), the thread's state with its
 /// session's status, and the parent's place. Nothing is locked or written
-/// here (see [`insert_if_unchanged`]); nothing read is used before the access
+/// here (see `r.post_comments`); nothing read is used before the access
 /// check allows it.
 async fn read_post_facts(
     conn: &mut AsyncPgConnection,
@@ -352,32 +406,6 @@ fn decide_post(facts: PostFacts, thread_id: Uuid, parent_id: Option<Uuid>) -> Ap
         ));
     }
     Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
-}
-
-/// One statement, `r.post_comment` (src/db/replaceable/triggers.sql): it
-/// locks the thread, reads the session status after that lock (the write
-/// protocol of closing a session) and inserts only if both are still what the
-/// decision saw. It decides nothing itself; `None` means "changed, decide
-/// again". As one autocommit statement it holds the thread and counter row
-/// locks for the insert alone, not across round trips.
-async fn insert_if_unchanged(
-    conn: &mut AsyncPgConnection,
-    new: &NewComment<'_>,
-    seen: &Seen,
-) -> ApiResult<Option<Comment>> {
-    Ok(Prepared::new("SELECT * FROM r.post_comment($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind::<SqlUuid, _>(Uuid::now_v7())
-        .bind::<SqlUuid, _>(new.thread_id)
-        .bind::<Nullable<SqlUuid>, _>(new.parent_id)
-        .bind::<SmallInt, _>(new.depth)
-        .bind::<SqlUuid, _>(new.author_id)
-        .bind::<Text, _>(new.body)
-        .bind::<Bool, _>(seen.locked)
-        .bind::<Bool, _>(seen.hidden)
-        .bind::<Text, _>(seen.status.as_str())
-        .get_result::<Comment>(conn)
-        .await
-        .optional()?)
 }
 
 /// The comment, locked for this write, after the checks every write shares.

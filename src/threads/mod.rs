@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod anchors;
 pub mod comments;
 pub mod models;
+pub mod post_queue;
 pub mod reanchor;
 pub mod routes;
 pub mod rules;

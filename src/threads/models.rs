@@ -128,7 +128,7 @@ impl ThreadView {
     }
 }
 
-/// `QueryableByName` too: posting reads it back from `r.post_comment`.
+/// `QueryableByName` too: posting reads it back from `r.post_comments`.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = comments)]
 pub struct Comment {

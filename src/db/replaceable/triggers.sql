@@ -40,10 +40,11 @@
 --   Row locks are always taken in the order comment -> thread ->
 --   paragraph_counts, so concurrent writers can neither deadlock nor lose an
 --   update:
---   - posting a comment (src/threads/comments.rs, through r.post_comment at
---     the end of this file) locks its thread (FOR NO KEY UPDATE) before
---     inserting; the insert's trigger then updates that thread (taking its
---     lock if the writer has not) and the paragraph's counter row;
+--   - posting comments (src/threads/post_queue.rs, through r.post_comments
+--     at the end of this file) locks all their threads (FOR NO KEY UPDATE,
+--     in the order session, paragraph, thread) before inserting; each
+--     insert's trigger then updates its thread and its paragraph's counter
+--     row, so counter rows are taken in paragraph order too;
 --   - starting a thread (src/threads/routes.rs) share-locks the session
 --     (lock_open_session, src/threads/rules.rs), then inserts the thread
 --     (counter row) and its first comment (thread, then counter row);
@@ -54,10 +55,11 @@
 --     thread (FOR NO KEY UPDATE); the trigger updates the counter row.
 --   Closing a session (src/sessions/routes.rs) updates the session row, which
 --   waits for every thread start holding its share lock, then locks every
---   thread of the session FOR UPDATE, which waits for every comment in
---   flight. Posts that got their lock first land before the close; later ones
---   read the closed status after their lock and get 409 session_closed.
---   Order there: session -> threads, the same order thread starts use.
+--   thread of the session FOR UPDATE (paragraph, thread: the order posts
+--   use), which waits for every comment in flight. Posts that got their lock
+--   first land before the close; later ones read the closed status after
+--   their lock and get 409 session_closed. Order there: session -> threads,
+--   the same order thread starts use.
 --
 -- Re-applying takes strong locks (DROP/CREATE TRIGGER lock each table), which
 -- is why it is skipped when nothing changed: a restart under traffic costs
@@ -588,39 +590,52 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
     EXECUTE FUNCTION r.thread_open_questions();
 
 -- ===========================================================================
--- Posting a comment in one statement (issue 12, performance)
+-- Posting comments, several in one statement (issue 12, performance)
 -- ===========================================================================
 -- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
--- reads what it decides on in one pipelined round trip (access facts; the
--- thread's locked and hidden; its session's status; the parent), decides in
--- Rust, and then calls this as one autocommit statement. The rules of
--- posting live in Rust only: this function decides nothing. It follows the
--- write protocol above (thread FOR NO KEY UPDATE, then the session status read
--- by a later statement, so after that lock and with a fresh snapshot: a close
--- that held the lock has committed and is seen) and inserts only if what the
--- decision saw is still so. Otherwise it inserts nothing and returns no row,
--- and the caller reads and decides again. Being one statement, it holds the
--- thread's lock and the paragraph's counter row for the insert alone, not
--- across round trips.
-CREATE FUNCTION r.post_comment(
-    p_id uuid, p_thread uuid, p_parent uuid, p_depth smallint, p_author uuid, p_body text,
-    seen_locked boolean, seen_hidden boolean, seen_status text
+-- reads what it decides on in one statement (access facts; the thread's
+-- locked and hidden; its session's status; the parent), decides in Rust, and
+-- hands the write to its worker's post queue (src/threads/post_queue.rs),
+-- which writes the posts that arrived together with one call of this
+-- function: one statement and one commit for all of them (measured with
+-- pgbench, 64 clients: one post a call 1,584-1,776 posts/s, eight a call
+-- 3,977-4,331; benches/RESULTS.md, session 8). A post under an
+-- Idempotency-Key calls it with one post, inside its key's transaction.
+--
+-- The rules of posting live in Rust only: this function decides nothing.
+-- It follows the write protocol above: every thread's lock first, all in one
+-- order (session, paragraph, thread: the order in which the inserts then take
+-- the paragraphs' counter rows, so two calls can wait for each other but not
+-- in a circle; closing a session locks its threads in the same order); then,
+-- by a later statement (a fresh snapshot, after those locks: a close that
+-- held one has committed and is seen), each post whose thread and session
+-- are still as its decision saw them is inserted. The others are left out of
+-- the result, and their callers read and decide again. Being one statement,
+-- it holds the locks for the inserts alone, not across round trips.
+CREATE FUNCTION r.post_comments(
+    p_ids uuid[], p_threads uuid[], p_parents uuid[], p_depths smallint[], p_authors uuid[], p_bodies text[],
+    seen_locked boolean[], seen_hidden boolean[], seen_status text[]
 ) RETURNS SETOF comments LANGUAGE plpgsql AS $$
 DECLARE
-    t record;
+    post record;
 BEGIN
-    SELECT session_id, locked, hidden INTO t FROM threads WHERE id = p_thread FOR NO KEY UPDATE;
-    IF NOT FOUND OR t.locked <> seen_locked OR t.hidden <> seen_hidden THEN
-        RETURN;
-    END IF;
-    IF (SELECT status FROM reading_sessions WHERE id = t.session_id) IS DISTINCT FROM seen_status THEN
-        RETURN;
-    END IF;
-    -- sort_key is filled by the comments_posted trigger.
-    RETURN QUERY
-        INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
-        VALUES (p_id, p_thread, p_parent, p_depth, '', p_author, p_body)
-        RETURNING *;
+    PERFORM 1 FROM threads WHERE id = ANY (p_threads)
+     ORDER BY session_id, paragraph_id, id
+       FOR NO KEY UPDATE;
+    FOR post IN
+        SELECT p.*
+          FROM unnest(p_ids, p_threads, p_parents, p_depths, p_authors, p_bodies, seen_locked, seen_hidden, seen_status)
+               AS p(id, thread_id, parent_id, depth, author_id, body, locked, hidden, status)
+          JOIN threads t ON t.id = p.thread_id AND t.locked = p.locked AND t.hidden = p.hidden
+          JOIN reading_sessions rs ON rs.id = t.session_id AND rs.status = p.status
+         ORDER BY t.session_id, t.paragraph_id, t.id, p.id
+    LOOP
+        -- sort_key is filled by the comments_posted trigger.
+        RETURN QUERY
+            INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
+            VALUES (post.id, post.thread_id, post.parent_id, post.depth, '', post.author_id, post.body)
+            RETURNING *;
+    END LOOP;
 END $$;
 
 -- The settled event horizon (src/events/cursor.rs): pg_snapshot_xmin of the

@@ -1,0 +1,193 @@
+//! Posts that arrive together are written together (src/threads/post_queue.rs,
+//! `r.post_comments`): each is still written once, counted once, in its
+//! thread's order, only if its thread and session are as it saw them, and a
+//! post that fails never fails the others of its batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel_async::SimpleAsyncConnection;
+use pilcrow::db::{build_pool, Connector};
+use pilcrow::sessions::models::Status;
+use pilcrow::threads::post_queue::{Post, PostQueue, Seen};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::helpers::{all_counts, cast, comments_of, id, spawn_app, TestApp};
+
+/// Many members' posts at once, on threads of two paragraphs, replies among
+/// them: every one is answered 201 with what was stored, and the counts are
+/// exactly the number of posts.
+#[tokio::test]
+async fn posts_sent_together_are_each_written_once_and_counted() {
+    let app = spawn_app().await;
+    let cast = cast(&app, "public").await;
+    let (p1, p2) = (cast.reading.paragraph_id(1), cast.reading.paragraph_id(2));
+    let a = id(&app.start_thread(cast.session(), &cast.member, &p1, "a").await);
+    let b = id(&app.start_thread(cast.session(), &cast.moderator, &p1, "b").await);
+    let c = id(&app.start_thread(cast.session(), &cast.owner, &p2, "c").await);
+    let parent = id(&app.comment(&a, &cast.owner, None, "the parent").await);
+
+    let (app, cast, parent) = (&app, &cast, &parent);
+    let (a, b, c) = (&a, &b, &c);
+    let posts = (0..36).map(|i| {
+        let (thread, parent) = match i % 4 {
+            0 => (a, Some(parent.as_str())),
+            1 => (a, None),
+            2 => (b, None),
+            _ => (c, None),
+        };
+        let who = [&cast.member, &cast.moderator, &cast.organiser][i % 3];
+        let body = format!("post {i}");
+        async move {
+            let sent = app
+                .post(
+                    &format!("/threads/{thread}/comments"),
+                    Some(&who.token),
+                    json!({"body": body, "parent_id": parent}),
+                )
+                .await
+                .expect(201);
+            assert_eq!(sent["body"], body);
+            assert_eq!(sent["thread_id"], thread.as_str());
+            assert_eq!(sent["depth"], if parent.is_some() { 1 } else { 0 });
+            sent["id"].as_str().expect("id").to_owned()
+        }
+    });
+    let mut ids = futures_util::future::join_all(posts).await;
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 36);
+
+    // Thread starts count one comment each; a: 1 + parent + 18, b: 1 + 9, c: 1 + 9.
+    assert_eq!(all_counts(app, cast, &p1, None).await, (2, 2 + 19 + 9));
+    assert_eq!(all_counts(app, cast, &p2, None).await, (1, 10));
+    let listed = comments_of(app, a, None).await;
+    assert_eq!(listed.len(), 20);
+    // Tree order: the parent's nine replies right after it, oldest first.
+    assert_eq!(listed[1]["id"], parent.as_str());
+    assert!(listed[2..11].iter().all(|c| c["parent_id"] == parent.as_str()));
+}
+
+/// The batch statement itself: posts whose thread changed since their
+/// decision, or whose thread does not exist, are left out; the others are
+/// written, two on one thread in the order they were queued.
+#[tokio::test]
+async fn a_batch_writes_only_the_posts_that_still_hold() {
+    let app = spawn_app().await;
+    let cast = cast(&app, "public").await;
+    let para = cast.reading.paragraph_id(3);
+    let open = id(&app.start_thread(cast.session(), &cast.member, &para, "open").await);
+    let locked = id(&app.start_thread(cast.session(), &cast.member, &para, "locked").await);
+    app.post(&format!("/threads/{locked}/moderation"), Some(&cast.owner.token), json!({"action": "lock"}))
+        .await
+        .expect(200);
+
+    let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let post = |thread: &str, body: &str| Post {
+        thread_id: Uuid::parse_str(thread).expect("uuid"),
+        parent_id: None,
+        depth: 0,
+        author_id: member,
+        body: body.to_owned(),
+        seen: Seen { locked: false, hidden: false, status: Status::Open },
+    };
+    let posts = [
+        (Uuid::now_v7(), post(&open, "first")),
+        (Uuid::now_v7(), post(&locked, "decided before the lock")),
+        (Uuid::now_v7(), post(&Uuid::now_v7().to_string(), "no such thread")),
+        (Uuid::now_v7(), post(&open, "second")),
+    ];
+    let refs: Vec<(Uuid, &Post)> = posts.iter().map(|(id, p)| (*id, p)).collect();
+    let mut db = app.db().await;
+    let written = pilcrow::threads::post_queue::write_now(&mut db, &refs).await.expect("the batch");
+    let bodies: Vec<&str> = written.iter().map(|c| c.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second"]);
+    assert!(written[0].sort_key < written[1].sort_key);
+    assert_eq!(written[0].id, posts[0].0);
+    assert_eq!(all_counts(&app, &cast, &para, None).await, (2, 4));
+    assert_eq!(comments_of(&app, &locked, None).await.len(), 1);
+}
+
+/// Waits until a backend of the app's database waits for a lock.
+async fn until_a_write_waits(app: &TestApp) {
+    let mut db = app.db().await;
+    for _ in 0..500 {
+        let waiting = diesel_async::RunQueryDsl::get_result::<Waiting>(
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ),
+            &mut db,
+        )
+        .await
+        .expect("pg_stat_activity");
+        if waiting.n > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the first batch never waited");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// A queue with one write slot: while a first batch waits for a thread's
+/// lock, two posts queue up and go in the next batch together. One of them
+/// names an author who does not exist, so that batch's statement fails; the
+/// queue writes each again alone, and the good post lands.
+#[tokio::test]
+async fn a_failing_post_never_fails_the_others_of_its_batch() {
+    let app = spawn_app().await;
+    let cast = cast(&app, "public").await;
+    let para = cast.reading.paragraph_id(4);
+    let held = id(&app.start_thread(cast.session(), &cast.member, &para, "held").await);
+    let other = id(&app.start_thread(cast.session(), &cast.member, &para, "other").await);
+    let connector = Connector::new(&app.db_url, None).expect("connector");
+    // A pool of 4 has one write slot (a quarter of it).
+    let queue = PostQueue::new(build_pool(Arc::new(connector), 4, Duration::from_secs(5)).expect("pool"));
+    let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let post = |thread: &str, author: Uuid, body: &str| Post {
+        thread_id: Uuid::parse_str(thread).expect("uuid"),
+        parent_id: None,
+        depth: 0,
+        author_id: author,
+        body: body.to_owned(),
+        seen: Seen { locked: false, hidden: false, status: Status::Open },
+    };
+
+    let mut holder = app.db().await;
+    holder
+        .batch_execute(&format!("BEGIN; SELECT id FROM threads WHERE id = '{held}' FOR NO KEY UPDATE"))
+        .await
+        .expect("hold a thread");
+    let first = queue.write(post(&held, member, "waits for the lock"));
+    let rest = async {
+        until_a_write_waits(&app).await;
+        let good = queue.write(post(&other, member, "good"));
+        let bad = queue.write(post(&other, Uuid::now_v7(), "nobody's"));
+        let release = async {
+            // Both are queued before the slot frees.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            holder.batch_execute("COMMIT").await.expect("release the thread");
+        };
+        let (good, bad, ()) = tokio::join!(good, bad, release);
+        (good, bad)
+    };
+    let (first, (good, bad)) = tokio::join!(first, rest);
+    assert_eq!(first.expect("first").expect("written").body, "waits for the lock");
+    assert_eq!(good.expect("good").expect("written").body, "good");
+    let bad = bad.expect_err("an author who does not exist");
+    assert_eq!(bad.status.as_u16(), 500, "{bad:?}");
+    let bodies: Vec<String> = comments_of(&app, &other, None)
+        .await
+        .iter()
+        .map(|c| c["body"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(bodies, ["other", "good"]);
+    assert_eq!(all_counts(&app, &cast, &para, None).await, (2, 4));
+}
