@@ -6,13 +6,16 @@ calls this with the log and the byte offset where the request began:
 
     capture.py LOG OFFSET OUT.sql --marker ID [--vary VALUE SET EXPR]... [--fresh VALUE]...
 
-Only the backend (pid) whose statements mention MARKER (an id the request
-named) is taken, so the server's background queries are left out. Bound
-parameters are written back as literals; a parameter equal to a --vary VALUE
-becomes EXPR (drawn afresh by the SET line on every pgbench transaction), one
-equal to a --fresh VALUE (an id the request created) becomes
-gen_random_uuid(). The result is what the server sends for that request,
-statement for statement, ready for `pgbench -M prepared -f OUT.sql`.
+Only the backends (pids) whose statements mention MARKER (an id the request
+named) are taken, so the server's background queries are left out; a post
+reads on one connection and is written by its worker's post queue on
+another, so their statements are merged in log order. Bound parameters are
+written back as literals; a parameter equal to a --vary VALUE becomes EXPR
+(drawn afresh by the SET line on every pgbench transaction), one equal to a
+--fresh VALUE (an id the request created) becomes gen_random_uuid(), and an
+array of one such value (the post queue's batch of one) becomes ARRAY[...]
+of it. The result is what the server sends for that request, statement for
+statement, ready for `pgbench -M prepared -f OUT.sql`.
 """
 
 import argparse
@@ -40,14 +43,14 @@ def entries(text):
 
 
 def statements(text):
-    """{pid: [(sql, {n: literal})]} in log order."""
+    """{pid: [(sql, {n: literal}, position in the log)]} in log order."""
     by_pid, last = {}, {}
-    for pid, kind, message in entries(text):
+    for at, (pid, kind, message) in enumerate(entries(text)):
         if kind == "LOG":
             # A DETAIL belongs to the LOG entry just before it on the same
             # backend, which may be a parse or bind that is not kept.
             m = EXECUTE.match(message)
-            last[pid] = [m.group(1).strip(), {}] if m else None
+            last[pid] = [m.group(1).strip(), {}, at] if m else None
             if m:
                 by_pid.setdefault(pid, []).append(last[pid])
         elif kind == "DETAIL" and message.lower().startswith("parameters:") and last.get(pid):
@@ -72,24 +75,35 @@ def main():
     mine = [
         pid
         for pid, stmts in by_pid.items()
-        if any(args.marker in sql or any(args.marker in v for v in params.values()) for sql, params in stmts)
+        if any(args.marker in sql or any(args.marker in v for v in params.values()) for sql, params, _ in stmts)
     ]
-    if len(mine) != 1:
-        sys.exit(f"capture: expected one backend naming {args.marker}, found {len(mine)}: {mine}")
-    stmts = [
-        (sql, params)
-        for sql, params in by_pid[mine[0]]
-        if "ALTER SYSTEM" not in sql and "pg_reload_conf" not in sql
-    ]
+    if not mine:
+        sys.exit(f"capture: no backend named {args.marker}")
+    stmts = sorted(
+        (
+            (at, sql, params)
+            for pid in mine
+            for sql, params, at in by_pid[pid]
+            if "ALTER SYSTEM" not in sql and "pg_reload_conf" not in sql
+        ),
+        key=lambda s: s[0],
+    )
+    stmts = [(sql, params) for _, sql, params in stmts]
 
-    def literal(value):
-        inner = value[1:-1].replace("''", "'") if value != "NULL" else None
+    def replaced(inner):
         for vary_value, _, expr in args.vary:
             if inner == vary_value:
                 return expr
         if inner in args.fresh:
             return "gen_random_uuid()"
-        return value
+        return None
+
+    def literal(value):
+        inner = value[1:-1].replace("''", "'") if value != "NULL" else None
+        if inner is not None and inner.startswith("{") and inner.endswith("}"):
+            one = replaced(inner[1:-1])
+            return f"ARRAY[{one}]" if one else value
+        return replaced(inner) or value
 
     lines = [f"-- captured by benches/capture.py: {len(stmts)} statements of one request"]
     lines += sorted({s for _, s, _ in args.vary})

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView};
-use super::post_queue::{self, Post, Seen};
+use super::post_queue::{self, Place, Post, Seen};
 use super::rules::{check_body, check_open, check_visible};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -309,6 +309,7 @@ async fn post(
             author_id: decision.author_id,
             body: req.body.clone(),
             seen: decision.seen,
+            place: decision.place,
         };
         if let Some(comment) = path.write(post).await? {
             return Reply::created(
@@ -334,7 +335,8 @@ const POST_ATTEMPTS: usize = 3;
 const POST_FACTS_SQL: &str = concat!(
     "SELECT ",
     crate::caller_columns_sql!(),
-    ", t.locked, t.hidden AS thread_hidden, rs.status, p.thread_id AS parent_thread, p.depth AS parent_depth",
+    ", t.locked, t.hidden AS thread_hidden, rs.status, t.session_id AS thread_session, t.paragraph_id AS thread_paragraph",
+    ", p.thread_id AS parent_thread, p.depth AS parent_depth",
     thread_with_caller_sql!(),
     "LEFT JOIN comments p ON p.id = $4 WHERE t.id = $3"
 );
@@ -345,6 +347,8 @@ struct PostFacts {
     caller: access::CallerFacts,
     #[diesel(embed)]
     seen: Seen,
+    #[diesel(embed)]
+    place: Place,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     parent_thread: Option<Uuid>,
     #[diesel(sql_type = Nullable<SmallInt>)]
@@ -380,6 +384,7 @@ struct PostDecision {
     access: GroupAccess,
     author_id: Uuid,
     seen: Seen,
+    place: Place,
 }
 
 /// The rules of posting, all here: 404 unless the caller may see the thread
@@ -405,7 +410,7 @@ fn decide_post(facts: PostFacts, thread_id: Uuid, parent_id: Option<Uuid>) -> Ap
             format!("replies nest at most {MAX_DEPTH} levels deep"),
         ));
     }
-    Ok((PostDecision { access, author_id, seen: facts.seen }, depth))
+    Ok((PostDecision { access, author_id, seen: facts.seen, place: facts.place }, depth))
 }
 
 /// The comment, locked for this write, after the checks every write shares.

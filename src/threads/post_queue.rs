@@ -47,6 +47,16 @@ pub struct Seen {
     pub status: Status,
 }
 
+/// Where the thread was when the post was decided: posts are written in the
+/// order of their places (see [`write_now`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, QueryableByName)]
+pub struct Place {
+    #[diesel(sql_type = SqlUuid, column_name = thread_session)]
+    pub session_id: Uuid,
+    #[diesel(sql_type = SqlUuid, column_name = thread_paragraph)]
+    pub paragraph_id: Uuid,
+}
+
 /// A decided post, ready to be written.
 pub struct Post {
     pub thread_id: Uuid,
@@ -55,12 +65,20 @@ pub struct Post {
     pub author_id: Uuid,
     pub body: String,
     pub seen: Seen,
+    pub place: Place,
 }
 
 /// Inserts `posts` now, in one statement, each only if its thread and session
 /// are still as it saw them; the comments written come back (by id), the
-/// others were left out and must be decided again.
+/// others were left out and must be decided again. They are written in the
+/// order of the write protocol (session, paragraph, thread; then as queued),
+/// the order `r.post_comments` takes the threads' locks in, so two batches
+/// never wait for each other's counter rows in a circle. (A thread moved to
+/// another paragraph since its post was decided could break that order; a
+/// deadlock then fails the batch, and its posts are written one by one.)
 pub async fn write_now(conn: &mut AsyncPgConnection, posts: &[(Uuid, &Post)]) -> QueryResult<Vec<Comment>> {
+    let mut posts = posts.to_vec();
+    posts.sort_by_key(|(id, p)| (p.place, p.thread_id, *id));
     Prepared::new("SELECT * FROM r.post_comments($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind::<Array<SqlUuid>, _>(posts.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(posts.iter().map(|(_, p)| p.thread_id).collect::<Vec<_>>())

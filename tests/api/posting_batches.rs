@@ -9,11 +9,15 @@ use std::time::Duration;
 use diesel_async::SimpleAsyncConnection;
 use pilcrow::db::{build_pool, Connector};
 use pilcrow::sessions::models::Status;
-use pilcrow::threads::post_queue::{Post, PostQueue, Seen};
+use pilcrow::threads::post_queue::{Place, Post, PostQueue, Seen};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{all_counts, cast, comments_of, id, spawn_app, TestApp};
+
+fn uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).expect("uuid")
+}
 
 /// Many members' posts at once, on threads of two paragraphs, replies among
 /// them: every one is answered 201 with what was stored, and the counts are
@@ -84,6 +88,7 @@ async fn a_batch_writes_only_the_posts_that_still_hold() {
         .expect(200);
 
     let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let place = Place { session_id: uuid(cast.session()), paragraph_id: uuid(&para) };
     let post = |thread: &str, body: &str| Post {
         thread_id: Uuid::parse_str(thread).expect("uuid"),
         parent_id: None,
@@ -91,6 +96,7 @@ async fn a_batch_writes_only_the_posts_that_still_hold() {
         author_id: member,
         body: body.to_owned(),
         seen: Seen { locked: false, hidden: false, status: Status::Open },
+        place,
     };
     let posts = [
         (Uuid::now_v7(), post(&open, "first")),
@@ -151,6 +157,7 @@ async fn a_failing_post_never_fails_the_others_of_its_batch() {
     // A pool of 4 has one write slot (a quarter of it).
     let queue = PostQueue::new(build_pool(Arc::new(connector), 4, Duration::from_secs(5)).expect("pool"));
     let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let place = Place { session_id: uuid(cast.session()), paragraph_id: uuid(&para) };
     let post = |thread: &str, author: Uuid, body: &str| Post {
         thread_id: Uuid::parse_str(thread).expect("uuid"),
         parent_id: None,
@@ -158,6 +165,7 @@ async fn a_failing_post_never_fails_the_others_of_its_batch() {
         author_id: author,
         body: body.to_owned(),
         seen: Seen { locked: false, hidden: false, status: Status::Open },
+        place,
     };
 
     let mut holder = app.db().await;

@@ -604,36 +604,35 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 --
 -- The rules of posting live in Rust only: this function decides nothing.
 -- It follows the write protocol above: every thread's lock first, all in one
--- order (session, paragraph, thread: the order in which the inserts then take
--- the paragraphs' counter rows, so two calls can wait for each other but not
--- in a circle; closing a session locks its threads in the same order); then,
--- by a later statement (a fresh snapshot, after those locks: a close that
--- held one has committed and is seen), each post whose thread and session
--- are still as its decision saw them is inserted. The others are left out of
--- the result, and their callers read and decide again. Being one statement,
--- it holds the locks for the inserts alone, not across round trips.
+-- order (session, paragraph, thread; closing a session locks its threads in
+-- the same order); then the posts in the order given, which the caller sorts
+-- the same way (post_queue.rs `write_now`), so the paragraphs' counter rows
+-- are taken in that order too and two calls can wait for each other but not
+-- in a circle. Each post is inserted by a later statement than the locks (a
+-- fresh snapshot: a close that held one has committed and is seen), and only
+-- if its thread and session are still as its decision saw them. The others
+-- are left out of the result, and their callers read and decide again. Being
+-- one statement, it holds the locks for the inserts alone, not across round
+-- trips.
 CREATE FUNCTION r.post_comments(
     p_ids uuid[], p_threads uuid[], p_parents uuid[], p_depths smallint[], p_authors uuid[], p_bodies text[],
     seen_locked boolean[], seen_hidden boolean[], seen_status text[]
 ) RETURNS SETOF comments LANGUAGE plpgsql AS $$
-DECLARE
-    post record;
 BEGIN
     PERFORM 1 FROM threads WHERE id = ANY (p_threads)
      ORDER BY session_id, paragraph_id, id
        FOR NO KEY UPDATE;
-    FOR post IN
-        SELECT p.*
-          FROM unnest(p_ids, p_threads, p_parents, p_depths, p_authors, p_bodies, seen_locked, seen_hidden, seen_status)
-               AS p(id, thread_id, parent_id, depth, author_id, body, locked, hidden, status)
-          JOIN threads t ON t.id = p.thread_id AND t.locked = p.locked AND t.hidden = p.hidden
-          JOIN reading_sessions rs ON rs.id = t.session_id AND rs.status = p.status
-         ORDER BY t.session_id, t.paragraph_id, t.id, p.id
-    LOOP
+    -- One statement a post, its values by subscript: a join of the arrays
+    -- with threads was planned anew on every call (its row count is known
+    -- only from the values), which cost more than the inserts.
+    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
         -- sort_key is filled by the comments_posted trigger.
         RETURN QUERY
             INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
-            VALUES (post.id, post.thread_id, post.parent_id, post.depth, '', post.author_id, post.body)
+            SELECT p_ids[i], p_threads[i], p_parents[i], p_depths[i], '', p_authors[i], p_bodies[i]
+             WHERE EXISTS (SELECT FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id
+                            WHERE t.id = p_threads[i] AND t.locked = seen_locked[i]
+                              AND t.hidden = seen_hidden[i] AND rs.status = seen_status[i])
             RETURNING *;
     END LOOP;
 END $$;
