@@ -138,10 +138,14 @@ impl PostQueue {
     }
 }
 
-/// Batches at once: a quarter of the pool, so requests reading their facts
-/// keep most of the connections.
+/// Batches written at once: half the worker's pool, the rest left to requests
+/// reading their facts. Measured at 64 connections (benches/RESULTS.md,
+/// session 8): fewer slots make bigger batches, which one hot paragraph
+/// likes (a quarter of the pool: 1,516-1,708 posts/s, the whole pool: 933-1,114),
+/// but few posters then wait for each other's commits (at 8 connections a
+/// quarter wrote 580-984 posts/s, half 921-1,081, the whole pool 1,115-1,181).
 fn write_slots(pool: &Pool) -> usize {
-    (pool.status().max_size / 4).max(1)
+    (pool.status().max_size / 2).max(1)
 }
 
 async fn run(pool: Pool, mut queue: mpsc::UnboundedReceiver<Waiting>) {

@@ -154,8 +154,8 @@ async fn a_failing_post_never_fails_the_others_of_its_batch() {
     let held = id(&app.start_thread(cast.session(), &cast.member, &para, "held").await);
     let other = id(&app.start_thread(cast.session(), &cast.member, &para, "other").await);
     let connector = Connector::new(&app.db_url, None).expect("connector");
-    // A pool of 4 has one write slot (a quarter of it).
-    let queue = PostQueue::new(build_pool(Arc::new(connector), 4, Duration::from_secs(5)).expect("pool"));
+    // A pool of 2 has one write slot (half of it).
+    let queue = PostQueue::new(build_pool(Arc::new(connector), 2, Duration::from_secs(5)).expect("pool"));
     let member = Uuid::parse_str(&cast.member.id).expect("uuid");
     let place = Place { session_id: uuid(cast.session()), paragraph_id: uuid(&para) };
     let post = |thread: &str, author: Uuid, body: &str| Post {
