@@ -19,6 +19,19 @@ fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).expect("uuid")
 }
 
+/// A top-level post decided on an open, unlocked, shown thread at `place`.
+fn decided(place: Place, thread: &str, author: Uuid, body: &str) -> Post {
+    Post {
+        thread_id: uuid(thread),
+        parent_id: None,
+        depth: 0,
+        author_id: author,
+        body: body.to_owned(),
+        seen: Seen { locked: false, hidden: false, status: Status::Open },
+        place,
+    }
+}
+
 /// Many members' posts at once, on threads of two paragraphs, replies among
 /// them: every one is answered 201 with what was stored, and the counts are
 /// exactly the number of posts.
@@ -87,17 +100,9 @@ async fn a_batch_writes_only_the_posts_that_still_hold() {
         .await
         .expect(200);
 
-    let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let member = uuid(&cast.member.id);
     let place = Place { session_id: uuid(cast.session()), paragraph_id: uuid(&para) };
-    let post = |thread: &str, body: &str| Post {
-        thread_id: Uuid::parse_str(thread).expect("uuid"),
-        parent_id: None,
-        depth: 0,
-        author_id: member,
-        body: body.to_owned(),
-        seen: Seen { locked: false, hidden: false, status: Status::Open },
-        place,
-    };
+    let post = |thread: &str, body: &str| decided(place, thread, member, body);
     let posts = [
         (Uuid::now_v7(), post(&open, "first")),
         (Uuid::now_v7(), post(&locked, "decided before the lock")),
@@ -156,17 +161,9 @@ async fn a_failing_post_never_fails_the_others_of_its_batch() {
     let connector = Connector::new(&app.db_url, None).expect("connector");
     // A pool of 2 has one write slot (half of it).
     let queue = PostQueue::new(build_pool(Arc::new(connector), 2, Duration::from_secs(5)).expect("pool"));
-    let member = Uuid::parse_str(&cast.member.id).expect("uuid");
+    let member = uuid(&cast.member.id);
     let place = Place { session_id: uuid(cast.session()), paragraph_id: uuid(&para) };
-    let post = |thread: &str, author: Uuid, body: &str| Post {
-        thread_id: Uuid::parse_str(thread).expect("uuid"),
-        parent_id: None,
-        depth: 0,
-        author_id: author,
-        body: body.to_owned(),
-        seen: Seen { locked: false, hidden: false, status: Status::Open },
-        place,
-    };
+    let post = |thread: &str, author: Uuid, body: &str| decided(place, thread, author, body);
 
     let mut holder = app.db().await;
     holder
