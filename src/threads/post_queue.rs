@@ -4,10 +4,11 @@
 //! applies the rules), but its write joins the others waiting on the same
 //! HTTP worker: one call of `r.post_comments` (src/db/replaceable/triggers.sql)
 //! inserts them all, in one statement and one commit. What a post costs
-//! PostgreSQL is mostly being a statement and a commit of its own, so under
-//! load this writes more than twice as many posts per second, and posts on one
-//! paragraph share the wait for its counter row instead of queueing for it
-//! one commit at a time (benches/RESULTS.md, session 8).
+//! PostgreSQL is mostly being a statement and a commit of its own: at the
+//! database, eight posts a call wrote more than twice as many per second as
+//! one a call; through the server, posting under load gained a quarter to a
+//! half, and posts on one paragraph share the wait for its counter row instead
+//! of queueing for it one commit at a time (benches/RESULTS.md, session 8).
 //!
 //! Nothing waits to fill a batch: a batch is whatever is queued when a write
 //! slot is free, so a lone post is written at once, and under load batches
