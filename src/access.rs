@@ -238,14 +238,26 @@ macro_rules! caller_columns_sql {
     };
 }
 
-/// The joins of [`caller_columns_sql`].
+/// The joins of [`caller_columns_sql`]: the caller is `$1` with token version
+/// `$2`, or the two columns named (a statement asking for several callers
+/// at once, e.g. `caller_joins_sql!("f.uid", "f.ver")`).
 #[macro_export]
 macro_rules! caller_joins_sql {
     () => {
-        " LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = $1 \
-          LEFT JOIN users u ON u.id = $1 AND u.token_version = $2 \
-          LEFT JOIN bans b ON b.group_id = g.id AND b.user_id = $1 \
-                          AND (b.expires_at IS NULL OR b.expires_at > now()) "
+        $crate::caller_joins_sql!("$1", "$2")
+    };
+    ($uid:literal, $ver:literal) => {
+        concat!(
+            " LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ",
+            $uid,
+            " LEFT JOIN users u ON u.id = ",
+            $uid,
+            " AND u.token_version = ",
+            $ver,
+            " LEFT JOIN bans b ON b.group_id = g.id AND b.user_id = ",
+            $uid,
+            " AND (b.expires_at IS NULL OR b.expires_at > now()) "
+        )
     };
 }
 

@@ -1,15 +1,15 @@
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, SmallInt, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::models::{self as threads_db, Comment, CommentView};
-use super::post_queue::{self, Place, Post, Seen};
-use super::rules::{check_body, check_open, check_visible};
+use super::posting::{self, Ask, Outcome};
+use super::rules::{check_body, check_visible, check_writable};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
@@ -22,9 +22,6 @@ use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
 use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
-
-/// Replies nest at most this deep (a thread's top-level comments are depth 0).
-pub const MAX_DEPTH: i16 = 8;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_comments).service(create_comment).service(edit_comment).service(delete_comment);
@@ -191,18 +188,6 @@ async fn lock_writable_thread(
     Ok(state.session_id)
 }
 
-/// A hidden thread is 404 and a locked one 409 `thread_locked`, except to moderators.
-fn check_writable(locked: bool, hidden: bool, access: &GroupAccess) -> ApiResult<()> {
-    let moderator = access.is_moderator();
-    if hidden && !moderator {
-        return Err(ApiError::not_found());
-    }
-    if locked && !moderator {
-        return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
-    }
-    Ok(())
-}
-
 /// Comment on a thread, or reply to one of its comments.
 #[utoipa::path(params(idempotency::IdempotencyKey), tag = "threads", security(("bearer" = [])),
     request_body = CreateComment,
@@ -225,99 +210,63 @@ pub async fn create_comment(
 ) -> ApiResult<HttpResponse> {
     state.limits.create(Create::Comment, &caller)?;
     let req = body.0;
-    let thread_id = *path;
     let mut check = Check::new();
     check_body(&mut check, &req.body);
     check.done()?;
+    let ask = Ask {
+        caller: access::caller_key(Some(&caller)),
+        thread_id: *path,
+        parent_id: req.parent_id,
+        body: req.body,
+    };
     if idempotency::requested(&http)? {
         let mut conn = state.conn().await?;
         idempotency::once(&mut conn, &http, &caller, async |conn| {
-            post(&mut InKeyTransaction(conn), &caller, thread_id, req).await
+            post(&mut InKeyTransaction(conn), &ask).await
         })
         .await
     } else {
-        Ok(post(&mut Queued(&state), &caller, thread_id, req).await?.into_response())
+        Ok(post(&mut Queued(&state), &ask).await?.into_response())
     }
 }
 
-/// Where a post reads what it decides on and where it writes.
+/// Where a post is decided and written.
 trait PostPath {
-    async fn facts(
-        &mut self,
-        caller: &Caller,
-        thread_id: Uuid,
-        parent_id: Option<Uuid>,
-    ) -> ApiResult<PostFacts>;
-    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>>;
+    async fn attempt(&mut self, ask: &Ask) -> Outcome;
 }
 
-/// The usual path: the facts on a pooled connection given back before the
-/// write, which joins the worker's post queue (src/threads/post_queue.rs).
+/// The usual path: with the posts waiting on this worker
+/// (src/threads/post_queue.rs).
 struct Queued<'a>(&'a AppState);
 
 impl PostPath for Queued<'_> {
-    async fn facts(
-        &mut self,
-        caller: &Caller,
-        thread_id: Uuid,
-        parent_id: Option<Uuid>,
-    ) -> ApiResult<PostFacts> {
-        let mut conn = self.0.conn().await?;
-        read_post_facts(&mut conn, caller, thread_id, parent_id).await
-    }
-
-    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>> {
-        self.0.posts.write(post).await
+    async fn attempt(&mut self, ask: &Ask) -> Outcome {
+        self.0.posts.post(ask.clone()).await
     }
 }
 
-/// Under an `Idempotency-Key`: everything on the key's transaction, so the
+/// Under an `Idempotency-Key`: alone, on the key's transaction, so the
 /// comment and the stored answer commit together.
 struct InKeyTransaction<'c>(&'c mut AsyncPgConnection);
 
 impl PostPath for InKeyTransaction<'_> {
-    async fn facts(
-        &mut self,
-        caller: &Caller,
-        thread_id: Uuid,
-        parent_id: Option<Uuid>,
-    ) -> ApiResult<PostFacts> {
-        read_post_facts(self.0, caller, thread_id, parent_id).await
-    }
-
-    async fn write(&mut self, post: Post) -> ApiResult<Option<Comment>> {
-        Ok(post_queue::write_now(self.0, &[(Uuid::now_v7(), &post)]).await?.pop())
+    async fn attempt(&mut self, ask: &Ask) -> Outcome {
+        posting::post_one(self.0, ask).await
     }
 }
 
-/// Reads, decides and writes; again when the thread or its session changed
-/// between the read and the write.
-async fn post(
-    path: &mut impl PostPath,
-    caller: &Caller,
-    thread_id: Uuid,
-    req: CreateComment,
-) -> ApiResult<Reply> {
+/// Posts `ask`; again when the thread or its session changed between its
+/// facts and its write.
+async fn post(path: &mut impl PostPath, ask: &Ask) -> ApiResult<Reply> {
     for _ in 0..POST_ATTEMPTS {
-        let facts = path.facts(caller, thread_id, req.parent_id).await?;
-        let (decision, depth) = decide_post(facts, thread_id, req.parent_id)?;
-        let author = decision.access.caller.clone().ok_or_else(ApiError::not_found)?;
-        let post = Post {
-            thread_id,
-            parent_id: req.parent_id,
-            depth,
-            author_id: decision.author_id,
-            body: req.body.clone(),
-            seen: decision.seen,
-            place: decision.place,
-        };
-        if let Some(comment) = path.write(post).await? {
+        if let Some(posted) = path.attempt(ask).await? {
             return Reply::created(
-                format!("/api/v1/comments/{}", comment.id),
-                &CommentView::new(comment, author, decision.access.is_moderator()),
+                format!("/api/v1/comments/{}", posted.comment.id),
+                &CommentView::new(posted.comment, posted.author, posted.moderator),
             );
         }
     }
+    let thread_id = ask.thread_id;
     Err(diesel::result::Error::DatabaseError(
         diesel::result::DatabaseErrorKind::SerializationFailure,
         Box::new(format!("thread {thread_id} kept changing while a comment was posted")),
@@ -325,93 +274,10 @@ async fn post(
     .into())
 }
 
-/// How often a post reads and decides again when the thread or its session
-/// changed between the read and the write (a moderator locked or hid it, or
-/// the session closed, in that instant). Past that: 503 `database_busy`.
+/// How often a post is decided again when the thread or its session changed
+/// between its facts and its write (a moderator locked or hid it, or the
+/// session closed, in that instant). Past that: 503 `database_busy`.
 const POST_ATTEMPTS: usize = 3;
-
-/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread; `$4`:
-/// the parent comment, if any.
-const POST_FACTS_SQL: &str = concat!(
-    "SELECT ",
-    crate::caller_columns_sql!(),
-    ", t.locked, t.hidden AS thread_hidden, rs.status, t.session_id AS thread_session, t.paragraph_id AS thread_paragraph",
-    ", p.thread_id AS parent_thread, p.depth AS parent_depth",
-    thread_with_caller_sql!(),
-    "LEFT JOIN comments p ON p.id = $4 WHERE t.id = $3"
-);
-
-#[derive(QueryableByName)]
-struct PostFacts {
-    #[diesel(embed)]
-    caller: access::CallerFacts,
-    #[diesel(embed)]
-    seen: Seen,
-    #[diesel(embed)]
-    place: Place,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    parent_thread: Option<Uuid>,
-    #[diesel(sql_type = Nullable<SmallInt>)]
-    parent_depth: Option<i16>,
-}
-
-/// Everything a post is decided on, in one statement (prepared once per
-/// connection; measured: one statement where there were two is worth more
-/// than its executor time, benches/RESULTS.md, session 7): the access facts
-/// (which also read the author's profile), the thread's state with its
-/// session's status, and the parent's place. Nothing is locked or written
-/// here (see `r.post_comments`); nothing read is used before the access
-/// check allows it.
-async fn read_post_facts(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    thread_id: Uuid,
-    parent_id: Option<Uuid>,
-) -> ApiResult<PostFacts> {
-    let (uid, ver) = access::caller_key(Some(caller));
-    Prepared::new(POST_FACTS_SQL)
-        .bind::<SqlUuid, _>(uid)
-        .bind::<Integer, _>(ver)
-        .bind::<SqlUuid, _>(thread_id)
-        .bind::<Nullable<SqlUuid>, _>(parent_id)
-        .get_result::<PostFacts>(conn)
-        .await
-        .optional()?
-        .ok_or_else(ApiError::not_found)
-}
-
-struct PostDecision {
-    access: GroupAccess,
-    author_id: Uuid,
-    seen: Seen,
-    place: Place,
-}
-
-/// The rules of posting, all here: 404 unless the caller may see the thread
-/// (and, unless a moderator, it is not hidden), 401 revoked, 403 banned or
-/// not a member, 409 `thread_locked` / `session_closed`, 422 for a parent
-/// outside this thread or a reply deeper than [`MAX_DEPTH`]. Returns the
-/// access and the depth of the new comment.
-fn decide_post(facts: PostFacts, thread_id: Uuid, parent_id: Option<Uuid>) -> ApiResult<(PostDecision, i16)> {
-    let access = facts.caller.decide(true)?;
-    let author_id = access.require(Role::Member)?;
-    check_writable(facts.seen.locked, facts.seen.hidden, &access)?;
-    check_open(facts.seen.status)?;
-    let depth = match (parent_id, facts.parent_thread, facts.parent_depth) {
-        (None, _, _) => 0,
-        (Some(_), Some(parent_thread), Some(depth)) if parent_thread == thread_id => depth + 1,
-        (Some(_), _, _) => {
-            return Err(ApiError::invalid_field("parent_id", "is not a comment of this thread"))
-        }
-    };
-    if depth > MAX_DEPTH {
-        return Err(ApiError::invalid_field(
-            "parent_id",
-            format!("replies nest at most {MAX_DEPTH} levels deep"),
-        ));
-    }
-    Ok((PostDecision { access, author_id, seen: facts.seen, place: facts.place }, depth))
-}
 
 /// The comment, locked for this write, after the checks every write shares.
 async fn lock_comment(

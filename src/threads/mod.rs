@@ -8,6 +8,7 @@ pub mod anchors;
 pub mod comments;
 pub mod models;
 pub mod post_queue;
+pub mod posting;
 pub mod reanchor;
 pub mod routes;
 pub mod rules;

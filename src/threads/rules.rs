@@ -72,3 +72,15 @@ pub fn check_visible(access: &GroupAccess, thread_hidden: bool) -> ApiResult<()>
     }
     Ok(())
 }
+
+/// A hidden thread is 404 and a locked one 409 `thread_locked`, except to moderators.
+pub fn check_writable(locked: bool, hidden: bool, access: &GroupAccess) -> ApiResult<()> {
+    let moderator = access.is_moderator();
+    if hidden && !moderator {
+        return Err(ApiError::not_found());
+    }
+    if locked && !moderator {
+        return Err(ApiError::conflict(ErrorCode::ThreadLocked, "This thread is locked."));
+    }
+    Ok(())
+}
