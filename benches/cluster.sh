@@ -18,9 +18,14 @@ cluster_start() {
     fi
     log "starting PostgreSQL on 127.0.0.1:$PGPORT and $PG_ROOT/.s.PGSQL.$PGPORT"
     # Statement logging is off until capture() turns it on; the prefix names
-    # the backend so one connection's statements can be followed.
+    # the backend so one connection's statements can be followed. Checkpoints
+    # are spaced as a server taking this many writes would have them: with
+    # the defaults (1 GB of WAL) one began every 17 s while seeding and
+    # posting, and its full-page writes stalled every commit for up to half a
+    # second, the server's and pgbench's alike (benches/RESULTS.md, session 9).
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -l "$PG_ROOT/postgres.log" -w -s start \
-        -o "-p $PGPORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c log_line_prefix='[%p] '"
+        -o "-p $PGPORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c log_line_prefix='[%p] ' \
+            -c max_wal_size=6GB -c checkpoint_timeout=30min"
     psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'pilcrow'" | grep -q 1 ||
         psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE pilcrow"

@@ -124,21 +124,32 @@ wrk_step() {
 warm() { wrk -t1 -c8 -d"${WARMUP}s" -s "$HERE/wrk.lua" "$URL" -- "$1" "$OUT" >/dev/null 2>&1 || true; }
 
 # pgbench_step LABEL SCRIPT CONNS [HOST]: best tps of PGB_RUNS runs, over
-# the unix socket unless HOST is given (127.0.0.1: over TCP).
+# the unix socket unless HOST is given (127.0.0.1: over TCP). The best run's
+# p50 and p99 come from a tenth of its transactions, logged (--sampling-rate),
+# so that the server's tail can be read beside PostgreSQL's own.
 pgbench_step() {
-    local label="$1" script="$2" conns="$3" host="${4:-$PGHOST}" best=0 lat="" raw tps via
+    local label="$1" script="$2" conns="$3" host="${4:-$PGHOST}" best=0 p50="" p99="" raw tps via logs
     via="$([[ "$host" == /* ]] && echo socket || echo tcp)"
     [[ "$script" == /* ]] || script="$HERE/$script"
     for run in $(seq 1 "$PGB_RUNS"); do
         raw="$OUT/raw/pgbench-${label// /_}-$via-c$conns-$run.txt"
+        logs="$OUT/raw/pgbench-log-$run"
+        rm -f "$logs".*
         pgbench -n -M prepared -h "$host" -U postgres -c "$conns" -j "$WRK_THREADS" -T "$DURATION" \
+            -l --sampling-rate=0.1 --log-prefix="$logs" \
             -D anon="00000000-0000-0000-0000-000000000000" -D author="$AUTHOR" \
             -f "$script" pilcrow >"$raw" 2>&1
         tps="$(awk '/^tps/ { printf "%d", $3 }' "$raw")"
-        if (( tps > best )); then best=$tps; lat="$(awk '/^latency average/ { print $4 }' "$raw")"; fi
+        if (( tps > best )); then
+            best=$tps
+            # Field 3 of a log line: the transaction's latency in microseconds.
+            read -r p50 p99 < <(cat "$logs".* | awk '{ print $3 }' | sort -n | awk '
+                { v[NR] = $1 } END { if (NR) printf "%.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000 }') || true
+        fi
+        rm -f "$logs".*
     done
-    echo "| pgbench ($via): $label | $conns | $best | avg $lat | | |" >>"$RESULTS"
-    log "pgbench ($via) $label c=$conns: best $best tps"
+    echo "| pgbench ($via): $label | $conns | $best | $p50 | $p99 | |" >>"$RESULTS"
+    log "pgbench ($via) $label c=$conns: best $best tps, p50 $p50 ms, p99 $p99 ms"
     PGB_BEST=$best
 }
 
