@@ -25,7 +25,7 @@ pub struct AppState {
     pub events: std::sync::Arc<crate::events::EventHub>,
     /// Session counts and paragraphs kept by version (src/sessions/answers.rs).
     pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
-    /// Comment writes of this worker, batched (src/threads/post_queue.rs).
+    /// Comment posts of this worker, batched (src/threads/post_queue.rs).
     pub posts: crate::threads::post_queue::PostQueue,
 }
 

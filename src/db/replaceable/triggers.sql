@@ -40,7 +40,7 @@
 --   Row locks are always taken in the order comment -> thread ->
 --   paragraph_counts, so concurrent writers can neither deadlock nor lose an
 --   update:
---   - posting comments (src/threads/post_queue.rs, through r.post_comments
+--   - posting comments (src/threads/posting.rs, through r.post_comments
 --     at the end of this file) locks all their threads (FOR NO KEY UPDATE,
 --     in the order session, paragraph, thread) before inserting; each
 --     insert's trigger then updates its thread and its paragraph's counter
@@ -593,20 +593,21 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- Posting comments, several in one statement (issue 12, performance)
 -- ===========================================================================
 -- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
--- reads what it decides on in one statement (access facts; the thread's
--- locked and hidden; its session's status; the parent), decides in Rust, and
--- hands the write to its worker's post queue (src/threads/post_queue.rs),
--- which writes the posts that arrived together with one call of this
--- function: one statement and one commit for all of them (measured with
--- pgbench, 64 clients: one post a call 1,584-1,776 posts/s, eight a call
--- 3,977-4,331; benches/RESULTS.md, session 8). A post under an
+-- queues its post on its worker's post queue (src/threads/post_queue.rs). A
+-- batch of posts reads what they are decided on in one statement (access
+-- facts; the thread's locked and hidden; its session's status; the parent;
+-- r.asks below), decides each in Rust (src/threads/posting.rs), and writes
+-- the allowed ones with one call of this function: one statement and one
+-- commit for all of them (measured with pgbench, 64 clients: one post a call
+-- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md,
+-- session 8). A post under an
 -- Idempotency-Key calls it with one post, inside its key's transaction.
 --
 -- The rules of posting live in Rust only: this function decides nothing.
 -- It follows the write protocol above: every thread's lock first, all in one
 -- order (session, paragraph, thread; closing a session locks its threads in
 -- the same order); then the posts in the order given, which the caller sorts
--- the same way (post_queue.rs `write_now`), so the paragraphs' counter rows
+-- the same way (posting.rs `write_now`), so the paragraphs' counter rows
 -- are taken in that order too and two calls can wait for each other but not
 -- in a circle. Each post is inserted by a later statement than the locks (a
 -- fresh snapshot: a close that held one has committed and is seen), and only
