@@ -9,8 +9,8 @@
 //!
 //! Nothing waits to fill a batch: a batch is what is queued when a write
 //! slot is free, so a lone post goes at once, and under load batches grow by
-//! themselves while the slots are busy.
-//! A post is answered only after its batch commits.
+//! themselves while the slots are busy. A post is answered only after its
+//! batch commits; how a failed batch is written again is in posting.rs.
 
 use std::sync::{Arc, OnceLock};
 

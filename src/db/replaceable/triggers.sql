@@ -600,8 +600,8 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- the allowed ones with one call of this function: one statement and one
 -- commit for all of them (measured with pgbench, 64 clients: one post a call
 -- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md,
--- session 8). A post under an
--- Idempotency-Key calls it with one post, inside its key's transaction.
+-- session 8). A post under an Idempotency-Key calls it with one post,
+-- inside its key's transaction.
 --
 -- The rules of posting live in Rust only: this function decides nothing.
 -- It follows the write protocol above: every thread's lock first, all in one
