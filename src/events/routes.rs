@@ -132,7 +132,6 @@ pub async fn session_events(
     };
     let access = access::resolve(&mut conn, caller.as_ref(), Scope::Session(session_id)).await?;
     access.require_read()?;
-    drop(conn);
     let viewer = Viewer {
         caller,
         role: access.role(),
@@ -149,8 +148,18 @@ pub async fn session_events(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/event-stream"));
     if !wants_stream {
+        drop(conn);
         return long_poll(&state, session_id, &viewer, after, Duration::from_secs(wait)).await;
     }
+    // A stream without a cursor starts at the horizon read here, before the
+    // client is answered, so whatever commits once it holds the response is
+    // delivered. (Read in the stream's task, the start could fall after a
+    // post the client made as soon as the headers arrived.)
+    let after = match after {
+        Some(after) => after,
+        None => Some(Cursor::at_horizon(cursor::horizon(&mut conn).await?)),
+    };
+    drop(conn);
     let permit = match viewer.user_id {
         Some(user) => Some(hub.stream_permit(user).ok_or_else(|| {
             let mut e = ApiError::too_many_requests(5);

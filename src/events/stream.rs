@@ -84,9 +84,9 @@ impl Viewer {
 pub struct Start {
     pub session_id: Uuid,
     pub viewer: Viewer,
-    /// `None`: from the horizon now. `Some(None)`: the client's cursor was
-    /// unreadable, so `resync` first.
-    pub after: Option<Option<Cursor>>,
+    /// Where to start; `None`: the client's cursor was unreadable, so
+    /// `resync` first and start from the horizon then.
+    pub after: Option<Cursor>,
     pub permit: Option<StreamPermit>,
 }
 
@@ -250,16 +250,12 @@ async fn run(
         cursor::horizon(&mut conn).await.ok().map(Cursor::at_horizon)
     };
     let position = match start.after {
-        Some(Some(cursor)) => cursor,
-        Some(None) => {
+        Some(cursor) => cursor,
+        None => {
             let Some(horizon) = horizon_now().await else { return Ok(()) };
             out.send(control(Some(horizon), "resync", "{}")).await?;
             horizon
         }
-        None => match horizon_now().await {
-            Some(horizon) => horizon,
-            None => return Ok(()),
-        },
     };
     let mut reader =
         Reader { session_id: start.session_id, viewer: start.viewer, position, recheck_now: false };
