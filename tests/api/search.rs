@@ -218,3 +218,55 @@ async fn hostile_queries_are_never_a_server_error() {
     let found = search(&app, group, "quoted", None).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
 }
+
+/// Migration 000070: the comment index's pending list is merged at 256 kB,
+/// not PostgreSQL's 4 MB, so no post waits for a merge of 4 MB (issue 12).
+/// `gin_clean_pending_list` returns the pages it merged: the list of a few
+/// posts is merged whole, and the index still finds them afterwards.
+#[tokio::test]
+async fn the_comment_index_merges_its_pending_list_small() {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Options {
+        #[diesel(sql_type = Text)]
+        options: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Merged {
+        #[diesel(sql_type = BigInt)]
+        pages: i64,
+    }
+
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let reading = app.reading(&owner, "public").await;
+    let para = reading.paragraph_id(0);
+    let thread = id(&app.start_thread(&reading.session_id, &owner, &para, "Pending words").await);
+    for n in 0..3 {
+        app.post(
+            &format!("/threads/{thread}/comments"),
+            Some(&owner.token),
+            json!({"body": format!("lantern {n}")}),
+        )
+        .await
+        .expect(201);
+    }
+
+    let mut db = app.db().await;
+    let options: Options = diesel::sql_query(
+        "SELECT array_to_string(reloptions, ',') AS options FROM pg_class WHERE relname = 'comments_search_idx'",
+    )
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    assert!(options.options.contains("gin_pending_list_limit=256"), "{}", options.options);
+    let merged: Merged = diesel::sql_query("SELECT gin_clean_pending_list('comments_search_idx') AS pages")
+        .get_result(&mut db)
+        .await
+        .unwrap();
+    assert!(merged.pages >= 1, "the posts waited in the pending list: {}", merged.pages);
+    let found = search(&app, &reading.group_id, "lantern", Some(&owner.token)).await;
+    assert_eq!(snippets(&found).len(), 3, "{found}");
+}
