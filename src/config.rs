@@ -230,9 +230,6 @@ impl Settings {
         if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(['?', '#', ' ']) {
             bail!("server.public_base_url must be an http(s) URL without query or fragment, not {base:?}");
         }
-        if self.database.pool_size == 0 {
-            bail!("database.pool_size must be at least 1");
-        }
         if self.auth.access_token_ttl_secs <= 0
             || self.auth.refresh_token_ttl_days <= 0
             || self.auth.refresh_token_idle_days <= 0
@@ -289,6 +286,16 @@ impl Settings {
             (cores / 2).max(1)
         } else {
             cores
+        }
+    }
+
+    /// Connections for requests: `database.pool_size`, or twice the cores
+    /// up to the 16 that were the default before (a server's 100 connections
+    /// hold a few instances of that).
+    pub fn pool_size(&self) -> usize {
+        match self.database.pool_size {
+            0 => (2 * std::thread::available_parallelism().map_or(2, usize::from)).min(16),
+            size => size,
         }
     }
 

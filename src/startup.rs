@@ -68,7 +68,7 @@ impl Application {
         let workers = settings.workers(cluster.is_some());
         let pools = std::sync::Arc::new(Pools::new(
             connector.clone(),
-            settings.database.pool_size,
+            settings.pool_size(),
             workers,
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?);
