@@ -54,6 +54,7 @@ mod revisions_race;
 mod revisions_scale;
 mod search;
 mod sessions;
+mod shared_reads;
 mod threads;
 mod unread;
 mod users;
