@@ -11,8 +11,7 @@
 //! each 17,600-19,500 (benches/RESULTS.md, session 10).
 //!
 //! Never for a transaction, a lock, or a `SET`: everything sent here runs
-//! between other requests' statements. Only for short reads: a lane answers
-//! in order, so a slow statement delays the ones behind it. A lane whose connection ends (the
+//! between other requests' statements. A lane whose connection ends (the
 //! database restarted, the network went) is opened again by the next read.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
