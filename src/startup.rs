@@ -93,7 +93,6 @@ impl Application {
                 settings.cache.answers_max_bytes,
             )),
             posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
-            reads: pools.shared_reads_for_this_worker(),
         };
         start_events(&state.events, connector);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -230,7 +229,6 @@ pub fn run(
             Ok(pool) => {
                 state.posts = crate::threads::post_queue::PostQueue::new(pool.clone());
                 state.pool = pool;
-                state.reads = pools.shared_reads_for_this_worker();
             }
             Err(e) => tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one"),
         }

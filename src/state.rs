@@ -1,6 +1,5 @@
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
-use crate::db::shared::{SharedConn, SharedReads};
 use crate::db::{pool, Conn, Pool};
 use crate::error::ApiResult;
 use crate::ratelimit::RateLimits;
@@ -28,19 +27,11 @@ pub struct AppState {
     pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
     /// Comment posts of this worker, batched (src/threads/post_queue.rs).
     pub posts: crate::threads::post_queue::PostQueue,
-    /// This worker's connections for reads that share one (src/db/shared.rs).
-    pub reads: SharedReads,
 }
 
 impl AppState {
     /// A pooled connection, or 503 once the checkout timeout passes.
     pub async fn conn(&self) -> ApiResult<Conn> {
         pool::conn(&self.pool).await
-    }
-
-    /// A connection shared with other reads: for single statements outside
-    /// a transaction only.
-    pub async fn shared_conn(&self) -> ApiResult<SharedConn> {
-        self.reads.conn().await
     }
 }

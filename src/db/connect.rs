@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -58,24 +57,6 @@ impl Connector {
             .await
             .map_err(|e| ConnectionError::BadConnection(self.explain(&e)))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await
-    }
-
-    /// A connection, and a flag set once it has ended (its task returned:
-    /// the server closed it, or the network failed). For a connection many
-    /// requests share (src/db/shared.rs), which no pool checks on return.
-    pub async fn connect_watched(&self) -> Result<(AsyncPgConnection, Arc<AtomicBool>), String> {
-        let (client, connection) =
-            self.config.connect(self.tls.clone()).await.map_err(|e| self.explain(&e))?;
-        let closed = Arc::new(AtomicBool::new(false));
-        let ended = closed.clone();
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "a shared read connection failed");
-            }
-            ended.store(true, Ordering::Release);
-        });
-        let conn = AsyncPgConnection::try_from(client).await.map_err(|e| e.to_string())?;
-        Ok((conn, closed))
     }
 
     /// A bare tokio-postgres client, with the same TLS and options as every

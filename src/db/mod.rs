@@ -1,5 +1,5 @@
-//! Connections: the pool, reads that share a connection, the private
-//! cluster used when no URL is set, migrations, and the replaceable schema of triggers applied after them
+//! Connections: the pool, the private cluster used when no URL is set,
+//! migrations, and the replaceable schema of triggers applied after them
 //! (`src/db/replaceable/triggers.sql`).
 
 pub mod connect;
@@ -10,7 +10,6 @@ pub mod modlog;
 pub mod pool;
 pub mod prepared;
 pub mod replaceable;
-pub mod shared;
 pub mod timeouts;
 mod url;
 mod verify;

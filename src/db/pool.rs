@@ -98,13 +98,6 @@ impl Pools {
         Ok(pool)
     }
 
-    /// Lanes for the reads of the worker calling this that share a
-    /// connection (src/db/shared.rs): one for every two of its pooled
-    /// connections, at least one, opened on first use.
-    pub fn shared_reads_for_this_worker(&self) -> super::shared::SharedReads {
-        super::shared::SharedReads::new(self.connector.clone(), (self.per_worker / 2).max(1), self.timeout)
-    }
-
     /// The shared pool and every worker's pool still in use, summed.
     pub fn totals(&self) -> Totals {
         let mut workers: Vec<Pool> = Vec::new();

@@ -142,10 +142,11 @@ fn narrow(n: Option<i32>) -> i32 {
 /// Every paragraph of the session's essay in order, zeros included, and the
 /// orphans' bucket, for a caller allowed to read the session.
 pub async fn counts(
-    pipe: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     read: &SessionRead,
     session_id: Uuid,
 ) -> ApiResult<(Vec<ParagraphCount>, OrphanedCounts)> {
+    let pipe: &AsyncPgConnection = conn;
     let rows = async { paragraph_rows!(pipe, session_id).await };
     let (rows, unread): (Vec<(Counters,)>, _) = with_unread(pipe, read, session_id, rows).await?;
     let mut orphaned = OrphanedCounts::default();
@@ -171,10 +172,11 @@ pub async fn counts(
 /// Every current paragraph with its text and counts, for a caller allowed
 /// to read the session.
 pub async fn paragraphs_with_counts(
-    pipe: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     read: &SessionRead,
     session_id: Uuid,
 ) -> ApiResult<Vec<ParagraphWithCounts>> {
+    let pipe: &AsyncPgConnection = conn;
     let rows = async { paragraph_rows!(pipe, session_id, paragraphs::text).await };
     let (rows, unread): (Vec<(Counters, String)>, _) = with_unread(pipe, read, session_id, rows).await?;
     Ok(rows

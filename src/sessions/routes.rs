@@ -238,12 +238,12 @@ pub async fn session_paragraphs(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.shared_conn().await?;
-    let read = version::begin(&conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
+    let mut conn = state.conn().await?;
+    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
     if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
-    let paragraphs = counts::paragraphs_with_counts(&conn, &read, *path).await?;
+    let paragraphs = counts::paragraphs_with_counts(&mut conn, &read, *path).await?;
     read.answer.json(&http, &state.answers, &SessionParagraphs { session_id: *path, paragraphs })
 }
 
@@ -259,11 +259,11 @@ pub async fn session_counts(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let conn = state.shared_conn().await?;
-    let read = version::begin(&conn, caller.0.as_ref(), *path, Answer::Counts).await?;
+    let mut conn = state.conn().await?;
+    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
     if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
-    let (paragraphs, orphaned) = counts::counts(&conn, &read, *path).await?;
+    let (paragraphs, orphaned) = counts::counts(&mut conn, &read, *path).await?;
     read.answer.json(&http, &state.answers, &SessionCounts { session_id: *path, paragraphs, orphaned })
 }

@@ -129,7 +129,7 @@ pub struct Versioned {
 /// The caller's access to the session (404 when they may not read it, 401
 /// for a revoked token), the cursor, and the version of `answer`.
 pub async fn begin(
-    mut conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
     session_id: Uuid,
     answer: Answer,
@@ -139,7 +139,7 @@ pub async fn begin(
         .bind::<SqlUuid, _>(uid)
         .bind::<diesel::sql_types::Integer, _>(ver)
         .bind::<SqlUuid, _>(session_id)
-        .get_result(&mut conn)
+        .get_result(conn)
         .await
         .optional()?;
     let state = state.ok_or_else(ApiError::not_found)?;

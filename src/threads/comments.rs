@@ -59,13 +59,13 @@ pub async fn list_comments(
 ) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
-    let conn = state.shared_conn().await?;
-    let read = readable_thread(&conn, caller.0.as_ref(), *path, after.as_deref(), limit).await?;
+    let mut conn = state.conn().await?;
+    let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit).await?;
     if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
     let moderator = read.access.is_moderator();
-    let rows = threads_db::list_comments(&conn, *path, after, limit).await?;
+    let rows = threads_db::list_comments(&mut conn, *path, after, limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
     read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::new(c, author, moderator)))
 }
@@ -131,7 +131,7 @@ struct PageRead {
 /// is named by them, the page's place (`after`, `limit`) and whether the
 /// reader moderates (moderators see hidden bodies).
 async fn readable_thread(
-    mut conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
     thread_id: Uuid,
     after: Option<&str>,
@@ -142,7 +142,7 @@ async fn readable_thread(
         .bind::<SqlUuid, _>(uid)
         .bind::<Integer, _>(ver)
         .bind::<SqlUuid, _>(thread_id)
-        .get_result(&mut conn)
+        .get_result(conn)
         .await
         .optional()?;
     let row = row.ok_or_else(ApiError::not_found)?;

@@ -335,7 +335,7 @@ pub async fn list_threads(
 /// A page of a thread's comments in tree order, after the `sort_key` `after`.
 #[tracing::instrument(skip_all)]
 pub async fn list_comments(
-    mut conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     thread_id: Uuid,
     after: Option<String>,
     limit: i64,
@@ -348,7 +348,7 @@ pub async fn list_comments(
         .order(comments::sort_key.asc())
         .limit(limit + 1)
         .select((Comment::as_select(), UserView::as_select()))
-        .load(&mut conn)
+        .load(conn)
         .await?)
 }
 

@@ -54,7 +54,6 @@ mod revisions_race;
 mod revisions_scale;
 mod search;
 mod sessions;
-mod shared_reads;
 mod threads;
 mod unread;
 mod users;
