@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::helpers::{cast, spawn_app, spawn_app_with};
 
-const SOON: Duration = Duration::from_secs(3);
+/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
+const SOON: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_ban_a_role_change_or_leaving_ends_the_stream_at_once() {

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::{cast, created_comment_ids, spawn_app, Sse};
 
-const SOON: Duration = Duration::from_secs(3);
+/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
+const SOON: Duration = Duration::from_secs(10);
 
 fn cursor(e: &Sse) -> (i64, i64) {
     let (x, i) = e.id.as_deref().expect("id").split_once('.').expect("cursor");

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::helpers::{fixture_blocks, spawn_app};
 
-const SOON: Duration = Duration::from_secs(5);
+/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
+const SOON: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_revision_is_announced_and_orphans_arrive_as_thread_updates() {

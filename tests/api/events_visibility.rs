@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::{cast, spawn_app, EventStream};
 
-const SOON: Duration = Duration::from_secs(3);
+/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
+const SOON: Duration = Duration::from_secs(10);
 
 async fn hide(app: &crate::helpers::TestApp, what: &str, id: &Value, token: &str, action: &str) {
     app.post(&format!("/{what}/{}/moderation", id.as_str().unwrap()), Some(token), json!({"action": action}))

@@ -88,6 +88,15 @@ impl EventStream {
     }
 
     /// The first event `pred` accepts within `within`; panics otherwise.
+    ///
+    /// The tests wait up to 10 s (their `SOON`), though an event here comes
+    /// in milliseconds: a stream sends an event once it is settled, below
+    /// every transaction still running in the whole cluster (the horizon,
+    /// src/events/cursor.rs), and the suite's other tests, each in its own
+    /// database of the same cluster, hold transactions with row locks open
+    /// for a second or more (operations_timeouts, posting_races). With 3 s a
+    /// CI run under load once missed a `thread.created`. A wait that ends
+    /// early costs nothing.
     pub async fn until(&mut self, within: Duration, pred: impl Fn(&Sse) -> bool) -> Sse {
         let deadline = tokio::time::Instant::now() + within;
         let mut seen = Vec::new();
