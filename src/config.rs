@@ -281,11 +281,10 @@ impl Settings {
         if self.server.workers != 0 {
             return self.server.workers;
         }
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         if database_on_this_machine {
-            (cores / 2).max(1)
+            (cores() / 2).max(1)
         } else {
-            cores
+            cores()
         }
     }
 
@@ -294,18 +293,24 @@ impl Settings {
     /// hold a few instances of that).
     pub fn pool_size(&self) -> usize {
         match self.database.pool_size {
-            0 => (2 * std::thread::available_parallelism().map_or(2, usize::from)).min(16),
+            0 => (2 * cores()).min(16),
             size => size,
         }
     }
 
     pub fn max_concurrent_hashes(&self) -> usize {
         if self.auth.max_concurrent_hashes == 0 {
-            (std::thread::available_parallelism().map_or(2, usize::from) / 2).max(1)
+            (cores() / 2).max(1)
         } else {
             self.auth.max_concurrent_hashes
         }
     }
+}
+
+/// The CPU cores this process may use (2 when the system will not say): the
+/// automatic worker, pool and hashing sizes follow it.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
