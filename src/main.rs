@@ -1,3 +1,8 @@
+// glibc's malloc and memmove were a tenth of the server's cycles under load
+// (benches/RESULTS.md, session 10); mimalloc's thread-local pages cost less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(pilcrow::cli::main());
 }

@@ -87,7 +87,7 @@ pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = crate::telemetry::route_pattern(&req);
     let method = method_label(req.method());
     let started = Instant::now();
     let res = next.call(req).await;

@@ -66,6 +66,21 @@ fn trace_id(value: &str) -> Option<&str> {
     }
 }
 
+/// The route pattern of a request (`/sessions/{session_id}/counts`), or
+/// "unmatched". Found once and kept in the request's extensions: actix finds
+/// it by matching the path against every route again, and both the access
+/// line and the metrics need it.
+pub fn route_pattern(req: &ServiceRequest) -> String {
+    #[derive(Clone)]
+    struct RoutePattern(String);
+    if let Some(RoutePattern(route)) = req.extensions().get::<RoutePattern>() {
+        return route.clone();
+    }
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    req.extensions_mut().insert(RoutePattern(route.clone()));
+    route
+}
+
 /// The root span of every request and its access line. It records the route
 /// pattern, never the target: paths can carry secrets (invite codes) and
 /// queries cursors. Incoming `X-Request-Id` and `traceparent` are kept and echoed.
@@ -78,7 +93,7 @@ pub async fn access_log(
         .filter(|id| sane_request_id(id))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let traceparent = header(&TRACEPARENT_HEADER).filter(|t| trace_id(t).is_some());
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = route_pattern(&req);
     let method = req.method().clone();
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
