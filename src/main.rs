@@ -1,4 +1,4 @@
-// glibc's malloc and memmove were a tenth of the server's cycles under load
+// glibc's malloc and memmove were about a fifth of the server's cycles under load
 // (benches/RESULTS.md, session 10); mimalloc's thread-local pages cost less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
