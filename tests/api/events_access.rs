@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{cast, spawn_app, spawn_app_with};
-
-/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
-const SOON: Duration = Duration::from_secs(10);
+use crate::helpers::{cast, spawn_app, spawn_app_with, SOON};
 
 #[tokio::test]
 async fn a_ban_a_role_change_or_leaving_ends_the_stream_at_once() {

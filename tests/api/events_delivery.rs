@@ -6,10 +6,7 @@ use std::time::{Duration, Instant};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{cast, spawn_app, spawn_app_with};
-
-/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
-const SOON: Duration = Duration::from_secs(10);
+use crate::helpers::{cast, spawn_app, spawn_app_with, SOON};
 
 #[tokio::test]
 async fn a_reader_sees_threads_comments_and_counts_as_they_happen() {

@@ -8,10 +8,7 @@ use std::time::Duration;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use serde_json::{json, Value};
 
-use crate::helpers::{cast, created_comment_ids, spawn_app, Sse};
-
-/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
-const SOON: Duration = Duration::from_secs(10);
+use crate::helpers::{cast, created_comment_ids, spawn_app, Sse, SOON};
 
 fn cursor(e: &Sse) -> (i64, i64) {
     let (x, i) = e.id.as_deref().expect("id").split_once('.').expect("cursor");

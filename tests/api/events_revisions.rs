@@ -2,14 +2,9 @@
 //! essay, and a thread orphaned in place (only its anchor changed) as
 //! `thread.updated` carrying the new anchor.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::helpers::{fixture_blocks, spawn_app};
-
-/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
-const SOON: Duration = Duration::from_secs(10);
+use crate::helpers::{fixture_blocks, spawn_app, SOON};
 
 #[tokio::test]
 async fn a_revision_is_announced_and_orphans_arrive_as_thread_updates() {

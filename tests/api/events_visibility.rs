@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{cast, spawn_app, EventStream};
-
-/// Generous on purpose; why: `EventStream::until` in helpers/events.rs.
-const SOON: Duration = Duration::from_secs(10);
+use crate::helpers::{cast, spawn_app, EventStream, SOON};
 
 async fn hide(app: &crate::helpers::TestApp, what: &str, id: &Value, token: &str, action: &str) {
     app.post(&format!("/{what}/{}/moderation", id.as_str().unwrap()), Some(token), json!({"action": action}))

@@ -68,6 +68,16 @@ impl TestApp {
     }
 }
 
+/// How long the event tests wait for an event that must come: 10 s, though
+/// one comes in milliseconds. A stream sends an event once it is settled,
+/// below every transaction still running in the whole cluster (the horizon,
+/// src/events/cursor.rs), and the suite's other tests, each in its own
+/// database of the same cluster, hold transactions with row locks open for a
+/// second or more (operations_timeouts, posting_races). With 3 s a CI run
+/// under load once missed a `thread.created`. A wait that ends early costs
+/// nothing.
+pub const SOON: Duration = Duration::from_secs(10);
+
 impl EventStream {
     /// The next event within `within`, or `None` (timeout or end of stream).
     pub async fn next_event(&mut self, within: Duration) -> Option<Sse> {
@@ -88,15 +98,6 @@ impl EventStream {
     }
 
     /// The first event `pred` accepts within `within`; panics otherwise.
-    ///
-    /// The tests wait up to 10 s (their `SOON`), though an event here comes
-    /// in milliseconds: a stream sends an event once it is settled, below
-    /// every transaction still running in the whole cluster (the horizon,
-    /// src/events/cursor.rs), and the suite's other tests, each in its own
-    /// database of the same cluster, hold transactions with row locks open
-    /// for a second or more (operations_timeouts, posting_races). With 3 s a
-    /// CI run under load once missed a `thread.created`. A wait that ends
-    /// early costs nothing.
     pub async fn until(&mut self, within: Duration, pred: impl Fn(&Sse) -> bool) -> Sse {
         let deadline = tokio::time::Instant::now() + within;
         let mut seen = Vec::new();

@@ -24,7 +24,7 @@ pub use cluster::fresh_database;
 pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
-pub use events::{created_comment_ids, EventStream, Sse};
+pub use events::{created_comment_ids, EventStream, Sse, SOON};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
