@@ -29,7 +29,11 @@ pub fn filter(default: &str) -> EnvFilter {
 }
 
 pub fn init(settings: &LogSettings) {
-    let builder = fmt().with_env_filter(filter(&settings.filter)).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: a log file or a
+    // collector would otherwise be full of escape sequences.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder =
+        fmt().with_env_filter(filter(&settings.filter)).with_writer(std::io::stderr).with_ansi(ansi);
     // A second init (tests spawn many apps in one process) is not an error.
     let _ = match settings.format {
         LogFormat::Json => builder.json().with_current_span(true).flatten_event(true).try_init(),

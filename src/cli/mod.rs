@@ -54,6 +54,9 @@ enum Command {
     /// Seed a demo group, essay, session and threads (again: only refresh the
     /// sign-in), and print how to sign in.
     Demo,
+    /// Print the OpenAPI document (needs no server, database or configuration),
+    /// so a frontend's CI can generate its client from the binary alone.
+    Openapi,
     /// Exit 0 when the server on this machine answers /health (for container health checks).
     Healthcheck {
         /// Default: the configured port on 127.0.0.1.
@@ -89,6 +92,11 @@ pub fn main() -> i32 {
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
+    if let Command::Openapi = command {
+        let document = crate::routes::openapi_document().to_pretty_json().context("writing the document")?;
+        println!("{document}");
+        return Ok(());
+    }
     let settings = Settings::load()?;
     if let Command::Healthcheck { url } = command {
         return healthcheck::check(url.as_deref(), &settings);
@@ -117,7 +125,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let (mut conn, _cluster) = connect(&settings).await?;
                 demo::run(&mut conn, &settings).await
             }
-            Command::Healthcheck { .. } => Ok(()),
+            Command::Healthcheck { .. } | Command::Openapi => Ok(()),
         }
     })
 }

@@ -43,7 +43,7 @@ fn succeeded(out: &Output) -> String {
 #[test]
 fn help_and_version_exit_zero() {
     let help = succeeded(&pilcrow(None, &["--help"]));
-    for command in ["serve", "migrate", "admin", "import-essay", "demo", "healthcheck"] {
+    for command in ["serve", "migrate", "admin", "import-essay", "demo", "healthcheck", "openapi"] {
         assert!(help.contains(command), "{command} missing from --help:\n{help}");
     }
     let version = succeeded(&pilcrow(None, &["--version"]));
@@ -247,4 +247,47 @@ async fn production_logs_json_whatever_the_configured_format() {
             serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         assert!(parsed["level"].is_string(), "{line}");
     }
+}
+
+#[tokio::test]
+async fn openapi_prints_the_served_document_with_no_server_or_database() {
+    let app = spawn_app().await;
+    let served = app.get("/openapi.json", None).await.expect(200);
+    // Production with neither a database URL nor a secret: the command needs neither.
+    let out = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_pilcrow"))
+            .arg("openapi")
+            .current_dir(std::env::temp_dir())
+            .env_remove("DATABASE_URL")
+            .env("PILCROW_ENV", "production")
+            .output()
+            .expect("running pilcrow")
+    })
+    .await
+    .unwrap();
+    let printed: serde_json::Value = serde_json::from_str(&succeeded(&out)).expect("the output is JSON");
+    assert_eq!(printed, served);
+}
+
+#[tokio::test]
+async fn logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let app = spawn_app().await;
+    let url = app.db_url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_pilcrow"))
+            .arg("migrate")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("PILCROW_ENV")
+            .env("DATABASE_URL", url)
+            .env("PILCROW__LOG__FORMAT", "pretty")
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("running pilcrow")
+    })
+    .await
+    .unwrap();
+    succeeded(&out);
+    let log = text(&out.stderr);
+    assert!(!log.trim().is_empty(), "migrate logged nothing");
+    assert!(!log.contains('\x1b'), "escape sequences in a piped log:\n{log:?}");
 }
