@@ -77,6 +77,9 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub url: Option<SecretString>,
+    /// Migrations, LISTEN and session-level locks (default: `url`).
+    #[serde(default)]
+    pub direct_url: Option<SecretString>,
     pub data_dir: PathBuf,
     pub pool_size: usize,
     pub pool_timeout_ms: u64,

@@ -36,10 +36,32 @@ pub struct Application {
     answers: std::sync::Arc<crate::sessions::answers::Answers>,
 }
 
-/// The configured database URL, or one on a private cluster started now.
-pub async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Cluster>)> {
+/// Where requests' connections go, and where migrations, LISTEN and
+/// session-level locks go (the same unless `database.direct_url` is set).
+#[derive(Debug, Clone)]
+pub struct DatabaseUrls {
+    pub pooled: String,
+    pub direct: String,
+}
+
+impl DatabaseUrls {
+    fn one(url: String) -> Self {
+        Self { direct: url.clone(), pooled: url }
+    }
+
+    /// Whether a separate direct URL was configured.
+    pub fn split(&self) -> bool {
+        self.direct != self.pooled
+    }
+}
+
+/// The configured database URLs, or one on a private cluster started now.
+pub async fn database(settings: &Settings) -> anyhow::Result<(DatabaseUrls, Option<Cluster>)> {
     if let Some(url) = &settings.database.url {
-        return Ok((url.expose_secret().to_owned(), None));
+        let pooled = url.expose_secret().to_owned();
+        let direct =
+            settings.database.direct_url.as_ref().map_or(pooled.clone(), |d| d.expose_secret().to_owned());
+        return Ok((DatabaseUrls { pooled, direct }, None));
     }
     if !settings.private_cluster_allowed() {
         anyhow::bail!("no database URL is set and a private cluster is only started in development");
@@ -48,23 +70,28 @@ pub async fn database(settings: &Settings) -> anyhow::Result<(String, Option<Clu
     let cluster = tokio::task::spawn_blocking(move || Cluster::start(options)).await??;
     cluster.ensure_database(LOCAL_DATABASE).await?;
     tracing::info!(data_dir = %cluster.data_dir().display(), "started the private PostgreSQL cluster");
-    let url = cluster.url(LOCAL_DATABASE);
-    Ok((url, Some(cluster)))
+    Ok((DatabaseUrls::one(cluster.url(LOCAL_DATABASE)), Some(cluster)))
 }
 
 /// `pilcrow migrate`: apply pending migrations and exit.
 pub async fn migrate_only(settings: &Settings) -> anyhow::Result<()> {
-    let (url, _cluster) = database(settings).await?;
-    let applied = migrate::run(&url).await?;
+    let (urls, _cluster) = database(settings).await?;
+    let applied = migrate::run(&urls.direct).await?;
     tracing::info!(count = applied.len(), ?applied, "migrations applied");
     Ok(())
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (url, cluster) = database(&settings).await?;
-        migrate::run(&url).await.context("migrating the database")?;
-        let connector = crate::db::connect::shared(&url, &timeouts::startup_options(&settings.database))?;
+        let (urls, cluster) = database(&settings).await?;
+        let connector =
+            crate::db::connect::shared(&urls.pooled, &timeouts::startup_options(&settings.database))?;
+        let direct =
+            crate::db::connect::shared(&urls.direct, &timeouts::startup_options(&settings.database))?;
+        if cluster.is_none() {
+            crate::db::pooler::check(&connector, &direct, !urls.split(), &settings.database).await?;
+        }
+        migrate::run(&urls.direct).await.context("migrating the database")?;
         let workers = settings.workers(cluster.is_some());
         let pools = std::sync::Arc::new(Pools::new(
             connector.clone(),
@@ -94,7 +121,7 @@ impl Application {
             )),
             posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
         };
-        start_events(&state.events, connector);
+        start_events(&state.events, direct);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

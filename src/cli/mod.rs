@@ -133,8 +133,8 @@ fn run(command: Command) -> anyhow::Result<()> {
 /// A migrated database to work on (the private cluster is kept running
 /// while the returned handle lives).
 async fn connect(settings: &Settings) -> anyhow::Result<(AsyncPgConnection, Option<Cluster>)> {
-    let (url, cluster) = startup::database(settings).await?;
-    crate::db::migrate::run(&url).await.context("migrating the database")?;
-    let conn = crate::db::connect(&url).await?;
+    let (urls, cluster) = startup::database(settings).await?;
+    crate::db::migrate::run(&urls.direct).await.context("migrating the database")?;
+    let conn = crate::db::connect(&urls.direct).await?;
     Ok((conn, cluster))
 }

@@ -60,11 +60,11 @@ impl Connector {
     }
 
     /// A bare tokio-postgres client, with the same TLS and options as every
-    /// pooled connection, for the one LISTEN connection of an instance
-    /// (src/events/notify.rs). Its server messages, notifications among them,
-    /// arrive on the returned stream, which also drives the connection: poll
-    /// it, or the client stalls.
-    pub async fn listen_client(
+    /// pooled connection: the one LISTEN connection of an instance
+    /// (src/events/notify.rs) and the start-up probe (src/db/pooler.rs). Its
+    /// server messages, notifications among them, arrive on the returned
+    /// stream, which also drives the connection: poll it, or the client stalls.
+    pub async fn bare_client(
         &self,
     ) -> Result<
         (

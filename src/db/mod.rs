@@ -8,6 +8,7 @@ pub mod enums;
 pub mod migrate;
 pub mod modlog;
 pub mod pool;
+pub mod pooler;
 pub mod prepared;
 pub mod replaceable;
 pub mod timeouts;

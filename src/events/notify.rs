@@ -94,7 +94,7 @@ pub async fn listener(connector: Arc<Connector>, hub: Arc<EventHub>) {
     let mut backoff = Duration::from_millis(100);
     let mut closing = hub.closing();
     loop {
-        match connector.listen_client().await {
+        match connector.bare_client().await {
             Ok((client, mut messages)) => {
                 // The connection only makes progress while its messages are polled.
                 let listen = client.batch_execute(LISTEN);

@@ -41,6 +41,7 @@ mod operations_http;
 mod operations_timeouts;
 mod operations_tls;
 mod password_reset;
+mod poolers;
 mod posting_batches;
 mod posting_races;
 mod questions_answers;

@@ -59,6 +59,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings();
     settings.database.url = Some(db_url.to_owned().into());
+    if let Some(pooler) = super::pooler::shared_session_pooler() {
+        settings.database.direct_url = Some(db_url.to_owned().into());
+        settings.database.url = Some(pooler.url_for(db_url).into());
+    }
     customize(&mut settings);
     if std::env::var_os("TEST_LOG").is_some() {
         pilcrow::telemetry::init(&settings.log);

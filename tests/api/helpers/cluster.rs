@@ -42,6 +42,11 @@ fn cluster() -> &'static TestCluster {
     })
 }
 
+/// Where the test cluster listens: `host=<socket dir> port=<port> user=postgres`.
+pub fn cluster_address() -> &'static str {
+    &cluster().base_url
+}
+
 /// A fresh database cloned from the migrated template.
 pub async fn fresh_database() -> String {
     let c = cluster();

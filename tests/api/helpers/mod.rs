@@ -8,6 +8,7 @@ mod cluster;
 mod essay;
 mod events;
 mod moderated;
+mod pooler;
 mod questions;
 mod reading;
 mod revisions;
@@ -26,6 +27,7 @@ pub use essay::{
 };
 pub use events::{created_comment_ids, EventStream, Sse, SOON};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
+pub use pooler::{shared_session_pooler, PgBouncer, PoolMode};
 pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
 pub use revisions::{assert_counts_exact, assert_quotes_exact, span_of};
