@@ -106,7 +106,8 @@ fn pair_with_device(
 /// Create an account and sign in.
 #[utoipa::path(tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created and signed in", body = TokenResponse),
+        (status = 201, description = "Account created and signed in; sets the `pilcrow_device` cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`pilcrow_device`: this client's device token (HttpOnly)"))),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem),
         (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
         (status = 429, description = "`rate_limited`: too many registrations from this address; see Retry-After", body = Problem),

@@ -80,9 +80,10 @@ pub async fn patch_me(
 
 /// Change password; every earlier access and refresh token stops working.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePassword,
+    params(("Pilcrow-Device" = Option<String>, Header, description = "This client's device token (or the `pilcrow_device` cookie): its failed attempts are counted apart")),
     responses(
         (status = 204, description = "Changed; sign in again"),
-        (status = 429, description = "`rate_limited`: too many password attempts; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many failed password attempts (counted before the new password is judged), or too many at once; see Retry-After", body = Problem),
         (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
         (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
     ))]
