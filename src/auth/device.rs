@@ -14,6 +14,9 @@ use super::tokens::{TokenKeys, DEVICE_TTL_DAYS};
 pub const COOKIE: &str = "pilcrow_device";
 pub const HEADER: &str = "pilcrow-device";
 
+/// A `Set-Cookie` header, ready for `insert_header`.
+pub type SetCookie = (header::HeaderName, HeaderValue);
+
 /// The device token the client sent: the header, else the cookie.
 fn presented(req: &HttpRequest) -> Option<String> {
     if let Some(v) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
@@ -34,7 +37,7 @@ pub fn of(req: &HttpRequest, keys: &TokenKeys, user_id: Uuid, token_version: i32
 
 /// The cookie that keeps `token` in a browser: sent only back to the API,
 /// never readable by scripts, never cross-site.
-pub fn cookie(token: &str) -> Option<(header::HeaderName, HeaderValue)> {
+pub fn cookie(token: &str) -> Option<SetCookie> {
     let value = format!(
         "{COOKIE}={token}; Path=/api/v1; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
         DEVICE_TTL_DAYS * 86_400

@@ -92,10 +92,7 @@ fn pair_with_device(
     state: &AppState,
     user: &User,
     refresh_token: String,
-) -> ApiResult<(
-    TokenResponse,
-    Option<(actix_web::http::header::HeaderName, actix_web::http::header::HeaderValue)>,
-)> {
+) -> ApiResult<(TokenResponse, Option<device::SetCookie>)> {
     let mut tokens = pair(state, user, refresh_token)?;
     let device = state.tokens.issue_device(user.id, user.token_version)?;
     let cookie = device::cookie(&device);
