@@ -72,6 +72,22 @@ pub struct ServerSettings {
     /// Where clients reach this server (`https://pilcrow.example.org`):
     /// the base of the permanent IRIs in the W3C annotation export.
     pub public_base_url: String,
+    /// Which header of a trusted proxy names the client; see `ratelimit`.
+    #[serde(default)]
+    pub client_ip_header: ClientIpHeader,
+}
+
+/// The header a trusted proxy names the client in (`server.client_ip_header`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIpHeader {
+    /// `Forwarded` when the request has one, else `X-Forwarded-For`.
+    #[default]
+    Auto,
+    /// Only `Forwarded` (RFC 7239).
+    Forwarded,
+    /// Only `X-Forwarded-For`.
+    XForwardedFor,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,14 +160,30 @@ pub struct MailSettings {
     pub smtp_url: Option<SecretString>,
     pub from: String,
     /// The page that takes a reset token: the mail links `<this>?token=…`.
+    /// Empty: `<server.public_base_url>/reset-password` (see [`Settings::reset_link`]).
+    #[serde(default)]
     pub reset_link: String,
 }
 
-/// `requests` per `window_secs`, replenished evenly (so also a burst of `requests`).
+/// `requests` per `window_secs`, replenished evenly, at most `burst` at once
+/// (0: a burst of `requests`).
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Window {
     pub requests: u32,
     pub window_secs: u64,
+    #[serde(default)]
+    pub burst: u32,
+}
+
+impl Window {
+    /// How many may come at once.
+    pub fn burst(&self) -> u32 {
+        if self.burst == 0 {
+            self.requests.max(1)
+        } else {
+            self.burst
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,13 +191,20 @@ pub struct RateLimitSettings {
     pub enabled: bool,
     pub login_per_account: Window,
     pub login_per_address: Window,
+    pub login_per_device: Window,
     pub register_per_address: Window,
     pub password_reset_per_address: Window,
+    pub password_reset_per_recipient: Window,
     pub groups_per_user: Window,
     pub threads_per_user: Window,
     pub comments_per_user: Window,
     pub reports_per_user: Window,
     pub invites_per_user: Window,
+    pub essays_per_user: Window,
+    pub revisions_per_user: Window,
+    pub event_tickets_per_user: Window,
+    pub search_per_address: Window,
+    pub search_per_user: Window,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -252,6 +291,16 @@ impl Settings {
         Ok(())
     }
 
+    /// Where a reset mail links: `mail.reset_link`, or the reset page under
+    /// `server.public_base_url`, so one setting moves both.
+    pub fn reset_link(&self) -> String {
+        if self.mail.reset_link.trim().is_empty() {
+            format!("{}/reset-password", self.server.public_base_url.trim_end_matches('/'))
+        } else {
+            self.mail.reset_link.clone()
+        }
+    }
+
     /// Without a database URL: a private cluster, in development or when asked for.
     pub fn private_cluster_allowed(&self) -> bool {
         self.environment == Environment::Development || self.database.embedded
@@ -328,4 +377,19 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn the_reset_link_follows_the_public_base_url_unless_set() {
+        let mut settings =
+            Settings::load_from(std::path::Path::new("/nonexistent")).expect("built-in defaults");
+        settings.server.public_base_url = "https://reading.example/".into();
+        assert_eq!(settings.reset_link(), "https://reading.example/reset-password");
+        settings.mail.reset_link = "https://app.reading.example/reset".into();
+        assert_eq!(settings.reset_link(), "https://app.reading.example/reset");
+    }
 }

@@ -1,6 +1,7 @@
 //! Accounts' credentials: password hashing, access and refresh tokens, the
 //! extractors that tell who is calling, and the /auth routes.
 
+pub mod device;
 pub mod extract;
 pub mod passwords;
 pub mod reset;

@@ -3,6 +3,8 @@
 //! queue is shared, so it is also rationed: each client address and each
 //! account may have only a few hashes waiting or running at once (the rest
 //! get 429 at once), and one client's flood cannot fill it for everyone.
+//! Password strength (zxcvbn, up to half a second of CPU for a long
+//! password) goes through the same queue.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -133,6 +135,16 @@ impl Passwords {
             }
             Err(_) => true,
         }
+    }
+
+    /// Other CPU-heavy password work (zxcvbn) through the same queue, so it
+    /// shares its bound and its per-client rationing.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        ticket: Ticket,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> ApiResult<R> {
+        self.on_blocking_pool(ticket, work).await
     }
 
     async fn on_blocking_pool<R: Send + 'static>(

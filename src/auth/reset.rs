@@ -53,7 +53,7 @@ pub struct ResetConfirm {
     responses(
         (status = 202, description = "If the address has an account, a link is on its way", body = ResetAccepted),
         (status = 422, body = Problem),
-        (status = 429, description = "`rate_limited`: too many requests from this address; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many requests from this address; see Retry-After. Past the per-account limit of mails the answer is still 202, and nothing is sent", body = Problem),
     ))]
 #[post("/auth/password-reset")]
 #[tracing::instrument(skip_all)]
@@ -87,6 +87,12 @@ async fn send_link(state: &AppState, email: &str) -> anyhow::Result<()> {
     };
     // by_login also matches usernames; a reset goes only to an address.
     if !user.email.eq_ignore_ascii_case(email) {
+        return Ok(());
+    }
+    // However many addresses ask, one inbox gets only a few; the request was
+    // answered alike already, so this tells nobody anything.
+    if !state.limits.reset_mail(user.id) {
+        tracing::info!("password reset mail not sent: this account's limit is reached");
         return Ok(());
     }
     let token = random_token(32);
@@ -147,8 +153,17 @@ pub async fn confirm_reset(
         users::by_id(&mut conn, user_id).await?
     };
     let inputs = vec![user.username.clone(), user.email.clone(), user.display_name.clone()];
-    strength::check("new_password", &req.new_password, inputs, state.min_password_score).await?;
-    let ticket = state.passwords.admit(vec![client.queue_key(), format!("user:{}", user.id)])?;
+    let queue = vec![client.queue_key(), format!("user:{}", user.id)];
+    strength::check(
+        &state.passwords,
+        queue.clone(),
+        "new_password",
+        &req.new_password,
+        inputs,
+        state.min_password_score,
+    )
+    .await?;
+    let ticket = state.passwords.admit(queue)?;
     let hash = state.passwords.hash(ticket, req.new_password).await?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {

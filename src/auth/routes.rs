@@ -1,11 +1,11 @@
 use actix_web::post;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{store, strength, Caller};
+use super::{device, store, strength, Caller};
 use crate::domain::{limits, Email, Username};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json};
@@ -64,6 +64,12 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// After a sign-in with the password: this client's device token. Send it
+    /// back as `Pilcrow-Device` at later sign-ins and password changes (a
+    /// browser gets it as the HttpOnly `pilcrow_device` cookie too): failed
+    /// attempts from elsewhere then never lock this client out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 async fn token_response(state: &AppState, user: &User, refresh_token: String) -> ApiResult<HttpResponse> {
@@ -77,13 +83,28 @@ fn pair(state: &AppState, user: &User, refresh_token: String) -> ApiResult<Token
         refresh_token,
         token_type: "Bearer",
         expires_in: state.tokens.access_ttl_secs,
+        device_token: None,
     })
+}
+
+/// `pair`, with a device token for a client that has just proved the password.
+fn pair_with_device(
+    state: &AppState,
+    user: &User,
+    refresh_token: String,
+) -> ApiResult<(TokenResponse, Option<device::SetCookie>)> {
+    let mut tokens = pair(state, user, refresh_token)?;
+    let device = state.tokens.issue_device(user.id, user.token_version)?;
+    let cookie = device::cookie(&device);
+    tokens.device_token = Some(device);
+    Ok((tokens, cookie))
 }
 
 /// Create an account and sign in.
 #[utoipa::path(tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created and signed in", body = TokenResponse),
+        (status = 201, description = "Account created and signed in; sets the `pilcrow_device` cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`pilcrow_device`: this client's device token (HttpOnly)"))),
         (status = 409, description = "`username_taken` or `email_taken`", body = Problem),
         (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
         (status = 429, description = "`rate_limited`: too many registrations from this address; see Retry-After", body = Problem),
@@ -114,7 +135,15 @@ pub async fn register(
         email.as_str().to_owned(),
         req.display_name.clone().unwrap_or_default(),
     ];
-    strength::check("password", &req.password, inputs, state.min_password_score).await?;
+    strength::check(
+        &state.passwords,
+        vec![client.queue_key()],
+        "password",
+        &req.password,
+        inputs,
+        state.min_password_score,
+    )
+    .await?;
     let ticket = state.passwords.admit(vec![client.queue_key()])?;
     let hash = state.passwords.hash(ticket, req.password).await?;
     let mut conn = state.conn().await?;
@@ -130,11 +159,13 @@ pub async fn register(
     )
     .await?;
     let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
-    Ok(HttpResponse::Created().insert_header(("Location", "/api/v1/me")).json(pair(
-        &state,
-        &user,
-        refresh_token,
-    )?))
+    let (tokens, cookie) = pair_with_device(&state, &user, refresh_token)?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", "/api/v1/me"));
+    if let Some(cookie) = cookie {
+        res.insert_header(cookie);
+    }
+    Ok(res.json(tokens))
 }
 
 fn bad_credentials() -> ApiError {
@@ -143,15 +174,18 @@ fn bad_credentials() -> ApiError {
 
 /// Sign in with username or email and password.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
+    params(("Pilcrow-Device" = Option<String>, Header, description = "The `device_token` of an earlier sign-in to this account (browsers send the `pilcrow_device` cookie instead): this client's failed attempts are then counted apart, and others' never lock it out")),
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in; sets the `pilcrow_device` cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`pilcrow_device`: this client's device token (HttpOnly)"))),
         (status = 401, description = "`invalid_credentials`, the same for an unknown login and a wrong password", body = Problem),
-        (status = 429, description = "`rate_limited`: too many sign-ins for this account or from this address, or too many at once; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many failed sign-ins for this login, from this address or on this device, or too many at once; see Retry-After", body = Problem),
     ))]
 #[post("/auth/login")]
 #[tracing::instrument(skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
+    http: HttpRequest,
     client: ClientAddr,
     body: Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -160,14 +194,16 @@ pub async fn login(
         let mut conn = state.conn().await?;
         users::by_login(&mut conn, &req.login).await?
     };
-    // An existing account is counted by its id, whichever of username and
-    // email is typed; an unknown login by what was typed.
-    let account = match &user {
-        Some(user) => format!("user:{}", user.id),
-        None => format!("login:{}", req.login.trim().to_lowercase()),
-    };
-    state.limits.password_attempt(client, &account)?;
-    let ticket = state.passwords.admit(vec![client.queue_key(), account])?;
+    // Counted by what was typed, known account or not: keyed by the account,
+    // a limit reached through the username would answer for the email too,
+    // and tell that both name one account.
+    let typed = format!("login:{}", req.login.trim().to_lowercase());
+    let device = user.as_ref().and_then(|u| device::of(&http, &state.tokens, u.id, u.token_version));
+    let charge = state.limits.password_attempt(client, std::slice::from_ref(&typed), device)?;
+    // A known device queues on its own key too, so a flood aimed at the login
+    // cannot hold the account's share of the queue against its owner.
+    let queue_key = device.map_or(typed, |d| format!("device:{d}"));
+    let ticket = state.passwords.admit(vec![client.queue_key(), queue_key])?;
     // The connection goes back to the pool while argon2 runs.
     let ok = state
         .passwords
@@ -177,12 +213,18 @@ pub async fn login(
         Some(user) if ok => user,
         _ => return Err(bad_credentials()),
     };
+    state.limits.password_correct(charge);
     if state.passwords.needs_rehash(&user.password_hash) {
         rehash(&state, client, &user, req.password).await;
     }
     let mut conn = state.conn().await?;
     let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
-    token_response(&state, &user, refresh_token).await
+    let (tokens, cookie) = pair_with_device(&state, &user, refresh_token)?;
+    let mut res = HttpResponse::Ok();
+    if let Some(cookie) = cookie {
+        res.insert_header(cookie);
+    }
+    Ok(res.json(tokens))
 }
 
 /// Stores the password hashed with the configured parameters, replacing a

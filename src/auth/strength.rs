@@ -2,22 +2,27 @@
 //! own frequency lists of common passwords, names and words), told the
 //! account's username, email and display name so a password made of them
 //! scores low. Below `auth.min_password_score` → 422 `weak_password` with
-//! zxcvbn's own advice. Runs on the blocking pool: its matching grows with the
-//! length (a few ms at 128 characters), and a worker must not wait on it.
+//! zxcvbn's own advice. Runs through the password-hashing queue: its matching
+//! grows with the length (up to half a second of CPU at 128 characters), so
+//! it is bounded and rationed per client like argon2, and a worker never
+//! waits on it. Callers check the length, and the rate limits, first.
 
+use super::passwords::Passwords;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 
-/// Refuses `password` when zxcvbn scores it below `min_score` (0–4).
+/// Refuses `password` when zxcvbn scores it below `min_score` (0–4); `queue`
+/// are the caller's keys in the hashing queue (client address, account).
 pub async fn check(
+    passwords: &Passwords,
+    queue: Vec<String>,
     field: &'static str,
     password: &str,
     user_inputs: Vec<String>,
     min_score: u8,
 ) -> ApiResult<()> {
+    let ticket = passwords.admit(queue)?;
     let password = password.to_owned();
-    let verdict = tokio::task::spawn_blocking(move || verdict(&password, &user_inputs, min_score))
-        .await
-        .map_err(ApiError::internal)?;
+    let verdict = passwords.run(ticket, move || verdict(&password, &user_inputs, min_score)).await?;
     match verdict {
         None => Ok(()),
         Some(reason) => {

@@ -12,6 +12,28 @@ use crate::config::AuthSettings;
 use crate::error::{ApiError, ErrorCode};
 
 const ACCESS_TYPE: &str = "access";
+const DEVICE_TYPE: &str = "device";
+/// How long a device stays known after its last successful sign-in.
+pub const DEVICE_TTL_DAYS: i64 = 365;
+
+/// A device token: proof that this client signed in to `sub` with its
+/// password before (OWASP's device cookie). Not a credential: it only lets
+/// the client's password attempts be counted on a budget of its own.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeviceClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    /// Always "device": an access token is never one, nor the other way round.
+    pub typ: String,
+    /// The user's token version when issued: signing out everywhere, or a
+    /// new password, makes every device unknown again.
+    pub ver: i32,
+    /// The device's id, the key of its own failure budget.
+    pub jti: Uuid,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -76,6 +98,32 @@ impl TokenKeys {
     fn encode(&self, claims: &AccessClaims) -> Result<String, ApiError> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(ApiError::internal)
+    }
+
+    /// A device token for a client that just proved `user_id`'s password.
+    pub fn issue_device(&self, user_id: Uuid, token_version: i32) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = DeviceClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id,
+            iat: now,
+            exp: now + DEVICE_TTL_DAYS * 86_400,
+            typ: DEVICE_TYPE.to_owned(),
+            ver: token_version,
+            jti: Uuid::new_v4(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// The device id in `token` when it is this server's device token for
+    /// `user_id` at `token_version`; anything else is simply no device.
+    pub fn device_of(&self, token: &str, user_id: Uuid, token_version: i32) -> Option<Uuid> {
+        let claims =
+            jsonwebtoken::decode::<DeviceClaims>(token, &self.decoding, &self.validation).ok()?.claims;
+        (claims.typ == DEVICE_TYPE && claims.sub == user_id && claims.ver == token_version)
+            .then_some(claims.jti)
     }
 
     /// Signs any claims with this server's key: tests forge expired, foreign

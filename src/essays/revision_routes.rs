@@ -116,6 +116,7 @@ fn check_if_match(wanted: Option<Option<i32>>, current: i32) -> ApiResult<()> {
         (status = 412, description = "`revision_conflict`: `If-Match` is not the current revision", body = Problem),
         (status = 413, description = "Body over 1 MiB", body = Problem),
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
+        (status = 429, description = "`rate_limited`: too many revisions (dry runs included) by this user; see Retry-After", body = Problem),
     ))]
 #[post("/essays/{essay_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -126,6 +127,7 @@ pub async fn revise_essay(
     path: web::Path<Uuid>,
     body: LateJson<ReviseEssay>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(crate::ratelimit::Create::Revision, &caller)?;
     let essay_id = *path;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Essay(essay_id)).await?;

@@ -58,6 +58,7 @@ pub struct ImportEssay {
         (status = 404, body = Problem),
         (status = 413, description = "Body over 1 MiB", body = Problem),
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
+        (status = 429, description = "`rate_limited`: too many essays imported by this user; see Retry-After", body = Problem),
     ))]
 #[post("/groups/{group_id}/essays")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -68,6 +69,7 @@ pub async fn import_essay(
     path: web::Path<Uuid>,
     body: LateJson<ImportEssay>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(crate::ratelimit::Create::Essay, &caller)?;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Organiser)?;

@@ -252,7 +252,8 @@ async fn long_poll(
 /// idempotent by key: a ticket is a credential and is never stored in clear,
 /// and asking twice only makes two.
 #[utoipa::path(tag = "events", security(("bearer" = [])),
-    responses((status = 201, body = EventTicket), (status = 404, body = Problem)))]
+    responses((status = 201, body = EventTicket), (status = 404, body = Problem),
+        (status = 429, description = "`rate_limited`: too many tickets for this user; see Retry-After", body = Problem)))]
 #[post("/sessions/{session_id}/event-tickets")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_ticket(
@@ -260,6 +261,7 @@ pub async fn create_ticket(
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    state.limits.create(crate::ratelimit::Create::EventTicket, &caller)?;
     let session_id = *path;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Session(session_id)).await?;

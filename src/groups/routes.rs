@@ -228,11 +228,29 @@ pub async fn update_group(
         name: Option<String>,
         description: Option<Option<String>>,
         visibility: Option<Visibility>,
+        slug: Option<String>,
     }
+    // A public group made private gets a private group's slug (its own with a
+    // random suffix): the old one was public and guessable, and `slug_taken`
+    // on it would tell that the now hidden group exists.
+    let slug = match req.visibility {
+        Some(Visibility::Private) => {
+            let group = groups_db::find(&mut conn, access.group_id).await?;
+            (group.visibility == Visibility::Public).then(|| {
+                Slug::parse(&group.slug)
+                    .unwrap_or_else(|_| Slug::from_name(&group.slug))
+                    .with_private_suffix()
+                    .as_str()
+                    .to_owned()
+            })
+        }
+        _ => None,
+    };
     let changes = Changes {
         name: req.name.map(|n| n.trim().to_owned()),
         description: req.description,
         visibility: req.visibility,
+        slug,
     };
     let group = if changes.name.is_none() && changes.description.is_none() && changes.visibility.is_none() {
         groups_db::find(&mut conn, access.group_id).await?

@@ -137,6 +137,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(ErrorCode::MalformedJson, format!("The body is not valid JSON: {e}"))
     })?;
+    // serde reads a struct from an array too (its fields in order), so a
+    // body of `["x", "y"]` would set the first fields; every body is an object.
+    if !value.is_object() {
+        return Err(ApiError::validation(vec![FieldError::new("", "the body must be a JSON object")]));
+    }
     if let Some(field) = find_nul(&value, String::new()) {
         return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
     }
@@ -218,5 +223,13 @@ mod tests {
         assert_eq!(field_of(r#"{"name": "a", "inner": {}}"#), "inner.start");
         assert_eq!(field_of(r#"{"name": "a", "inner": {"start": "x"}}"#), "inner.start");
         assert_eq!(field_of("{\"name\": \"a\\u0000\"}"), "name");
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        for body in [r#"["a", null]"#, "[]", "\"a\"", "1", "null"] {
+            let err = parse::<Outer>(body.as_bytes()).expect_err(body);
+            assert_eq!(err.code, crate::error::ErrorCode::ValidationFailed, "{body}");
+        }
     }
 }

@@ -62,6 +62,7 @@ pub struct SearchHit {
     responses(
         (status = 200, body = Page<SearchHit>),
         (status = 404, body = Problem),
+        (status = 429, description = "`rate_limited`: too many searches from this address or by this user; see Retry-After", body = Problem),
         (status = 422, description = "`q` blank, over 500 characters or holding NUL; a `session_id` of another group", body = Problem),
     ))]
 #[get("/groups/{group_id}/search")]
@@ -69,6 +70,7 @@ pub struct SearchHit {
 pub async fn search(
     state: web::Data<AppState>,
     caller: MaybeCaller,
+    _quota: crate::ratelimit::SearchQuota,
     path: web::Path<Uuid>,
     params: web::Query<SearchParams>,
     page: web::Query<PageParams>,

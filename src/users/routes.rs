@@ -1,11 +1,11 @@
 use actix_web::{get, patch, post};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::models::{self as users, MeView, ProfileChanges};
-use crate::auth::{store, strength, Caller};
+use crate::auth::{device, store, strength, Caller};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{double_option, Check, Json};
@@ -80,9 +80,10 @@ pub async fn patch_me(
 
 /// Change password; every earlier access and refresh token stops working.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = ChangePassword,
+    params(("Pilcrow-Device" = Option<String>, Header, description = "This client's device token (or the `pilcrow_device` cookie): its failed attempts are counted apart")),
     responses(
         (status = 204, description = "Changed; sign in again"),
-        (status = 429, description = "`rate_limited`: too many password attempts; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many failed password attempts (counted before the new password is judged), or too many at once; see Retry-After", body = Problem),
         (status = 401, description = "Wrong current password (`invalid_credentials`) or bad token", body = Problem),
         (status = 422, description = "Invalid fields (`validation_failed`), or `weak_password` with advice", body = Problem),
     ))]
@@ -90,6 +91,7 @@ pub async fn patch_me(
 #[tracing::instrument(skip_all)]
 pub async fn change_password(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
     client: ClientAddr,
     body: Json<ChangePassword>,
@@ -102,16 +104,26 @@ pub async fn change_password(
         let mut conn = state.conn().await?;
         users::current(&mut conn, &caller).await?
     };
-    let inputs = vec![user.username.clone(), user.email.clone(), user.display_name.clone()];
-    strength::check("new_password", &req.new_password, inputs, state.min_password_score).await?;
-    // The second password oracle: the same limits as login.
-    let account = format!("user:{}", user.id);
-    state.limits.password_attempt(client, &account)?;
-    let ticket = state.passwords.admit(vec![client.queue_key(), account.clone()])?;
+    // The second password oracle: the same limits as login (both of the
+    // account's logins, as a sign-in would type them), taken before any CPU
+    // is spent on the request.
+    let device = device::of(&http, &state.tokens, user.id, user.token_version);
+    let typed =
+        [format!("login:{}", user.username.to_lowercase()), format!("login:{}", user.email.to_lowercase())];
+    let charge = state.limits.password_attempt(client, &typed, device)?;
+    let queue =
+        vec![client.queue_key(), device.map_or(format!("user:{}", user.id), |d| format!("device:{d}"))];
+    let ticket = state.passwords.admit(queue.clone())?;
     if !state.passwords.verify(ticket, req.current_password, Some(user.password_hash.clone())).await? {
         return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The current password is wrong."));
     }
-    let ticket = state.passwords.admit(vec![client.queue_key(), account])?;
+    state.limits.password_correct(charge);
+    // Only a caller who knows the password gets zxcvbn's time.
+    let inputs = vec![user.username.clone(), user.email.clone(), user.display_name.clone()];
+    let min_score = state.min_password_score;
+    strength::check(&state.passwords, queue.clone(), "new_password", &req.new_password, inputs, min_score)
+        .await?;
+    let ticket = state.passwords.admit(queue)?;
     let hash = state.passwords.hash(ticket, req.new_password).await?;
     let mut conn = state.conn().await?;
     conn.transaction::<_, ApiError, _>(async move |conn| {

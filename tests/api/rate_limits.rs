@@ -11,17 +11,17 @@ use serde_json::json;
 
 use crate::helpers::{register_body, spawn_app_with, Resp, TestApp};
 
-fn small(requests: u32) -> Window {
-    Window { requests, window_secs: 3600 }
+pub(crate) fn small(requests: u32) -> Window {
+    Window { requests, window_secs: 3600, burst: 0 }
 }
 
-fn limited(s: &mut Settings) {
+pub(crate) fn limited(s: &mut Settings) {
     s.rate_limit.enabled = true;
 }
 
 impl TestApp {
     /// A login sent as if through a proxy for `client`.
-    async fn login_from(&self, client: &str, login: &str, password: &str) -> Resp {
+    pub(crate) async fn login_from(&self, client: &str, login: &str, password: &str) -> Resp {
         self.raw(
             self.client
                 .post(self.url("/auth/login"))
@@ -33,7 +33,7 @@ impl TestApp {
 }
 
 #[track_caller]
-fn assert_rate_limited(resp: &Resp, policy: &str) {
+pub(crate) fn assert_rate_limited(resp: &Resp, policy: &str) {
     resp.expect_problem(429, "rate_limited");
     let retry: u64 = resp.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After seconds");
     assert!((1..=3600).contains(&retry), "Retry-After {retry}");
@@ -52,11 +52,12 @@ async fn wrong_passwords_for_one_account_are_limited_across_addresses() {
     })
     .await;
     let alice = app.register("alice").await;
-    for (i, client) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"].iter().enumerate() {
-        // By username and by email: one account either way.
-        let login = if i % 2 == 0 { &alice.username } else { &alice.email };
-        app.login_from(client, login, "wrong password!").await.expect_unauthorized("invalid_credentials");
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        app.login_from(client, &alice.email, "wrong password!")
+            .await
+            .expect_unauthorized("invalid_credentials");
     }
+    // A client that never signed in to the account waits, password or not.
     let fourth = app.login_from("198.51.100.4", &alice.email, &alice.password).await;
     assert_rate_limited(&fourth, "login-account");
     // Another account is not affected.
@@ -110,6 +111,57 @@ async fn a_trusted_proxy_s_forwarded_for_names_the_client() {
         )
         .await;
     assert_rate_limited(&forwarded, "login-address");
+}
+
+#[tokio::test]
+async fn a_proxy_s_forwarded_wins_over_a_client_s_own_x_forwarded_for() {
+    let app = spawn_app_with(|s| {
+        limited(s);
+        s.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+        s.rate_limit.login_per_address = small(2);
+    })
+    .await;
+    // The proxy sets only `Forwarded`; the client's own X-Forwarded-For passes through.
+    let through_proxy = |spoofed: String| {
+        app.raw(
+            app.client
+                .post(app.url("/auth/login"))
+                .header("forwarded", "for=192.0.2.7;proto=https")
+                .header("x-forwarded-for", spoofed)
+                .json(&json!({"login": "nobody", "password": "whatever123"})),
+        )
+    };
+    for i in 0..2 {
+        through_proxy(format!("198.51.100.{i}")).await.expect_unauthorized("invalid_credentials");
+    }
+    assert_rate_limited(&through_proxy("198.51.100.77".into()).await, "login-address");
+
+    // An operator whose proxy sets only X-Forwarded-For names it, and a
+    // client's own `Forwarded` is then ignored.
+    let named = spawn_app_with(|s| {
+        limited(s);
+        s.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+        s.server.client_ip_header = pilcrow::config::ClientIpHeader::XForwardedFor;
+        s.rate_limit.login_per_address = small(2);
+    })
+    .await;
+    for i in 0..3 {
+        let resp = named
+            .raw(
+                named
+                    .client
+                    .post(named.url("/auth/login"))
+                    .header("forwarded", format!("for=198.51.100.{i}"))
+                    .header("x-forwarded-for", "192.0.2.8")
+                    .json(&json!({"login": "nobody", "password": "whatever123"})),
+            )
+            .await;
+        if i < 2 {
+            resp.expect_unauthorized("invalid_credentials");
+        } else {
+            assert_rate_limited(&resp, "login-address");
+        }
+    }
 }
 
 #[tokio::test]
