@@ -51,6 +51,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub events: EventsSettings,
     pub cache: CacheSettings,
+    pub search: SearchSettings,
+    pub cpu: CpuSettings,
 }
 
 fn default_env() -> Environment {
@@ -72,6 +74,9 @@ pub struct ServerSettings {
     /// Where clients reach this server (`https://pilcrow.example.org`):
     /// the base of the permanent IRIs in the W3C annotation export.
     pub public_base_url: String,
+    /// A request that has not answered after this long gets 503
+    /// `deadline_exceeded` (live event streams excepted). 0 = none.
+    pub request_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +113,20 @@ pub struct EventsSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
     pub answers_max_bytes: u64,
+}
+
+/// Full-text search: see `[search]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchSettings {
+    pub max_matches: i64,
+}
+
+/// CPU-heavy request work (revision planning): see `[cpu]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CpuSettings {
+    pub max_concurrent: usize,
+    pub queue_timeout_ms: u64,
+    pub max_per_client: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -303,6 +322,15 @@ impl Settings {
             (cores() / 2).max(1)
         } else {
             self.auth.max_concurrent_hashes
+        }
+    }
+
+    /// `cpu.max_concurrent`, with 0 meaning half the cores (at least one).
+    pub fn max_concurrent_cpu(&self) -> usize {
+        if self.cpu.max_concurrent == 0 {
+            (cores() / 2).max(1)
+        } else {
+            self.cpu.max_concurrent
         }
     }
 }

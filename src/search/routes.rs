@@ -101,6 +101,7 @@ pub async fn search(
         include_hidden: access.is_moderator(),
         after,
         limit,
+        max_matches: state.search_max_matches,
     };
     let hits = search_db::hits(&mut conn, &query).await?;
     let page = Page::from_rows(hits, limit, |h| (h.created_at, h.key_id));
