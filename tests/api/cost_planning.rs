@@ -43,7 +43,11 @@ async fn heavy(app: &TestApp) -> Heavy {
     app.add_member(&group, &owner, &reader, "member").await;
     let (old, revised) = texts(2_000);
     let essay = app
-        .post(&format!("/groups/{group}/essays"), Some(&owner.token), json!({"title": "Long", "format": "text", "body": old}))
+        .post(
+            &format!("/groups/{group}/essays"),
+            Some(&owner.token),
+            json!({"title": "Long", "format": "text", "body": old}),
+        )
         .await
         .expect(201);
     let essay_id = id(&essay);
