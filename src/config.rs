@@ -121,7 +121,7 @@ pub struct SearchSettings {
     pub max_matches: i64,
 }
 
-/// CPU-heavy request work (revision planning): see `[cpu]` in config/default.toml.
+/// CPU-heavy request work (essay splitting, revision planning): see `[cpu]` in config/default.toml.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CpuSettings {
     pub max_concurrent: usize,

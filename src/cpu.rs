@@ -1,8 +1,8 @@
-//! CPU-heavy request work (planning an essay revision) on the blocking pool,
-//! at most N at once, rationed per client as password hashing is
-//! (`auth::passwords`): each client address and each account may have only a
-//! few jobs waiting or running (the rest get 429 at once), a job waits at
-//! most the queue timeout for its turn (then 429), and nothing that waits
+//! CPU-heavy request work (splitting an essay, planning a revision) on the
+//! blocking pool, at most N at once, rationed per client as password hashing
+//! is (`auth::passwords`): each client address and each account may have
+//! only a few jobs waiting or running (the rest get 429 at once), a job waits
+//! at most the queue timeout for its turn (then 429), and nothing that waits
 //! here holds a database connection. So one client looping heavy requests
 //! takes its share of the cores and no more, and never the pool.
 

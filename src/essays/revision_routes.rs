@@ -134,6 +134,9 @@ pub async fn revise_essay(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Essay(essay_id)).await?;
     let actor = access.require(Role::Organiser)?;
+    let essay = essays_db::find(&mut conn, essay_id).await?;
+    // The upload, the split and the plan hold no connection.
+    drop(conn);
     let wanted = if_match(&http)?;
     let req = body.read(state.essay_body_limit).await?;
     if req.body.len() > MAX_BODY_BYTES {
@@ -148,14 +151,19 @@ pub async fn revise_essay(
         check.chars("note", note, limits::REVISION_NOTE);
     }
     check.done()?;
-    let essay = essays_db::find(&mut conn, essay_id).await?;
     let format = match req.format {
         Some(Format::Text) => "text",
         Some(Format::Markdown) => "markdown",
         None => essay.format.as_str(),
     };
-    let blocks =
-        if format == "markdown" { split::split_markdown(&req.body) } else { split::split_text(&req.body) };
+    // One place in the CPU queue for the whole request, however many plans it takes.
+    let ticket = state.cpu.admit(vec![format!("user:{actor}"), client.queue_key()])?;
+    let text = std::sync::Arc::<str>::from(req.body.as_str());
+    let markdown = format == "markdown";
+    let blocks = state
+        .cpu
+        .run(&ticket, move || if markdown { split::split_markdown(&text) } else { split::split_text(&text) })
+        .await?;
     if blocks.is_empty() {
         return Err(ApiError::invalid_field("body", "must hold at least one paragraph"));
     }
@@ -167,12 +175,10 @@ pub async fn revise_essay(
     }
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
 
-    // One place in the CPU queue for the whole request, however many plans it takes.
-    let ticket = state.cpu.admit(vec![format!("user:{actor}"), client.queue_key()])?;
     let blocks = std::sync::Arc::new(blocks);
+    let mut conn = state.conn().await?;
     let mut snapshot = revisions::current(&mut conn, essay_id, false).await?;
     check_if_match(wanted, snapshot.revision)?;
-    // No connection is held while the plan waits for its turn or runs.
     drop(conn);
 
     if req.dry_run {
@@ -191,6 +197,10 @@ pub async fn revise_essay(
         let answer = idempotency::once(&mut conn, &http, &caller, async |conn| {
             let report = conn
                 .transaction::<_, ApiError, _>(async |conn| {
+                    // Still an organiser after the upload and the plan.
+                    access::resolve(conn, Some(&caller), Scope::Essay(essay_id))
+                        .await?
+                        .require(Role::Organiser)?;
                     let current = revisions::current(conn, essay_id, true).await?;
                     check_if_match(wanted, current.revision)?;
                     if current != planned_from {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::{id, spawn_app_on, spawn_app_with, TestApp, TestUser};
@@ -162,4 +163,47 @@ async fn the_request_deadline_ends_a_slow_request_but_not_a_long_poll() {
         .expect(200);
     assert_eq!(polled["items"], json!([]));
     assert!(started.elapsed() >= Duration::from_millis(900), "the long-poll waited its second");
+}
+
+/// An organiser's essay upload that trickles in holds no connection while it
+/// does: with one connection in the pool, another user's read answers at
+/// once meanwhile (before, the import held its connection from the access
+/// check to the end of the upload, and the read waited for it).
+#[tokio::test]
+async fn a_slow_essay_upload_holds_no_connection() {
+    let app = spawn_app_with(|s| {
+        s.database.pool_size = 1;
+        s.database.pool_timeout_ms = 10_000;
+    })
+    .await;
+    let owner = app.register("owner").await;
+    let reading = app.reading(&owner, "public").await;
+    let para = reading.paragraph_id(0);
+    let thread = id(&app.start_thread(&reading.session_id, &owner, &para, "A thread").await);
+
+    let body =
+        serde_json::to_vec(&json!({"title": "Slow", "format": "text", "body": "One.\n\nTwo."})).unwrap();
+    let (head, tail) = body.split_at(10);
+    let (head, tail) = (head.to_vec(), tail.to_vec());
+    let chunks = futures_util::stream::iter([head, tail]).then(|chunk| async move {
+        if chunk.first() != Some(&b'{') {
+            tokio::time::sleep(Duration::from_millis(2_000)).await;
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let upload = app
+        .client
+        .post(app.url(&format!("/groups/{}/essays", reading.group_id)))
+        .bearer_auth(&owner.token)
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(reqwest::Body::wrap_stream(chunks));
+    let upload = tokio::spawn(async move { upload.send().await.unwrap().status().as_u16() });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let read = Instant::now();
+    app.get(&format!("/threads/{thread}"), None).await.expect(200);
+    let read = read.elapsed();
+    assert_eq!(upload.await.unwrap(), 201);
+    assert!(read < Duration::from_millis(1000), "the read waited {read:?} for the upload's connection");
 }
