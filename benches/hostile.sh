@@ -128,28 +128,37 @@ counts_step "counts p99, 8 clients searching"
 wait "${pids[@]}" 2>/dev/null || true
 pids=()
 
-# A 5,000-paragraph essay in the bench group, and 6 clients looping dry runs
-# of a revision that edits every paragraph (the planner's worst case, cut at
-# its 2 s budget).
-token="$(head -1 "$OUT/tokens.txt")"
+# Six attackers, each an account with a group of its own and a 5,000-paragraph
+# essay in it (anyone may create both), each from its own loopback address
+# (127.0.0.11-16), looping dry runs of a revision that edits every paragraph
+# (the planner's worst case, cut at its 2 s budget).
 essay="$(awk -v n="$PARAGRAPHS" 'BEGIN { for (i = 0; i < n; i++) printf "Paragraph %d: the quiet reader listens to the story of the lamp by the window at night.\n\n", i }')"
 revised="$(sed 's/^Paragraph /Revised paragraph /' <<<"$essay")"
-essay_id="$(jq -Rs '{title: "Long", format: "text", body: .}' <<<"$essay" |
-    curl -sS --fail-with-body -X POST "$BASE_URL/groups/$group/essays" -H 'Content-Type: application/json' \
-        -H "Authorization: Bearer $token" --data-binary @- | jq -r .id)"
 jq -Rs '{body: ., dry_run: true}' <<<"$revised" >"$OUT/raw/hostile-dry-run.json"
-dry_runs() { # at most DURATION+2 seconds and 1,000 requests
+jq -Rs '{title: "Long", format: "text", body: .}' <<<"$essay" >"$OUT/raw/hostile-essay.json"
+attackers=()
+for i in 1 2 3 4 5 6; do
+    token="$(sed -n "${i}p" "$OUT/tokens.txt")"
+    own="$(curl -sS --fail-with-body -X POST "$BASE_URL/groups" -H 'Content-Type: application/json' \
+        -H "Authorization: Bearer $token" \
+        -d "{\"name\":\"Hostile $i\",\"slug\":\"hostile-$i-$RANDOM\",\"visibility\":\"private\"}" | jq -r .id)"
+    essay_id="$(curl -sS --fail-with-body -X POST "$BASE_URL/groups/$own/essays" -H 'Content-Type: application/json' \
+        -H "Authorization: Bearer $token" --data-binary @"$OUT/raw/hostile-essay.json" | jq -r .id)"
+    attackers+=("$token $essay_id 127.0.0.$((10 + i))")
+done
+dry_runs() { # token essay address; at most DURATION+2 seconds and 1,000 requests
     local until=$((SECONDS + DURATION + 2)) n=0
     while ((SECONDS < until && n < 1000)); do
-        curl -s -o /dev/null -w '%{http_code}\n' -X POST "$BASE_URL/essays/$essay_id/revisions" \
-            -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+        curl -s -o /dev/null -w '%{http_code}\n' --interface "$3" -X POST "$BASE_URL/essays/$2/revisions" \
+            -H 'Content-Type: application/json' -H "Authorization: Bearer $1" \
             --data-binary @"$OUT/raw/hostile-dry-run.json" --max-time 30 || true
         n=$((n + 1))
     done
 }
 : >"$OUT/raw/hostile-dry-run-codes.txt"
-for _ in 1 2 3 4 5 6; do
-    dry_runs >>"$OUT/raw/hostile-dry-run-codes.txt" &
+for a in "${attackers[@]}"; do
+    # shellcheck disable=SC2086
+    dry_runs $a >>"$OUT/raw/hostile-dry-run-codes.txt" &
     pids+=($!)
 done
 sleep 1
@@ -158,7 +167,8 @@ wait "${pids[@]}" 2>/dev/null || true
 pids=()
 log "dry-run answers: $(sort "$OUT/raw/hostile-dry-run-codes.txt" | uniq -c | tr '\n' ' ')"
 echo >>"$RESULTS"
-echo "Dry-run answers (status count): $(sort "$OUT/raw/hostile-dry-run-codes.txt" | uniq -c | awk '{ printf "%s×%s ", $2, $1 }')" >>"$RESULTS"
+echo "Dry-run answers (status×count): $(sort "$OUT/raw/hostile-dry-run-codes.txt" | uniq -c | awk '{ printf "%s×%s ", $2, $1 }')" >>"$RESULTS"
+echo >>"$RESULTS"
 
 if [[ "$SIZE_LARGE" != 0 ]]; then
     measure_size "$SIZE_LARGE"
