@@ -51,6 +51,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub events: EventsSettings,
     pub cache: CacheSettings,
+    pub search: SearchSettings,
+    pub cpu: CpuSettings,
 }
 
 fn default_env() -> Environment {
@@ -75,6 +77,9 @@ pub struct ServerSettings {
     /// Which header of a trusted proxy names the client; see `ratelimit`.
     #[serde(default)]
     pub client_ip_header: ClientIpHeader,
+    /// A request that has not answered after this long gets 503
+    /// `deadline_exceeded` (live event streams excepted). 0 = none.
+    pub request_timeout_ms: u64,
 }
 
 /// The header a trusted proxy names the client in (`server.client_ip_header`).
@@ -127,6 +132,20 @@ pub struct EventsSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
     pub answers_max_bytes: u64,
+}
+
+/// Full-text search: see `[search]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchSettings {
+    pub max_matches: i64,
+}
+
+/// CPU-heavy request work (essay splitting, revision planning): see `[cpu]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CpuSettings {
+    pub max_concurrent: usize,
+    pub queue_timeout_ms: u64,
+    pub max_per_client: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,6 +374,15 @@ impl Settings {
             (cores() / 2).max(1)
         } else {
             self.auth.max_concurrent_hashes
+        }
+    }
+
+    /// `cpu.max_concurrent`, with 0 meaning half the cores (at least one).
+    pub fn max_concurrent_cpu(&self) -> usize {
+        if self.cpu.max_concurrent == 0 {
+            (cores() / 2).max(1)
+        } else {
+            self.cpu.max_concurrent
         }
     }
 }

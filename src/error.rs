@@ -87,6 +87,8 @@ pub enum ErrorCode {
     UsernameTaken,
     ValidationFailed,
     WeakPassword,
+    /// The request ran past `server.request_timeout_ms` and was ended (503).
+    DeadlineExceeded,
 }
 
 impl ErrorCode {

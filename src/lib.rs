@@ -5,6 +5,7 @@ pub mod annotations;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -124,6 +124,12 @@ impl Application {
                 settings.cache.answers_max_bytes,
             )),
             posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
+            cpu: crate::cpu::CpuQueue::new(
+                settings.max_concurrent_cpu(),
+                Duration::from_millis(settings.cpu.queue_timeout_ms),
+                settings.cpu.max_per_client,
+            ),
+            search_max_matches: settings.search.max_matches.max(1),
         };
         start_events(&state.events, direct);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -253,6 +259,7 @@ pub fn run(
     let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
     let exporter = metrics::exporter(&settings.metrics, &pools)?;
     let metrics_here = exporter.is_some() && settings.metrics.bind.is_empty();
+    let deadline = Duration::from_millis(settings.server.request_timeout_ms);
     let server = HttpServer::new(move || {
         // Runs on each worker's thread: its requests use connections it opens.
         let mut state = shared_state.clone();
@@ -279,6 +286,7 @@ pub fn run(
             .wrap(from_fn(telemetry::access_log))
             .wrap(from_fn(head::as_get))
             .wrap(from_fn(crate::events::touch_on_write))
+            .wrap(from_fn(move |req, next| crate::http::deadline::limit(deadline, req, next)))
             .configure(|cfg| {
                 if let (true, Some(exporter)) = (metrics_here, &exporter) {
                     cfg.app_data(exporter.clone())

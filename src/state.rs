@@ -27,6 +27,10 @@ pub struct AppState {
     pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
     /// Comment posts of this worker, batched (src/threads/post_queue.rs).
     pub posts: crate::threads::post_queue::PostQueue,
+    /// CPU-heavy request work, bounded and rationed per client (src/cpu.rs).
+    pub cpu: crate::cpu::CpuQueue,
+    /// Matches one search reads at most (`search.max_matches`).
+    pub search_max_matches: i64,
 }
 
 impl AppState {

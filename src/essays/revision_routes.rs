@@ -19,6 +19,7 @@ use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, LateJson, Page, PageParams};
 use crate::idempotency::{self, Reply};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -116,7 +117,8 @@ fn check_if_match(wanted: Option<Option<i32>>, current: i32) -> ApiResult<()> {
         (status = 412, description = "`revision_conflict`: `If-Match` is not the current revision", body = Problem),
         (status = 413, description = "Body over 1 MiB", body = Problem),
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
-        (status = 429, description = "`rate_limited`: too many revisions (dry runs included) by this user; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many revisions (dry runs included) by this user, or this client already has its share of plans waiting or running (`Retry-After`)", body = Problem),
+        (status = 503, description = "`database_busy`: the essay kept changing while the revision was planned (`Retry-After`)", body = Problem),
     ))]
 #[post("/essays/{essay_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -124,6 +126,7 @@ pub async fn revise_essay(
     state: web::Data<AppState>,
     http: HttpRequest,
     caller: Caller,
+    client: ClientAddr,
     path: web::Path<Uuid>,
     body: LateJson<ReviseEssay>,
 ) -> ApiResult<HttpResponse> {
@@ -132,6 +135,9 @@ pub async fn revise_essay(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Essay(essay_id)).await?;
     let actor = access.require(Role::Organiser)?;
+    let essay = essays_db::find(&mut conn, essay_id).await?;
+    // The upload, the split and the plan hold no connection.
+    drop(conn);
     let wanted = if_match(&http)?;
     let req = body.read(state.essay_body_limit).await?;
     if req.body.len() > MAX_BODY_BYTES {
@@ -146,14 +152,19 @@ pub async fn revise_essay(
         check.chars("note", note, limits::REVISION_NOTE);
     }
     check.done()?;
-    let essay = essays_db::find(&mut conn, essay_id).await?;
     let format = match req.format {
         Some(Format::Text) => "text",
         Some(Format::Markdown) => "markdown",
         None => essay.format.as_str(),
     };
-    let blocks =
-        if format == "markdown" { split::split_markdown(&req.body) } else { split::split_text(&req.body) };
+    // One place in the CPU queue for the whole request, however many plans it takes.
+    let ticket = state.cpu.admit(vec![format!("user:{actor}"), client.queue_key()])?;
+    let text = std::sync::Arc::<str>::from(req.body.as_str());
+    let markdown = format == "markdown";
+    let blocks = state
+        .cpu
+        .run(&ticket, move || if markdown { split::split_markdown(&text) } else { split::split_text(&text) })
+        .await?;
     if blocks.is_empty() {
         return Err(ApiError::invalid_field("body", "must hold at least one paragraph"));
     }
@@ -165,37 +176,77 @@ pub async fn revise_essay(
     }
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
 
+    let blocks = std::sync::Arc::new(blocks);
+    let mut conn = state.conn().await?;
+    let mut snapshot = revisions::current(&mut conn, essay_id, false).await?;
+    check_if_match(wanted, snapshot.revision)?;
+    drop(conn);
+
     if req.dry_run {
-        let current = revisions::current(&mut conn, essay_id, false).await?;
-        check_if_match(wanted, current.revision)?;
-        let (current, plan) = revisions::plan(current, blocks).await?;
+        let (current, plan) = revisions::plan(&state.cpu, &ticket, snapshot, blocks).await?;
         let report = RevisionReport::new(essay_id, current.revision + 1, true, plan);
         return Ok(HttpResponse::Ok().json(report));
     }
 
     let format = format.to_owned();
-    // Idempotency-Key: a retried revision is answered from the first, not applied twice.
-    idempotency::once(&mut conn, &http, &caller, async |conn| {
-        let report = conn
-            .transaction::<_, ApiError, _>(async move |conn| {
-                let current = revisions::current(conn, essay_id, true).await?;
-                check_if_match(wanted, current.revision)?;
-                let (current, plan) = revisions::plan(current, blocks).await?;
-                let new = NewRevision {
-                    essay_id,
-                    revision: current.revision + 1,
-                    body: &req.body,
-                    format: &format,
-                    note,
-                    created_by: actor,
-                };
-                revisions::apply(conn, &new, &current.paragraphs, &plan).await?;
-                Ok(RevisionReport::new(essay_id, new.revision, false, plan))
-            })
-            .await?;
-        Reply::created(format!("/api/v1/essays/{essay_id}/revisions/{}", report.revision), &report)
-    })
-    .await
+    for _ in 0..REPLANS {
+        let (planned_from, plan) = revisions::plan(&state.cpu, &ticket, snapshot, blocks.clone()).await?;
+        let mut conn = state.conn().await?;
+        // What the locked essay looked like when it no longer matched the plan.
+        let mut changed = None;
+        // Idempotency-Key: a retried revision is answered from the first, not applied twice.
+        let answer = idempotency::once(&mut conn, &http, &caller, async |conn| {
+            let report = conn
+                .transaction::<_, ApiError, _>(async |conn| {
+                    // Still an organiser after the upload and the plan.
+                    access::resolve(conn, Some(&caller), Scope::Essay(essay_id))
+                        .await?
+                        .require(Role::Organiser)?;
+                    let current = revisions::current(conn, essay_id, true).await?;
+                    check_if_match(wanted, current.revision)?;
+                    if current != planned_from {
+                        changed = Some(current);
+                        return Err(essay_changed());
+                    }
+                    let new = NewRevision {
+                        essay_id,
+                        revision: current.revision + 1,
+                        body: &req.body,
+                        format: &format,
+                        note,
+                        created_by: actor,
+                    };
+                    revisions::apply(conn, &new, &current.paragraphs, &plan).await?;
+                    Ok(RevisionReport::new(essay_id, new.revision, false, plan))
+                })
+                .await?;
+            Reply::created(format!("/api/v1/essays/{essay_id}/revisions/{}", report.revision), &report)
+        })
+        .await;
+        match changed {
+            // Rolled back: plan again from what is there now, with no connection held.
+            Some(current) => snapshot = current,
+            None => return answer,
+        }
+    }
+    Err(essay_changed())
+}
+
+/// Plans made before the essay's locks are taken; one is applied only if the
+/// essay, its paragraphs and threads are still what it was made from, and a
+/// revision whose essay keeps changing under it gives up after this many.
+const REPLANS: usize = 3;
+
+/// The essay changed between planning and applying every time: the client
+/// retries (its `If-Match`, if any, still holds).
+fn essay_changed() -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::DatabaseBusy,
+        "The essay's threads changed while the revision was planned; try again.",
+    );
+    e.retry_after_secs = Some(1);
+    e
 }
 
 /// The essay's revisions, newest first.

@@ -4,6 +4,7 @@
 //! "Essay revisions" section of `src/db/replaceable/triggers.sql`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 use super::revise::{self, AnchorStatus, Change, OldParagraph, Plan, ThreadAnchor};
 use super::split::{Block, Kind};
+use crate::cpu::{CpuQueue, Ticket};
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{
     essay_revisions, essays, paragraph_versions, paragraphs, thread_anchors, threads, users,
@@ -26,7 +28,9 @@ use crate::users::UserView;
 /// orphaning rather than guessing).
 pub const PLAN_BUDGET: Duration = Duration::from_secs(2);
 
-/// What a revision starts from.
+/// What a revision starts from. Equal snapshots plan alike: the planner
+/// reads nothing else.
+#[derive(PartialEq, Eq)]
 pub struct Current {
     pub revision: i32,
     pub paragraphs: Vec<OldParagraph>,
@@ -91,14 +95,23 @@ pub async fn current(conn: &mut AsyncPgConnection, essay_id: Uuid, lock: bool) -
     Ok(Current { revision, paragraphs, threads })
 }
 
-/// Runs the planner off the async workers.
-pub async fn plan(current: Current, blocks: Vec<Block>) -> ApiResult<(Current, Plan)> {
-    tokio::task::spawn_blocking(move || {
-        let plan = revise::plan(&current.paragraphs, &blocks, &current.threads, PLAN_BUDGET, Uuid::now_v7);
-        (current, plan)
-    })
-    .await
-    .map_err(ApiError::internal)
+/// Runs the planner through the CPU queue, off the async workers. Callers
+/// hold no database connection meanwhile: planning a long essay takes up to
+/// [`PLAN_BUDGET`] of CPU, and a connection held across it is one the other
+/// requests cannot have.
+pub async fn plan(
+    queue: &CpuQueue,
+    ticket: &Ticket,
+    current: Current,
+    blocks: Arc<Vec<Block>>,
+) -> ApiResult<(Current, Plan)> {
+    queue
+        .run(ticket, move || {
+            let plan =
+                revise::plan(&current.paragraphs, &blocks, &current.threads, PLAN_BUDGET, Uuid::now_v7);
+            (current, plan)
+        })
+        .await
 }
 
 pub struct NewRevision<'a> {

@@ -14,6 +14,7 @@ use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, LateJson, Page, PageParams};
 use crate::idempotency::{self, Reply};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 /// An essay body may hold at most this many bytes of text...
@@ -58,7 +59,7 @@ pub struct ImportEssay {
         (status = 404, body = Problem),
         (status = 413, description = "Body over 1 MiB", body = Problem),
         (status = 422, description = "Invalid fields, no paragraphs, or over 5,000 paragraphs", body = Problem),
-        (status = 429, description = "`rate_limited`: too many essays imported by this user; see Retry-After", body = Problem),
+        (status = 429, description = "`rate_limited`: too many essays imported by this user, or this client already has its share of work waiting in the CPU queue (`Retry-After`)", body = Problem),
     ))]
 #[post("/groups/{group_id}/essays")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -66,6 +67,7 @@ pub async fn import_essay(
     state: web::Data<AppState>,
     http: HttpRequest,
     caller: Caller,
+    client: ClientAddr,
     path: web::Path<Uuid>,
     body: LateJson<ImportEssay>,
 ) -> ApiResult<HttpResponse> {
@@ -73,7 +75,9 @@ pub async fn import_essay(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     let actor = access.require(Role::Organiser)?;
-    // Only now, with the caller known to be an organiser, is the body read.
+    // Only now, with the caller known to be an organiser, is the body read,
+    // and with no connection held: a slow upload or the split holds none.
+    drop(conn);
     let req = body.read(state.essay_body_limit).await?;
     if req.body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
@@ -97,10 +101,21 @@ pub async fn import_essay(
         );
     }
     check.done()?;
-    let (format, blocks) = match req.format {
-        Format::Text => ("text", split::split_text(&req.body)),
-        Format::Markdown => ("markdown", split::split_markdown(&req.body)),
+    // Splitting a megabyte of Markdown is CPU work: it waits its turn.
+    let ticket = state.cpu.admit(vec![format!("user:{actor}"), client.queue_key()])?;
+    let (format, text) = match req.format {
+        Format::Text => ("text", req.body),
+        Format::Markdown => ("markdown", req.body),
     };
+    let (text, blocks) = state
+        .cpu
+        .run(&ticket, move || {
+            let blocks =
+                if format == "markdown" { split::split_markdown(&text) } else { split::split_text(&text) };
+            (text, blocks)
+        })
+        .await?;
+    drop(ticket);
     if blocks.is_empty() {
         return Err(ApiError::invalid_field("body", "must hold at least one paragraph"));
     }
@@ -119,10 +134,15 @@ pub async fn import_essay(
         format,
         created_by: actor,
     };
+    let mut conn = state.conn().await?;
     idempotency::once(&mut conn, &http, &caller, async |conn| {
         let essay = conn
             .transaction::<_, ApiError, _>(async move |conn| {
-                essays_db::insert(conn, &new, &req.body, &blocks).await
+                // Still an organiser after the upload and the split.
+                access::resolve(conn, Some(&caller), Scope::Group(new.group_id))
+                    .await?
+                    .require(Role::Organiser)?;
+                essays_db::insert(conn, &new, &text, &blocks).await
             })
             .await?;
         Reply::created(format!("/api/v1/essays/{}", essay.essay.id), &essay)

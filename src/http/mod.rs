@@ -2,6 +2,7 @@
 //! problem responses for the framework's own errors, pages, and validation.
 
 pub mod conditional;
+pub mod deadline;
 pub mod head;
 pub mod json;
 pub mod pages;

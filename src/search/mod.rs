@@ -7,7 +7,9 @@
 //! `-word`, `or`, stray operators) without a syntax error. Results follow the
 //! caller's visibility exactly as lists do; deleted comments are never found,
 //! not even by moderators (their words were withdrawn; moderators keep the
-//! revisions route). Snippets are made only for the page returned.
+//! revisions route). Snippets are made only for the page returned. The
+//! statement is written so the GIN indexes answer it and reads a bounded
+//! number of matches (`models::statement`).
 
 pub mod models;
 pub mod routes;

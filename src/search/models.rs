@@ -41,45 +41,75 @@ pub struct Search<'a> {
     pub include_hidden: bool,
     pub after: Option<SearchKey>,
     pub limit: i64,
+    /// Matching comments (and, apart, matching titles) one search reads at
+    /// most (`search.max_matches`).
+    pub max_matches: i64,
+}
+
+/// The statement [`hits`] runs for a search of this shape: `$1` the query
+/// text, `$2` the group, `$3` the cap on matches read, `$4` the rows wanted,
+/// then `$5` the session when `session` and the keyset position (two more)
+/// when `after`.
+///
+/// Each shape has a text of its own, with the tsquery written inline beside
+/// each `@@`, so the planner sees a condition the GIN indexes answer (a
+/// tsquery taken from a CTE, or `$n OR …` guards, left it reading every
+/// comment of the group and testing each). `diesel::sql_query` statements
+/// are not kept prepared, so every search is planned with its own values,
+/// never with a generic plan that cannot tell a rare word from a common one.
+/// Each branch reads at most `$3` matches, in no particular order, before
+/// the newest are picked: a word in every comment of a million costs the
+/// same as one in a thousand.
+pub fn statement(include_hidden: bool, session: bool, after: bool) -> String {
+    let (comment_visible, title_visible) =
+        if include_hidden { ("", "") } else { (" AND NOT c.hidden AND NOT t.hidden", " AND NOT t.hidden") };
+    let in_session = if session { " AND t.session_id = $5" } else { "" };
+    let (x, y) = if session { (6, 7) } else { (5, 6) };
+    let keyset =
+        if after { format!(" WHERE (hit.created_at, hit.key_id) < (${x}, ${y})") } else { String::new() };
+    format!(
+        "SELECT hit.* FROM ( \
+           (SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at, \
+                   c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text \
+              FROM comments c \
+              JOIN threads t ON t.id = c.thread_id \
+              JOIN reading_sessions s ON s.id = t.session_id \
+             WHERE c.search @@ websearch_to_tsquery('simple', $1) AND s.group_id = $2 AND NOT c.deleted\
+                   {comment_visible}{in_session} \
+             LIMIT $3) \
+           UNION ALL \
+           (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title \
+              FROM threads t \
+              JOIN reading_sessions s ON s.id = t.session_id \
+             WHERE to_tsvector('simple', coalesce(t.title, '')) @@ websearch_to_tsquery('simple', $1) \
+                   AND t.title IS NOT NULL AND s.group_id = $2{title_visible}{in_session} \
+             LIMIT $3) \
+         ) hit{keyset} \
+         ORDER BY hit.created_at DESC, hit.key_id DESC \
+         LIMIT $4"
+    )
 }
 
 /// Comment bodies and thread titles matching the query, newest first,
 /// `limit + 1` rows (the extra one only says another page exists).
 #[tracing::instrument(skip_all)]
 pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec<Hit>> {
-    let (after_at, after_id) = s.after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
-    Ok(diesel::sql_query(
-        "WITH q AS (SELECT websearch_to_tsquery('simple', $1) AS q) \
-         SELECT hit.* FROM ( \
-           SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at, \
-                  c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text \
-             FROM q, comments c \
-             JOIN threads t ON t.id = c.thread_id \
-             JOIN reading_sessions s ON s.id = t.session_id \
-            WHERE c.search @@ q.q AND s.group_id = $2 AND NOT c.deleted \
-              AND ($3 OR (NOT c.hidden AND NOT t.hidden)) \
-              AND ($4::uuid IS NULL OR t.session_id = $4) \
-           UNION ALL \
-           SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title \
-             FROM q, threads t \
-             JOIN reading_sessions s ON s.id = t.session_id \
-            WHERE t.title IS NOT NULL AND to_tsvector('simple', coalesce(t.title, '')) @@ q.q AND s.group_id = $2 \
-              AND ($3 OR NOT t.hidden) \
-              AND ($4::uuid IS NULL OR t.session_id = $4) \
-         ) hit \
-         WHERE $5::timestamptz IS NULL OR (hit.created_at, hit.key_id) < ($5, $6) \
-         ORDER BY hit.created_at DESC, hit.key_id DESC \
-         LIMIT $7",
-    )
-    .bind::<Text, _>(s.query)
-    .bind::<SqlUuid, _>(s.group_id)
-    .bind::<Bool, _>(s.include_hidden)
-    .bind::<Nullable<SqlUuid>, _>(s.session_id)
-    .bind::<Nullable<Timestamptz>, _>(after_at)
-    .bind::<Nullable<SqlUuid>, _>(after_id)
-    .bind::<BigInt, _>(s.limit + 1)
-    .load(conn)
-    .await?)
+    let sql = statement(s.include_hidden, s.session_id.is_some(), s.after.is_some());
+    let query = diesel::sql_query(sql)
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<Text, _>(s.query)
+        .bind::<SqlUuid, _>(s.group_id)
+        .bind::<BigInt, _>(s.max_matches)
+        .bind::<BigInt, _>(s.limit + 1);
+    let query = match s.session_id {
+        Some(session_id) => query.bind::<SqlUuid, _>(session_id),
+        None => query,
+    };
+    let query = match s.after {
+        Some((at, id)) => query.bind::<Timestamptz, _>(at).bind::<SqlUuid, _>(id),
+        None => query,
+    };
+    Ok(query.load(conn).await?)
 }
 
 /// Marks the start and end of a match in `ts_headline`'s output. Control

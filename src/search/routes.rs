@@ -57,7 +57,10 @@ pub struct SearchHit {
 
 /// Search a group's thread titles and comments, newest first. Results are
 /// what the caller could read through the other routes: hidden threads and
-/// comments for moderators only, deleted comments never.
+/// comments for moderators only, deleted comments never. One search reads at
+/// most `search.max_matches` (1,000) matching comments and as many titles:
+/// a query matching more is answered from that many of them, not
+/// necessarily the newest, so narrow it with more words or a phrase.
 #[utoipa::path(security((), ("bearer" = [])), tag = "search", params(SearchParams, PageParams),
     responses(
         (status = 200, body = Page<SearchHit>),
@@ -103,6 +106,7 @@ pub async fn search(
         include_hidden: access.is_moderator(),
         after,
         limit,
+        max_matches: state.search_max_matches,
     };
     let hits = search_db::hits(&mut conn, &query).await?;
     let page = Page::from_rows(hits, limit, |h| (h.created_at, h.key_id));

@@ -93,7 +93,7 @@ crate::db_enum! {
 }
 
 /// A paragraph of the current text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OldParagraph {
     pub id: Uuid,
     pub kind: Kind,
@@ -101,7 +101,7 @@ pub struct OldParagraph {
 }
 
 /// A thread as the planner needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadAnchor {
     pub thread_id: Uuid,
     pub paragraph_id: Uuid,
