@@ -26,6 +26,7 @@ mod groups;
 mod health;
 mod http;
 mod idempotency;
+mod idempotency_access;
 mod invites;
 mod kept_answers;
 mod kept_comment_pages;
