@@ -87,6 +87,8 @@ pub enum ErrorCode {
     UsernameTaken,
     ValidationFailed,
     WeakPassword,
+    /// The instance holds as many live event streams as it may.
+    TooManyStreams,
 }
 
 impl ErrorCode {
