@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
 use serde_json::{json, Value};
 
 use crate::helpers::{created_comment_ids, spawn_app, spawn_app_with, SOON};
@@ -41,6 +42,38 @@ async fn a_comment_posted_right_after_a_ban_never_reaches_the_banned_reader() {
             "round {round}: the banned reader got {events:#?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_comment_that_commits_after_a_ban_but_sorts_before_it_is_withheld() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let member = app.register("member").await;
+    let reading = app.reading(&owner, "public").await;
+    let (g, s) = (&reading.group_id, &reading.session_id);
+    app.add_member(g, &owner, &member, "member").await;
+    let thread = app.start_thread(s, &owner, &reading.paragraph_id(0), "Open").await;
+    let mut stream = app.subscribe(s, Some(&member.token)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The comment takes its xid first; another transaction's xid sits
+    // between it and the ban's, so once the comment commits (after the ban)
+    // it settles while the ban does not yet: the log puts the comment first.
+    let mut comment = app.comment_left_uncommitted(thread["id"].as_str().expect("thread id")).await;
+    let mut between = app.db().await;
+    AnsiTransactionManager::begin_transaction(&mut between).await.expect("begin");
+    diesel::sql_query("SELECT txid_current()").execute(&mut between).await.expect("an xid");
+    app.post(&format!("/groups/{g}/bans"), Some(&owner.token), json!({"user_id": member.id, "reason": "spam"}))
+        .await
+        .expect(201);
+    AnsiTransactionManager::commit_transaction(&mut comment).await.expect("commit the comment");
+    // Long enough for the comment's batch to be read and sent.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    AnsiTransactionManager::commit_transaction(&mut between).await.expect("commit");
+
+    let events = stream.until_end(SOON).await;
+    assert!(events.iter().all(|e| e.event != "comment.created"), "the banned reader got {events:#?}");
+    assert_eq!(events.last().map(|e| e.event.as_str()), Some("access_revoked"), "{events:#?}");
 }
 
 #[tokio::test]
