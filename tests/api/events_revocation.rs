@@ -63,9 +63,13 @@ async fn a_comment_that_commits_after_a_ban_but_sorts_before_it_is_withheld() {
     let mut between = app.db().await;
     AnsiTransactionManager::begin_transaction(&mut between).await.expect("begin");
     diesel::sql_query("SELECT txid_current()").execute(&mut between).await.expect("an xid");
-    app.post(&format!("/groups/{g}/bans"), Some(&owner.token), json!({"user_id": member.id, "reason": "spam"}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/groups/{g}/bans"),
+        Some(&owner.token),
+        json!({"user_id": member.id, "reason": "spam"}),
+    )
+    .await
+    .expect(201);
     AnsiTransactionManager::commit_transaction(&mut comment).await.expect("commit the comment");
     // Long enough for the comment's batch to be read and sent.
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -74,6 +78,29 @@ async fn a_comment_that_commits_after_a_ban_but_sorts_before_it_is_withheld() {
     let events = stream.until_end(SOON).await;
     assert!(events.iter().all(|e| e.event != "comment.created"), "the banned reader got {events:#?}");
     assert_eq!(events.last().map(|e| e.event.as_str()), Some("access_revoked"), "{events:#?}");
+}
+
+#[tokio::test]
+async fn revoking_a_users_tokens_ends_their_streams_before_anything_later() {
+    // The periodic check (15 s by default) would come too late.
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let member = app.register("member").await;
+    let reading = app.reading(&owner, "private").await;
+    let (g, s) = (&reading.group_id, &reading.session_id);
+    app.add_member(g, &owner, &member, "member").await;
+    let thread = app.start_thread(s, &owner, &reading.paragraph_id(0), "Open").await;
+    let mut stream = app.subscribe(s, Some(&member.token)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let new_password =
+        json!({"current_password": member.password, "new_password": "a whole new sentence of words"});
+    app.post("/me/password", Some(&member.token), new_password).await.expect(204);
+    app.comment(thread["id"].as_str().expect("thread id"), &owner, None, "after the revocation").await;
+    let events = stream.until_end(SOON).await;
+    assert!(stream.ended, "the stream closes at once: {events:#?}");
+    assert!(events.iter().all(|e| e.event != "comment.created"), "{events:#?}");
+    let last = events.last().expect("events");
+    assert_eq!((last.event.as_str(), &last.data), ("access_revoked", &json!({"reason": "token_revoked"})));
 }
 
 #[tokio::test]
