@@ -276,7 +276,8 @@ impl SharedCheck {
 }
 
 /// File descriptors kept for everything but streams: the pools, the
-/// LISTEN connection, ordinary requests, logs.
+/// LISTEN connection, ordinary requests, logs (half the limit when that is
+/// smaller).
 const FILES_RESERVED: u64 = 1024;
 
 /// Raises the soft limit on open files to the hard one (the usual soft
@@ -288,7 +289,8 @@ fn streams_within_file_limit(wanted: usize) -> usize {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return wanted };
     let soft =
         if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() { hard } else { soft };
-    let room = usize::try_from(soft.saturating_sub(FILES_RESERVED)).unwrap_or(usize::MAX).max(1);
+    let room = soft.saturating_sub(FILES_RESERVED.min(soft / 2));
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
     if wanted > room {
         tracing::warn!(
             max_streams = wanted,
@@ -366,4 +368,46 @@ async fn read(
     let batch = render::batch(&mut conn, session_id, start, &page).await?;
     *chain_end = Some(page.reached);
     Ok(Some(batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::{Duration, Instant};
+
+    use super::{Holder, SharedCheck};
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_ipv4_by_itself() {
+        let a = Holder::address(ip("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, Holder::address(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        assert_ne!(a, Holder::address(ip("2001:db8:1:3::1")));
+        assert_eq!(Holder::address(ip("::ffff:192.0.2.7")), Holder::address(ip("192.0.2.7")));
+        assert_ne!(Holder::address(ip("192.0.2.7")), Holder::address(ip("192.0.2.8")));
+    }
+
+    #[tokio::test]
+    async fn a_shared_check_runs_once_for_everyone_who_can_use_it() {
+        let shared = SharedCheck::default();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let check = async || {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        };
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(shared.at_least_since(start, check).await, None);
+        }
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // One that must have started later runs again, and its answer sticks.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let later = Instant::now();
+        assert_eq!(shared.at_least_since(later, async || Some("left")).await, Some("left"));
+        assert_eq!(shared.at_least_since(later, check).await, Some("left"));
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
 }
