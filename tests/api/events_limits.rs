@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{spawn_app_with, Resp, TestApp};
+use crate::helpers::{spawn_app_with, Resp, TestApp, SOON};
 
 impl TestApp {
     /// An anonymous SSE request, answered as a refusal or kept open.
@@ -32,9 +32,13 @@ impl TestApp {
     }
 }
 
-/// Gives a long-poll time to reach its wait.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+/// Waits until the instance holds `n` slots (streams and waiting long-polls).
+async fn holding(app: &TestApp, n: usize, within: Duration) {
+    let started = tokio::time::Instant::now();
+    while app.events.open_streams() != n {
+        assert!(started.elapsed() < within, "{} slots held, not {n}", app.events.open_streams());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -57,28 +61,26 @@ async fn an_address_holds_at_most_its_share_of_anonymous_streams_and_long_polls(
     // A long-poll is refused the same way.
     app.poll_now(s, None).await.expect_problem(429, "rate_limited");
     // Signed-in readers from the same address count per account.
-    assert_eq!(app.open_events(s, Some(&owner.token), "", None).await.status, 200);
+    let owners = app.open_events(s, Some(&owner.token), "", None).await;
+    assert_eq!(owners.status, 200);
 
-    // A stream the client closes frees its slot at once: a browser that
-    // reconnects is never locked out by its own old connections.
+    // A stream the client closes frees its slot at once (not at the next
+    // ping 15 s on): a browser that reconnects is never locked out by its
+    // own old connections.
+    holding(&app, 4, SOON).await;
     for round in 0..3 {
         drop(open.pop());
-        let started = tokio::time::Instant::now();
-        let reopened = loop {
-            let stream = app.open_anonymous(s).await;
-            if stream.status == 200 || started.elapsed() > Duration::from_secs(1) {
-                break stream;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert_eq!(reopened.status, 200, "round {round}: the slot came back within a second");
+        holding(&app, 3, Duration::from_secs(1)).await;
+        let reopened = app.open_anonymous(s).await;
+        assert_eq!(reopened.status, 200, "round {round}: the slot came back");
         open.push(reopened);
     }
 
     // Waiting long-polls hold slots too.
     open.clear();
-    let polls: Vec<_> = (0..3).map(|_| app.long_poll(s, None, 3)).collect();
-    settle().await;
+    holding(&app, 1, Duration::from_secs(1)).await;
+    let polls: Vec<_> = (0..3).map(|_| app.long_poll(s, None, 5)).collect();
+    holding(&app, 4, SOON).await;
     assert_eq!(app.open_anonymous(s).await.status, 429, "three long-polls wait");
     for poll in polls {
         assert_eq!(poll.await.expect("long-poll"), 200);
@@ -93,8 +95,8 @@ async fn a_users_waiting_long_polls_count_with_their_streams() {
     let reading = app.reading(&owner, "public").await;
     let s = &reading.session_id;
     let _stream = app.subscribe(s, Some(&owner.token)).await;
-    let poll = app.long_poll(s, Some(&owner.token), 3);
-    settle().await;
+    let poll = app.long_poll(s, Some(&owner.token), 5);
+    holding(&app, 2, SOON).await;
     app.poll_now(s, Some(&owner.token)).await.expect_problem(429, "rate_limited");
     assert_eq!(app.open_events(s, Some(&owner.token), "", None).await.status, 429);
     assert_eq!(poll.await.expect("long-poll"), 200);
@@ -116,9 +118,6 @@ async fn an_instance_full_of_streams_answers_503_and_recovers() {
     // Other routes go on.
     app.get(&format!("/sessions/{s}/paragraphs"), None).await.expect(200);
     drop(first);
-    let started = tokio::time::Instant::now();
-    while app.poll_now(s, None).await.status != 200 {
-        assert!(started.elapsed() < Duration::from_secs(1), "a closed stream's slot came back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    holding(&app, 1, Duration::from_secs(1)).await;
+    assert_eq!(app.poll_now(s, None).await.status, 200, "a closed stream's slot came back");
 }
