@@ -40,8 +40,9 @@ pub struct EventHub {
     pub max_streams: usize,
     feeds: Mutex<HashMap<Uuid, Arc<Feed>>>,
     slots: Mutex<Slots>,
-    /// One shared access check per session for its anonymous readers.
-    anonymous_checks: Mutex<HashMap<Uuid, Weak<SharedCheck>>>,
+    /// One shared access check per session for its anonymous readers, and
+    /// the size at which the map is next swept of sessions nobody reads.
+    anonymous_checks: Mutex<(HashMap<Uuid, Weak<SharedCheck>>, usize)>,
     /// Access checks streams and long-polls ran against the database.
     access_checks: AtomicU64,
     closing: watch::Sender<bool>,
@@ -64,7 +65,7 @@ impl EventHub {
             max_streams,
             feeds: Mutex::new(HashMap::new()),
             slots: Mutex::new(Slots::default()),
-            anonymous_checks: Mutex::new(HashMap::new()),
+            anonymous_checks: Mutex::new((HashMap::new(), 64)),
             access_checks: AtomicU64::new(0),
             closing: watch::Sender::new(false),
             started: Instant::now(),
@@ -157,13 +158,16 @@ impl EventHub {
 
     /// The access check the anonymous readers of `session_id` share.
     pub fn anonymous_check(&self, session_id: Uuid) -> Arc<SharedCheck> {
-        let mut checks = locked(&self.anonymous_checks);
+        let mut guard = locked(&self.anonymous_checks);
+        let (checks, sweep_at) = &mut *guard;
         if let Some(check) = checks.get(&session_id).and_then(Weak::upgrade) {
             return check;
         }
-        // Sessions whose last anonymous reader left.
-        if checks.len() >= 64 {
+        // Sessions whose last anonymous reader left, swept when the map has
+        // doubled since the last sweep (amortised: no scan per new session).
+        if checks.len() >= *sweep_at {
             checks.retain(|_, check| check.strong_count() > 0);
+            *sweep_at = (checks.len() * 2).max(64);
         }
         let check = Arc::new(SharedCheck::default());
         checks.insert(session_id, Arc::downgrade(&check));
