@@ -255,27 +255,36 @@ impl Drop for StreamPermit {
 /// streams cost one query per interval, not a thousand.
 #[derive(Default)]
 pub struct SharedCheck {
-    last: tokio::sync::Mutex<Option<(Instant, Option<&'static str>)>>,
+    last: tokio::sync::Mutex<Option<(Instant, Verdict)>>,
+}
+
+/// What an access check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Access is lost, for this reason (`banned`, `left`, …).
+    Lost(&'static str),
+    /// The check could not run (the database is away).
+    Unknown,
 }
 
 impl SharedCheck {
     /// The outcome of a check that started at or after `since`, running one
     /// with `check` unless another reader already has.
-    pub async fn at_least_since(
-        &self,
-        since: Instant,
-        check: impl AsyncFnOnce() -> Option<&'static str>,
-    ) -> Option<&'static str> {
+    pub async fn at_least_since(&self, since: Instant, check: impl AsyncFnOnce() -> Verdict) -> Verdict {
         let mut last = self.last.lock().await;
-        if let Some((started, outcome)) = *last {
+        if let Some((started, verdict)) = *last {
             if started >= since {
-                return outcome;
+                return verdict;
             }
         }
         let started = Instant::now();
-        let outcome = check().await;
-        *last = Some((started, outcome));
-        outcome
+        let verdict = check().await;
+        // A check that could not run answers only its own caller.
+        if verdict != Verdict::Unknown {
+            *last = Some((started, verdict));
+        }
+        verdict
     }
 }
 
@@ -379,7 +388,7 @@ mod tests {
     use std::net::IpAddr;
     use std::time::{Duration, Instant};
 
-    use super::{Holder, SharedCheck};
+    use super::{Holder, SharedCheck, Verdict};
 
     fn ip(text: &str) -> IpAddr {
         text.parse().expect("address")
@@ -400,18 +409,20 @@ mod tests {
         let runs = std::sync::atomic::AtomicUsize::new(0);
         let check = async || {
             runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            None
+            Verdict::Allowed
         };
         let start = Instant::now();
         for _ in 0..10 {
-            assert_eq!(shared.at_least_since(start, check).await, None);
+            assert_eq!(shared.at_least_since(start, check).await, Verdict::Allowed);
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
-        // One that must have started later runs again, and its answer sticks.
+        // One that must have started later runs again, and its answer sticks;
+        // a check that could not run is not kept.
         tokio::time::sleep(Duration::from_millis(5)).await;
         let later = Instant::now();
-        assert_eq!(shared.at_least_since(later, async || Some("left")).await, Some("left"));
-        assert_eq!(shared.at_least_since(later, check).await, Some("left"));
+        assert_eq!(shared.at_least_since(later, async || Verdict::Unknown).await, Verdict::Unknown);
+        assert_eq!(shared.at_least_since(later, async || Verdict::Lost("left")).await, Verdict::Lost("left"));
+        assert_eq!(shared.at_least_since(later, check).await, Verdict::Lost("left"));
         assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::cursor::{self, Cursor};
-use super::hub::{EventHub, Holder, Refused, StreamPermit};
+use super::hub::{EventHub, Holder, Refused, StreamPermit, Verdict};
 use super::stream::{self, Access, Read, Start, Viewer};
 use super::tickets;
 use crate::access::{self, Scope};
@@ -258,9 +258,15 @@ async fn long_poll(
         answered_from = position;
         match stream::read_page(hub, session_id, position).await? {
             Read::Batch(batch) => {
-                if let Some(reason) = access.before_batch(hub, &batch, position).await {
-                    revoked = Some(reason);
-                    break;
+                match access.before_batch(hub, &batch, position).await {
+                    Verdict::Allowed => {}
+                    Verdict::Lost(reason) => {
+                        revoked = Some(reason);
+                        break;
+                    }
+                    Verdict::Unknown => {
+                        return Err(ApiError::unavailable(anyhow::anyhow!("checking access")))
+                    }
                 }
                 let mut any = false;
                 for event in batch.events.iter().filter(|e| e.cursor > position) {
@@ -294,7 +300,11 @@ async fn long_poll(
     if revoked.is_none() && waited {
         // Whatever ended the wait, the reader may have lost access (a
         // revoked or expired token logs no event) while it lasted.
-        revoked = access.revoked_since(hub, began).await;
+        revoked = match access.revoked_since(hub, began).await {
+            Verdict::Allowed => None,
+            Verdict::Lost(reason) => Some(reason),
+            Verdict::Unknown => return Err(ApiError::unavailable(anyhow::anyhow!("checking access"))),
+        };
     }
     if let Some(reason) = revoked {
         // Nothing of this answer goes out; the cursor stays before it.

@@ -11,11 +11,11 @@
 //! - Access is checked again every `access_recheck_ms`, and at once when an
 //!   `access.changed` names this reader (or everyone): a ban, losing or
 //!   gaining a role, leaving, a revoked or expired token end the stream with
-//!   `access_revoked`. The check runs before anything after that event is
-//!   sent, and before a batch is sent at all when such an event committed
-//!   by the time the batch was read (a transaction with a lower xid can
-//!   commit after a ban yet sort before it), so nothing committed after the
-//!   change reaches the reader. Anonymous readers of a session share one
+//!   `access_revoked`. The check runs before anything of a batch holding
+//!   such an event is sent, and also when such an event had committed by
+//!   the time the batch was read (a transaction with a lower xid can commit
+//!   after a ban yet sort before it), so nothing committed after the change
+//!   reaches the reader; when that check cannot run, the stream closes. Anonymous readers of a session share one
 //!   check per interval ([`SharedCheck`]); signed-in readers check on their own
 //!   (at most `max_streams_per_user` each).
 //! - On shutdown the stream ends with a comment; the cursor stays valid.
@@ -28,7 +28,7 @@ use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use super::cursor::{self, Cursor};
-use super::hub::{EventHub, SharedCheck, StreamPermit};
+use super::hub::{EventHub, SharedCheck, StreamPermit, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
 use crate::access::{self, Role, Scope};
@@ -63,26 +63,25 @@ impl Viewer {
 
     /// `Some(reason)` when the reader may no longer read this session as
     /// they did when the stream opened.
-    pub async fn revoked(&self, hub: &EventHub, session_id: Uuid) -> Option<&'static str> {
+    pub async fn revoked(&self, hub: &EventHub, session_id: Uuid) -> Verdict {
         if self.until.is_some_and(|until| chrono::Utc::now().timestamp() >= until) {
-            return Some("token_expired");
+            return Verdict::Lost("token_expired");
         }
-        let Ok(mut conn) = pool::conn(&hub.pool).await else { return None };
+        let Ok(mut conn) = pool::conn(&hub.pool).await else { return Verdict::Unknown };
         hub.count_access_check();
         match access::resolve(&mut conn, self.caller.as_ref(), Scope::Session(session_id)).await {
-            Ok(now) if !now.can_read() => Some(if now.banned { "banned" } else { "left" }),
-            Ok(now) if now.role() != self.role => Some(if now.banned {
+            Ok(now) if !now.can_read() => Verdict::Lost(if now.banned { "banned" } else { "left" }),
+            Ok(now) if now.role() != self.role => Verdict::Lost(if now.banned {
                 "banned"
             } else if now.membership.is_none() {
                 "left"
             } else {
                 "role_changed"
             }),
-            Ok(_) => None,
-            Err(e) if e.code == ErrorCode::TokenRevoked || e.status == 401 => Some("token_revoked"),
-            Err(e) if e.status == 404 => Some("left"),
-            // The database is away: keep the stream; the next check decides.
-            Err(_) => None,
+            Ok(_) => Verdict::Allowed,
+            Err(e) if e.code == ErrorCode::TokenRevoked || e.status == 401 => Verdict::Lost("token_revoked"),
+            Err(e) if e.status == 404 => Verdict::Lost("left"),
+            Err(_) => Verdict::Unknown,
         }
     }
 
@@ -106,9 +105,9 @@ impl Access {
         Access { session_id, viewer, shared }
     }
 
-    /// `Some(reason)` when access is lost, by a check that started at or
-    /// after `since` (an anonymous reader may reuse one another ran).
-    pub async fn revoked_since(&self, hub: &EventHub, since: Instant) -> Option<&'static str> {
+    /// Access by a check that started at or after `since` (an anonymous
+    /// reader may reuse one another ran).
+    pub async fn revoked_since(&self, hub: &EventHub, since: Instant) -> Verdict {
         match &self.shared {
             Some(shared) => {
                 shared.at_least_since(since, async || self.viewer.revoked(hub, self.session_id).await).await
@@ -122,18 +121,14 @@ impl Access {
     /// or had committed by the time they were read. Commit order is not log
     /// order, so an event before the change in the log may have committed
     /// after it; a check that starts after the read sees every change.
-    pub async fn before_batch(
-        &self,
-        hub: &EventHub,
-        batch: &Batch,
-        position: Cursor,
-    ) -> Option<&'static str> {
+    /// `Unknown` when a check was needed and could not run: send nothing.
+    pub async fn before_batch(&self, hub: &EventHub, batch: &Batch, position: Cursor) -> Verdict {
         let named = |target: &Option<Uuid>| self.viewer.named_by(*target);
         let among = batch.events.iter().filter(|e| e.cursor > position).filter_map(|e| e.recheck.as_ref());
         if batch.later_access.iter().any(named) || among.into_iter().any(named) {
             return self.revoked_since(hub, batch.read_at).await;
         }
-        None
+        Verdict::Allowed
     }
 }
 
@@ -223,8 +218,12 @@ impl Reader {
     /// Sends the part of `batch` after our position, checking access first
     /// when an access change concerns this reader.
     async fn deliver(&mut self, hub: &EventHub, out: &Out, batch: &Batch) -> Result<(), End> {
-        if let Some(reason) = self.access.before_batch(hub, batch, self.position).await {
-            return Err(End::Revoked(reason));
+        match self.access.before_batch(hub, batch, self.position).await {
+            Verdict::Allowed => {}
+            Verdict::Lost(reason) => return Err(End::Revoked(reason)),
+            // Nothing goes out unchecked: the stream closes, and the
+            // client's reconnect is checked as it connects.
+            Verdict::Unknown => return Err(End::Gone),
         }
         let viewer = &self.access.viewer;
         if batch.events.first().is_some_and(|first| first.cursor > self.position) {
@@ -358,7 +357,8 @@ async fn follow(
             // A check another anonymous reader of this session ran within
             // the interval answers for this one too.
             let since = Instant::now().checked_sub(every).unwrap_or_else(Instant::now);
-            if let Some(reason) = reader.access.revoked_since(hub, since).await {
+            // The database being away keeps the stream; the next check decides.
+            if let Verdict::Lost(reason) = reader.access.revoked_since(hub, since).await {
                 return Err(End::Revoked(reason));
             }
         }
