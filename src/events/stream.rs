@@ -192,8 +192,23 @@ impl From<Gone> for End {
     }
 }
 
+/// The most one send hands the response body. A batch of long comments
+/// can weigh megabytes, and the server copies what it writes into the
+/// connection's buffer: in pieces, a reader who stops reading holds at most
+/// a piece or two there, and runs into the send timeout, instead of
+/// holding a whole batch. (SSE is a byte stream: any cut is fine.)
+const PIECE: usize = 32 * 1024;
+
 impl Out {
-    async fn send(&self, bytes: Bytes) -> Result<(), Gone> {
+    async fn send(&self, mut bytes: Bytes) -> Result<(), Gone> {
+        while bytes.len() > PIECE {
+            let piece = bytes.split_to(PIECE);
+            self.send_piece(piece).await?;
+        }
+        self.send_piece(bytes).await
+    }
+
+    async fn send_piece(&self, bytes: Bytes) -> Result<(), Gone> {
         match tokio::time::timeout(self.timeout, self.tx.send(bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Gone),
