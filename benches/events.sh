@@ -5,7 +5,8 @@
 #   2. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100
 #      sessions, comments at RATE/s (benches/events_fanout.rs), latency from
 #      the POST's response to the event's arrival, and RSS per idle subscriber.
-# Results: $OUT/events.md. Loopback only; the server is stopped on exit.
+# Results: $OUT/events.md. Loopback only; the server is stopped on exit. Every
+# subscriber comes from 127.0.0.1, so the per-address stream cap is raised.
 #
 #   benches/events.sh
 #   DURATION=5 SUBSCRIBERS=200 RATE=50 SKIP_BUILD=1 benches/events.sh
@@ -43,7 +44,9 @@ log "starting the server on 127.0.0.1:$PORT (data in $DATA_DIR)"
     export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
         PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
         PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false \
-        PILCROW__DATABASE__POOL_SIZE="${POOL_SIZE:-32}"
+        PILCROW__DATABASE__POOL_SIZE="${POOL_SIZE:-32}" \
+        PILCROW__EVENTS__MAX_STREAMS_PER_ADDRESS="$(( SUBSCRIBERS + 10 ))" \
+        PILCROW__EVENTS__MAX_STREAMS="$(( SUBSCRIBERS + 1000 ))"
     exec target/release/pilcrow serve
 ) >"$OUT/events-server.log" 2>&1 &
 server=$!

@@ -122,6 +122,10 @@ pub struct EventsSettings {
     pub send_timeout_ms: u64,
     pub buffer_events: usize,
     pub max_streams_per_user: usize,
+    /// Anonymous streams and waiting long-polls per client address (IPv6: per /64).
+    pub max_streams_per_address: usize,
+    /// Streams and waiting long-polls per instance (lowered to fit the open-file limit).
+    pub max_streams: usize,
     pub fallback_poll_ms: u64,
     pub batch_window_ms: u64,
     pub notify_interval_ms: u64,

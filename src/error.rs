@@ -89,6 +89,8 @@ pub enum ErrorCode {
     WeakPassword,
     /// The request ran past `server.request_timeout_ms` and was ended (503).
     DeadlineExceeded,
+    /// The instance holds as many live event streams as it may.
+    TooManyStreams,
 }
 
 impl ErrorCode {

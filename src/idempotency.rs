@@ -5,7 +5,11 @@
 //! rows and the key row commit together or not at all. The handler's own
 //! `transaction` calls become savepoints inside it.
 //! - same key, same body, within 24 h → the stored status and body again,
-//!   with `Idempotency-Replayed: true`;
+//!   with `Idempotency-Replayed: true`, once the request has passed the
+//!   route's own token and access checks: the handler's work runs as for a
+//!   new request and is rolled back, and if it was refused for who is asking
+//!   (401, 403, 404) that refusal is the answer, so a revoked token, a ban or
+//!   leaving a private group ends replays as it ends new requests;
 //! - same key, another body (or route) → 422 `idempotency_key_reused`;
 //! - the lock held by a request still running → 409 `idempotency_key_in_flight`.
 //!
@@ -77,11 +81,28 @@ pub async fn once(
     work: impl AsyncFnOnce(&mut AsyncPgConnection) -> ApiResult<Reply>,
 ) -> ApiResult<HttpResponse> {
     let started = match start(conn, req, caller).await? {
-        Start::Replay(replay) => return Ok(replay),
+        Start::Replay(replay) => return rehearse(conn, replay, work).await,
         Start::Go(started) => started,
     };
     let result = work(conn).await;
     started.finish(conn, result).await
+}
+
+/// Runs `work` inside the key's transaction (still open, its lock held) and
+/// rolls it back: the caller gets the stored `replay` only if the request
+/// would still be let in. The work's other refusals (a conflict with what it
+/// created the first time, a closed session since) do not matter to a retry.
+async fn rehearse(
+    conn: &mut AsyncPgConnection,
+    replay: HttpResponse,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> ApiResult<Reply>,
+) -> ApiResult<HttpResponse> {
+    let result = work(conn).await;
+    AnsiTransactionManager::rollback_transaction(conn).await?;
+    match result {
+        Err(e) if matches!(e.status.as_u16(), 401 | 403 | 404 | 410) => Err(e),
+        _ => Ok(replay),
+    }
 }
 
 /// A request's key, once its transaction has begun.
@@ -90,7 +111,8 @@ struct Started {
 }
 
 enum Start {
-    /// The stored answer of an earlier identical request.
+    /// The stored answer of an earlier identical request; the transaction
+    /// stays open for [`rehearse`].
     Replay(HttpResponse),
     /// Run the handler, then [`Started::finish`].
     Go(Started),
@@ -133,10 +155,7 @@ async fn start(conn: &mut AsyncPgConnection, req: &HttpRequest, caller: &Caller)
     AnsiTransactionManager::begin_transaction(conn).await?;
     match lookup(conn, user_id, &key, &digest).await {
         Ok(None) => Ok(Start::Go(Started { key: Some((user_id, key, digest)) })),
-        Ok(Some(replay)) => {
-            AnsiTransactionManager::rollback_transaction(conn).await?;
-            Ok(Start::Replay(replay))
-        }
+        Ok(Some(replay)) => Ok(Start::Replay(replay)),
         Err(e) => {
             AnsiTransactionManager::rollback_transaction(conn).await?;
             Err(e)

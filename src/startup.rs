@@ -310,6 +310,10 @@ pub fn run(
     })
     .workers(workers)
     .shutdown_timeout(10)
+    // A client closing its connection ends the response there: an event
+    // stream's body is dropped (freeing its slot) when the client goes, not
+    // when a later write to the dead socket fails 15–30 s on.
+    .h1_allow_half_closed(false)
     .listen(listener)?
     .run();
     Ok(server)

@@ -9,8 +9,9 @@
 //! reader has gone, so nothing about a session outlives its readers.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, watch};
@@ -34,8 +35,16 @@ pub struct Feed {
 pub struct EventHub {
     pub pool: Pool,
     pub settings: EventsSettings,
+    /// Streams and waiting long-polls this instance holds at most: the
+    /// configured `max_streams`, lowered to stay under the file limit.
+    pub max_streams: usize,
     feeds: Mutex<HashMap<Uuid, Arc<Feed>>>,
-    streams: Mutex<HashMap<Uuid, usize>>,
+    slots: Mutex<Slots>,
+    /// One shared access check per session for its anonymous readers, and
+    /// the size at which the map is next swept of sessions nobody reads.
+    anonymous_checks: Mutex<(HashMap<Uuid, Weak<SharedCheck>>, usize)>,
+    /// Access checks streams and long-polls ran against the database.
+    access_checks: AtomicU64,
     closing: watch::Sender<bool>,
     started: Instant,
     /// Milliseconds after `started` of the last local write (0: none yet).
@@ -49,11 +58,15 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl EventHub {
     pub fn new(pool: Pool, settings: EventsSettings) -> Arc<Self> {
+        let max_streams = streams_within_file_limit(settings.max_streams);
         Arc::new(EventHub {
             pool,
             settings,
+            max_streams,
             feeds: Mutex::new(HashMap::new()),
-            streams: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots::default()),
+            anonymous_checks: Mutex::new((HashMap::new(), 64)),
+            access_checks: AtomicU64::new(0),
             closing: watch::Sender::new(false),
             started: Instant::now(),
             last_write_ms: AtomicU64::new(0),
@@ -101,20 +114,64 @@ impl EventHub {
         last != 0 && self.started.elapsed().as_millis() as u64 <= last + window.as_millis() as u64
     }
 
-    /// A slot for one more stream of `user`, or `None` at the limit.
-    pub fn stream_permit(self: &Arc<Self>, user: Uuid) -> Option<StreamPermit> {
-        let mut streams = locked(&self.streams);
-        let open = streams.entry(user).or_insert(0);
-        if *open >= self.settings.max_streams_per_user {
-            return None;
+    /// A slot for one more stream or waiting long-poll of `holder`: refused
+    /// at the holder's limit, or when the instance holds `max_streams`.
+    pub fn stream_permit(self: &Arc<Self>, holder: Holder) -> Result<StreamPermit, Refused> {
+        let mut slots = locked(&self.slots);
+        if slots.total >= self.max_streams {
+            ::metrics::counter!("pilcrow_event_streams_refused_total", "limit" => "instance").increment(1);
+            return Err(Refused::Instance);
+        }
+        let (open, limit) = match holder {
+            Holder::User(user) => {
+                (slots.per_user.entry(user).or_insert(0), self.settings.max_streams_per_user)
+            }
+            Holder::Address(net) => {
+                (slots.per_address.entry(net).or_insert(0), self.settings.max_streams_per_address)
+            }
+        };
+        if *open >= limit {
+            ::metrics::counter!("pilcrow_event_streams_refused_total", "limit" => "holder").increment(1);
+            return Err(Refused::Holder(limit));
         }
         *open += 1;
-        Some(StreamPermit { hub: self.clone(), user })
+        slots.total += 1;
+        Ok(StreamPermit { hub: self.clone(), holder })
     }
 
-    /// Streams open on this instance.
+    /// Counts one access check against the database (also the metric
+    /// `pilcrow_events_access_checks_total`).
+    pub fn count_access_check(&self) {
+        self.access_checks.fetch_add(1, Ordering::Relaxed);
+        ::metrics::counter!("pilcrow_events_access_checks_total").increment(1);
+    }
+
+    /// Access checks run on this instance so far.
+    pub fn access_checks(&self) -> u64 {
+        self.access_checks.load(Ordering::Relaxed)
+    }
+
+    /// Streams and waiting long-polls open on this instance.
     pub fn open_streams(&self) -> usize {
-        locked(&self.streams).values().sum()
+        locked(&self.slots).total
+    }
+
+    /// The access check the anonymous readers of `session_id` share.
+    pub fn anonymous_check(&self, session_id: Uuid) -> Arc<SharedCheck> {
+        let mut guard = locked(&self.anonymous_checks);
+        let (checks, sweep_at) = &mut *guard;
+        if let Some(check) = checks.get(&session_id).and_then(Weak::upgrade) {
+            return check;
+        }
+        // Sessions whose last anonymous reader left, swept when the map has
+        // doubled since the last sweep (amortised: no scan per new session).
+        if checks.len() >= *sweep_at {
+            checks.retain(|_, check| check.strong_count() > 0);
+            *sweep_at = (checks.len() * 2).max(64);
+        }
+        let check = Arc::new(SharedCheck::default());
+        checks.insert(session_id, Arc::downgrade(&check));
+        check
     }
 
     /// Becomes true when the server shuts down: streams end with a comment
@@ -128,22 +185,133 @@ impl EventHub {
     }
 }
 
-/// Held by a stream while it is open; dropping it frees the slot.
+/// Who a stream's slot is counted against: a signed-in reader's account,
+/// or an anonymous reader's address (an IPv6 address by its /64, the
+/// smallest network one host is usually given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holder {
+    User(Uuid),
+    Address(IpAddr),
+}
+
+impl Holder {
+    pub fn address(ip: IpAddr) -> Self {
+        Holder::Address(match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            },
+            v4 => v4,
+        })
+    }
+}
+
+/// Why a slot was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The user or address holds this many already.
+    Holder(usize),
+    /// The instance holds `max_streams`.
+    Instance,
+}
+
+#[derive(Default)]
+struct Slots {
+    per_user: HashMap<Uuid, usize>,
+    per_address: HashMap<IpAddr, usize>,
+    total: usize,
+}
+
+/// Held by a stream's response body (or a waiting long-poll) while it is
+/// open; dropping it frees the slot, which happens as soon as the server
+/// drops the body of a connection the client closed.
 pub struct StreamPermit {
     hub: Arc<EventHub>,
-    user: Uuid,
+    holder: Holder,
 }
 
 impl Drop for StreamPermit {
     fn drop(&mut self) {
-        let mut streams = locked(&self.hub.streams);
-        if let Some(open) = streams.get_mut(&self.user) {
-            *open -= 1;
-            if *open == 0 {
-                streams.remove(&self.user);
+        let mut slots = locked(&self.hub.slots);
+        slots.total = slots.total.saturating_sub(1);
+        fn release<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
+            if let Some(open) = map.get_mut(key) {
+                *open -= 1;
+                if *open == 0 {
+                    map.remove(key);
+                }
             }
         }
+        match &self.holder {
+            Holder::User(user) => release(&mut slots.per_user, user),
+            Holder::Address(net) => release(&mut slots.per_address, net),
+        }
     }
+}
+
+/// The last access check of a session's anonymous readers: every stream
+/// uses it while it is fresh enough, and one of them runs the next one
+/// while the others wait for its answer, so a thousand idle anonymous
+/// streams cost one query per interval, not a thousand.
+#[derive(Default)]
+pub struct SharedCheck {
+    last: tokio::sync::Mutex<Option<(Instant, Verdict)>>,
+}
+
+/// What an access check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Access is lost, for this reason (`banned`, `left`, …).
+    Lost(&'static str),
+    /// The check could not run (the database is away).
+    Unknown,
+}
+
+impl SharedCheck {
+    /// The outcome of a check that started at or after `since`, running one
+    /// with `check` unless another reader already has.
+    pub async fn at_least_since(&self, since: Instant, check: impl AsyncFnOnce() -> Verdict) -> Verdict {
+        let mut last = self.last.lock().await;
+        if let Some((started, verdict)) = *last {
+            if started >= since {
+                return verdict;
+            }
+        }
+        let started = Instant::now();
+        let verdict = check().await;
+        // A check that could not run answers only its own caller.
+        if verdict != Verdict::Unknown {
+            *last = Some((started, verdict));
+        }
+        verdict
+    }
+}
+
+/// File descriptors kept for everything but streams: the pools, the
+/// LISTEN connection, ordinary requests, logs (half the limit when that is
+/// smaller).
+const FILES_RESERVED: u64 = 1024;
+
+/// Raises the soft limit on open files to the hard one (the usual soft
+/// default, 1,024, would be reached by a thousand streams, and then the
+/// server accepts nobody), and returns `wanted` lowered, if need be, so
+/// the streams never take the descriptors the rest of the server needs.
+fn streams_within_file_limit(wanted: usize) -> usize {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return wanted };
+    let soft =
+        if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() { hard } else { soft };
+    let room = soft.saturating_sub(FILES_RESERVED.min(soft / 2));
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+    if wanted > room {
+        tracing::warn!(
+            max_streams = wanted,
+            open_files = soft,
+            "events.max_streams lowered to {room} to stay under the open-file limit"
+        );
+    }
+    wanted.min(room)
 }
 
 /// Reads a session's log when rung (or every `fallback_poll_ms`) and
@@ -210,7 +378,51 @@ async fn read(
         return Ok(None);
     }
     let start = chain_end.unwrap_or(from);
-    let batch = render::batch(&mut conn, session_id, start, page.reached, &page.rows).await?;
+    let batch = render::batch(&mut conn, session_id, start, &page).await?;
     *chain_end = Some(page.reached);
     Ok(Some(batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::{Duration, Instant};
+
+    use super::{Holder, SharedCheck, Verdict};
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_ipv4_by_itself() {
+        let a = Holder::address(ip("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, Holder::address(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        assert_ne!(a, Holder::address(ip("2001:db8:1:3::1")));
+        assert_eq!(Holder::address(ip("::ffff:192.0.2.7")), Holder::address(ip("192.0.2.7")));
+        assert_ne!(Holder::address(ip("192.0.2.7")), Holder::address(ip("192.0.2.8")));
+    }
+
+    #[tokio::test]
+    async fn a_shared_check_runs_once_for_everyone_who_can_use_it() {
+        let shared = SharedCheck::default();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let check = async || {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Verdict::Allowed
+        };
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert_eq!(shared.at_least_since(start, check).await, Verdict::Allowed);
+        }
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // One that must have started later runs again, and its answer sticks;
+        // a check that could not run is not kept.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let later = Instant::now();
+        assert_eq!(shared.at_least_since(later, async || Verdict::Unknown).await, Verdict::Unknown);
+        assert_eq!(shared.at_least_since(later, async || Verdict::Lost("left")).await, Verdict::Lost("left"));
+        assert_eq!(shared.at_least_since(later, check).await, Verdict::Lost("left"));
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
 }

@@ -49,10 +49,25 @@ impl EventRow {
 pub struct Page {
     pub rows: Vec<EventRow>,
     pub reached: Cursor,
+    /// The readers named by `access.changed` events after `reached` that had
+    /// committed by the end of the read (`None`: everyone). A transaction
+    /// that took its xid before a ban's can commit after it yet sort before
+    /// it, so what it wrote is withheld from those readers until their
+    /// access is checked again.
+    pub later_access: Vec<Option<Uuid>>,
+    /// When the read began.
+    pub read_at: std::time::Instant,
+}
+
+#[derive(QueryableByName)]
+struct Target {
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    target_user_id: Option<Uuid>,
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after: Cursor) -> ApiResult<Page> {
+    let read_at = std::time::Instant::now();
     let xmin = cursor::horizon(conn).await?;
     let rows: Vec<EventRow> = diesel::sql_query(
         "SELECT id, xid, session_id, kind, paragraph_id, thread_id, comment_id, target_user_id, detail \
@@ -69,7 +84,28 @@ pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after
     .await?;
     let last = rows.last().map_or(after, EventRow::cursor);
     let reached = if (rows.len() as i64) < PAGE { last.max(Cursor::at_horizon(xmin)) } else { last };
-    Ok(Page { rows, reached })
+    let later_access = if rows.is_empty() {
+        Vec::new()
+    } else {
+        // A statement after the page's: it sees every commit the page saw.
+        // Partial index session_events_access_idx.
+        let targets: Vec<Target> = diesel::sql_query(
+            "SELECT DISTINCT target_user_id FROM session_events \
+              WHERE session_id = $1 AND kind = 'access.changed' AND (xid, id) > ($2, $3) LIMIT 100",
+        )
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<BigInt, _>(reached.xid)
+        .bind::<BigInt, _>(reached.id)
+        .load(conn)
+        .await?;
+        let mut later: Vec<Option<Uuid>> = targets.into_iter().map(|t| t.target_user_id).collect();
+        if later.len() == 100 {
+            // Too many to name: everyone checks.
+            later = vec![None];
+        }
+        later
+    };
+    Ok(Page { rows, reached, later_access, read_at })
 }
 
 #[derive(QueryableByName)]

@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cursor::Cursor;
-use super::log::EventRow;
+use super::log::Page;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{comments, paragraph_counts as pc, paragraphs, threads, users};
 use crate::sessions::counts::ParagraphCount;
@@ -68,6 +68,13 @@ pub struct Batch {
     /// live reader) gets it in one send and, mostly, one socket write, where
     /// a frame at a time cost a channel send and a timer per frame per reader.
     pub whole: (Bytes, Bytes),
+    /// Whose access changed in events that sort after this batch but had
+    /// committed when it was read (`None`: everyone's): those readers check
+    /// access before any of it is sent.
+    pub later_access: Vec<Option<Uuid>>,
+    /// When the read began: a check started since then sees every access
+    /// change the batch names.
+    pub read_at: std::time::Instant,
 }
 
 /// Each thread's view for a member and for a moderator, filled as the REST
@@ -92,15 +99,15 @@ async fn thread_views(
     Ok(ids.into_iter().zip(members.into_iter().zip(moderators)).collect())
 }
 
-/// Renders the rows read after `from` (reaching `to`) as one batch.
-#[tracing::instrument(skip_all, fields(events = rows.len()))]
+/// Renders the page read after `from` as one batch.
+#[tracing::instrument(skip_all, fields(events = page.rows.len()))]
 pub async fn batch(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     from: Cursor,
-    to: Cursor,
-    rows: &[EventRow],
+    page: &Page,
 ) -> ApiResult<Batch> {
+    let (rows, to) = (&page.rows, page.reached);
     let thread_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.thread_id).collect();
     let comment_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.comment_id).collect();
     let threads: HashMap<Uuid, (Thread, UserView)> = if thread_ids.is_empty() {
@@ -223,7 +230,15 @@ pub async fn batch(
         Bytes::from(joined)
     };
     let whole = (whole(|e| &e.member), whole(|e| &e.moderator));
-    Ok(Batch { from, to, events, counts, whole })
+    Ok(Batch {
+        from,
+        to,
+        events,
+        counts,
+        whole,
+        later_access: page.later_access.clone(),
+        read_at: page.read_at,
+    })
 }
 
 fn static_kind(kind: &str) -> &'static str {

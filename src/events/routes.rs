@@ -7,12 +7,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::cursor::{self, Cursor};
-use super::stream::{self, Read, Start, Viewer};
+use super::hub::{EventHub, Holder, Refused, StreamPermit, Verdict};
+use super::stream::{self, Access, Read, Start, Viewer};
 use super::tickets;
 use crate::access::{self, Scope};
 use crate::auth::extract::caller_until;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -96,13 +98,17 @@ pub struct EventTicket {
         (status = 401, description = "A bad, expired or revoked token or ticket", body = Problem),
         (status = 404, body = Problem),
         (status = 422, body = Problem),
-        (status = 429, description = "`rate_limited`: this user has too many open streams", body = Problem),
+        (status = 429, description = "`rate_limited`: this user, or (anonymous) this address, has too many open streams and waiting long-polls; see Retry-After",
+            headers(("Retry-After" = u32, description = "Seconds to wait")), body = Problem),
+        (status = 503, description = "`too_many_streams`: this instance holds all the streams it may; see Retry-After",
+            headers(("Retry-After" = u32, description = "Seconds to wait")), body = Problem),
     ))]
 #[get("/sessions/{session_id}/events")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_events(
     state: web::Data<AppState>,
     req: HttpRequest,
+    client: ClientAddr,
     path: web::Path<Uuid>,
     query: web::Query<EventsQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -112,8 +118,15 @@ pub async fn session_events(
         return Err(ApiError::invalid_field("wait", format!("must be 0–{MAX_WAIT_SECS} seconds")));
     }
     let hub = state.events.clone();
+    let signed_in = caller_until(&req)?;
+    // An anonymous reader's slot is taken before anything touches the
+    // database, so a flood from one address costs no queries.
+    let anonymous_permit = match (&signed_in, &query.ticket) {
+        (None, None) => Some(permit(&hub, Holder::address(client.0))?),
+        _ => None,
+    };
     let mut conn = state.conn().await?;
-    let (caller, until) = match (caller_until(&req)?, &query.ticket) {
+    let (caller, until) = match (signed_in, &query.ticket) {
         (Some((caller, exp)), _) => (Some(caller), Some(exp)),
         (None, Some(ticket)) => {
             let ticket = tickets::find(&mut conn, ticket).await?.ok_or_else(|| {
@@ -147,9 +160,16 @@ pub async fn session_events(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/event-stream"));
+    let permit = match (anonymous_permit, viewer.user_id) {
+        (Some(permit), _) => permit,
+        (None, Some(user)) => permit(&hub, Holder::User(user))?,
+        (None, None) => permit(&hub, Holder::address(client.0))?,
+    };
     if !wants_stream {
         drop(conn);
-        return long_poll(&state, session_id, &viewer, after, Duration::from_secs(wait)).await;
+        let answer = long_poll(&state, session_id, viewer, after, Duration::from_secs(wait)).await;
+        drop(permit);
+        return answer;
     }
     // A stream without a cursor starts at the horizon read here, before the
     // client is answered, so whatever commits once it holds the response is
@@ -160,21 +180,7 @@ pub async fn session_events(
         None => Some(Cursor::at_horizon(cursor::horizon(&mut conn).await?)),
     };
     drop(conn);
-    let permit = match viewer.user_id {
-        Some(user) => Some(hub.stream_permit(user).ok_or_else(|| {
-            let mut e = ApiError::too_many_requests(5);
-            e.detail = format!(
-                "At most {} event streams per user at once; close one first.",
-                hub.settings.max_streams_per_user
-            );
-            e
-        })?),
-        None => None,
-    };
-    let body = stream::open(hub, Start { session_id, viewer, after, permit });
-    let body = futures_util::stream::unfold(body, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), rx))
-    });
+    let body = stream::open(hub, Start { session_id, viewer, after }, permit);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -183,23 +189,57 @@ pub async fn session_events(
         .streaming(body))
 }
 
+/// A slot for one more stream or waiting long-poll of `holder`.
+fn permit(hub: &std::sync::Arc<EventHub>, holder: Holder) -> ApiResult<StreamPermit> {
+    hub.stream_permit(holder).map_err(|refused| match refused {
+        Refused::Holder(limit) => {
+            let mut e = ApiError::too_many_requests(5);
+            e.detail = match holder {
+                Holder::User(_) => format!(
+                    "At most {limit} event streams and waiting long-polls per user at once; close one first."
+                ),
+                Holder::Address(_) => format!(
+                    "At most {limit} anonymous event streams and waiting long-polls per address at once; close one first."
+                ),
+            };
+            e
+        }
+        Refused::Instance => {
+            let mut e = ApiError::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TooManyStreams,
+                "This server holds as many event streams as it may; try again shortly.",
+            );
+            // Spread the retries of everyone refused at once.
+            e.retry_after_secs = Some(rand::random_range(5..=15));
+            e
+        }
+    })
+}
+
 fn item(id: Cursor, event: &str, data: &str) -> String {
     format!(r#"{{"id":"{id}","event":"{event}","data":{data}}}"#)
 }
 
 /// The JSON fallback: what arrived after the cursor, waiting up to `wait`
-/// for something when nothing has.
+/// for something when nothing has. Access is checked again before a page
+/// that an access change concerning this reader may affect, and after
+/// waiting: the answer ends with `access_revoked` instead of anything
+/// committed after the change.
 async fn long_poll(
     state: &AppState,
     session_id: Uuid,
-    viewer: &Viewer,
+    viewer: Viewer,
     after: Option<Option<Cursor>>,
     wait: Duration,
 ) -> ApiResult<HttpResponse> {
     let hub = &state.events;
+    let began = std::time::Instant::now();
     let deadline = tokio::time::Instant::now() + wait;
     let mut live = (!wait.is_zero()).then(|| hub.subscribe(session_id));
+    let access = Access::new(hub, session_id, viewer);
     let mut items: Vec<String> = Vec::new();
+    let mut waited = false;
     let mut position = match after {
         Some(Some(cursor)) => cursor,
         other => {
@@ -211,13 +251,27 @@ async fn long_poll(
             horizon
         }
     };
+    let mut revoked = None;
+    // Where the events of this answer start.
+    let mut answered_from = position;
     while items.is_empty() {
+        answered_from = position;
         match stream::read_page(hub, session_id, position).await? {
             Read::Batch(batch) => {
+                match access.before_batch(hub, &batch, position).await {
+                    Verdict::Allowed => {}
+                    Verdict::Lost(reason) => {
+                        revoked = Some(reason);
+                        break;
+                    }
+                    Verdict::Unknown => {
+                        return Err(ApiError::unavailable(anyhow::anyhow!("checking access")))
+                    }
+                }
                 let mut any = false;
                 for event in batch.events.iter().filter(|e| e.cursor > position) {
                     any = true;
-                    if let Some(r) = viewer.pick(&event.member, &event.moderator) {
+                    if let Some(r) = access.viewer.pick(&event.member, &event.moderator) {
                         items.push(item(event.cursor, r.event, &r.data));
                     }
                 }
@@ -236,11 +290,28 @@ async fn long_poll(
             break;
         }
         let Some(rx) = live.as_mut() else { break };
+        waited = true;
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Err(_) => break,
             Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
             Ok(_) => {}
         }
+    }
+    if revoked.is_none() && waited {
+        // Whatever ended the wait, the reader may have lost access (a
+        // revoked or expired token logs no event) while it lasted.
+        revoked = match access.revoked_since(hub, began).await {
+            Verdict::Allowed => None,
+            Verdict::Lost(reason) => Some(reason),
+            Verdict::Unknown => return Err(ApiError::unavailable(anyhow::anyhow!("checking access"))),
+        };
+    }
+    if let Some(reason) = revoked {
+        // Nothing of this answer goes out; the cursor stays before it.
+        items.clear();
+        position = answered_from;
+        let data = serde_json::json!({ "reason": reason }).to_string();
+        items.push(item(position, "access_revoked", &data));
     }
     let body = format!(r#"{{"items":[{}],"cursor":"{position}"}}"#, items.join(","));
     Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(body))

@@ -11,18 +11,24 @@
 //! - Access is checked again every `access_recheck_ms`, and at once when an
 //!   `access.changed` names this reader (or everyone): a ban, losing or
 //!   gaining a role, leaving, a revoked or expired token end the stream with
-//!   `access_revoked`.
+//!   `access_revoked`. The check runs before anything of a batch holding
+//!   such an event is sent, and also when such an event had committed by
+//!   the time the batch was read (a transaction with a lower xid can commit
+//!   after a ban yet sort before it), so nothing committed after the change
+//!   reaches the reader; when that check cannot run, the stream closes. Anonymous readers of a session share one
+//!   check per interval ([`SharedCheck`]); signed-in readers check on their own
+//!   (at most `max_streams_per_user` each).
 //! - On shutdown the stream ends with a comment; the cursor stays valid.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use super::cursor::{self, Cursor};
-use super::hub::{EventHub, StreamPermit};
+use super::hub::{EventHub, SharedCheck, StreamPermit, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
 use crate::access::{self, Role, Scope};
@@ -57,26 +63,72 @@ impl Viewer {
 
     /// `Some(reason)` when the reader may no longer read this session as
     /// they did when the stream opened.
-    pub async fn revoked(&self, hub: &EventHub, session_id: Uuid) -> Option<&'static str> {
+    pub async fn revoked(&self, hub: &EventHub, session_id: Uuid) -> Verdict {
         if self.until.is_some_and(|until| chrono::Utc::now().timestamp() >= until) {
-            return Some("token_expired");
+            return Verdict::Lost("token_expired");
         }
-        let Ok(mut conn) = pool::conn(&hub.pool).await else { return None };
+        let Ok(mut conn) = pool::conn(&hub.pool).await else { return Verdict::Unknown };
+        hub.count_access_check();
         match access::resolve(&mut conn, self.caller.as_ref(), Scope::Session(session_id)).await {
-            Ok(now) if !now.can_read() => Some(if now.banned { "banned" } else { "left" }),
-            Ok(now) if now.role() != self.role => Some(if now.banned {
+            Ok(now) if !now.can_read() => Verdict::Lost(if now.banned { "banned" } else { "left" }),
+            Ok(now) if now.role() != self.role => Verdict::Lost(if now.banned {
                 "banned"
             } else if now.membership.is_none() {
                 "left"
             } else {
                 "role_changed"
             }),
-            Ok(_) => None,
-            Err(e) if e.code == ErrorCode::TokenRevoked || e.status == 401 => Some("token_revoked"),
-            Err(e) if e.status == 404 => Some("left"),
-            // The database is away: keep the stream; the next check decides.
-            Err(_) => None,
+            Ok(_) => Verdict::Allowed,
+            Err(e) if e.code == ErrorCode::TokenRevoked || e.status == 401 => Verdict::Lost("token_revoked"),
+            Err(e) if e.status == 404 => Verdict::Lost("left"),
+            Err(_) => Verdict::Unknown,
         }
+    }
+
+    /// Whether an `access.changed` for `target` (`None`: everyone) concerns this reader.
+    pub fn named_by(&self, target: Option<Uuid>) -> bool {
+        target.is_none() || target == self.user_id
+    }
+}
+
+/// Checks one reader's access: an anonymous reader through the check its
+/// session's anonymous readers share, anyone else on their own.
+pub struct Access {
+    session_id: Uuid,
+    pub viewer: Viewer,
+    shared: Option<Arc<SharedCheck>>,
+}
+
+impl Access {
+    pub fn new(hub: &EventHub, session_id: Uuid, viewer: Viewer) -> Self {
+        let shared = viewer.caller.is_none().then(|| hub.anonymous_check(session_id));
+        Access { session_id, viewer, shared }
+    }
+
+    /// Access by a check that started at or after `since` (an anonymous
+    /// reader may reuse one another ran).
+    pub async fn revoked_since(&self, hub: &EventHub, since: Instant) -> Verdict {
+        match &self.shared {
+            Some(shared) => {
+                shared.at_least_since(since, async || self.viewer.revoked(hub, self.session_id).await).await
+            }
+            None => self.viewer.revoked(hub, self.session_id).await,
+        }
+    }
+
+    /// Before sending anything of `batch` after `position`: checks access
+    /// when an access change concerning this reader is among those events
+    /// or had committed by the time they were read. Commit order is not log
+    /// order, so an event before the change in the log may have committed
+    /// after it; a check that starts after the read sees every change.
+    /// `Unknown` when a check was needed and could not run: send nothing.
+    pub async fn before_batch(&self, hub: &EventHub, batch: &Batch, position: Cursor) -> Verdict {
+        let named = |target: &Option<Uuid>| self.viewer.named_by(*target);
+        let among = batch.events.iter().filter(|e| e.cursor > position).filter_map(|e| e.recheck.as_ref());
+        if batch.later_access.iter().any(named) || among.into_iter().any(named) {
+            return self.revoked_since(hub, batch.read_at).await;
+        }
+        Verdict::Allowed
     }
 }
 
@@ -87,7 +139,6 @@ pub struct Start {
     /// Where to start; `None`: the client's cursor was unreadable, so
     /// `resync` first and start from the horizon then.
     pub after: Option<Cursor>,
-    pub permit: Option<StreamPermit>,
 }
 
 fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
@@ -97,8 +148,14 @@ fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
     }
 }
 
-/// Opens the stream: the returned receiver is the response body.
-pub fn open(hub: Arc<EventHub>, start: Start) -> mpsc::Receiver<Bytes> {
+/// Opens the stream and returns its response body, which holds `permit`:
+/// the server drops the body as soon as the client closes the connection,
+/// which frees the slot at once (the task notices by its channel closing).
+pub fn open(
+    hub: Arc<EventHub>,
+    start: Start,
+    permit: StreamPermit,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
     let (tx, rx) = mpsc::channel(hub.settings.buffer_events.max(1));
     let live = hub.subscribe(start.session_id);
     tokio::spawn(async move {
@@ -109,7 +166,9 @@ pub fn open(hub: Arc<EventHub>, start: Start) -> mpsc::Receiver<Bytes> {
         }
         ::metrics::gauge!("pilcrow_event_streams").decrement(1.0);
     });
-    rx
+    futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
+        rx.recv().await.map(|bytes| (Ok(bytes), (rx, permit)))
+    })
 }
 
 struct Out {
@@ -120,8 +179,36 @@ struct Out {
 /// The client left, or stopped reading for longer than the send timeout.
 struct Gone;
 
+/// Why delivery stopped.
+enum End {
+    Gone,
+    /// Access was lost, for this reason.
+    Revoked(&'static str),
+}
+
+impl From<Gone> for End {
+    fn from(_: Gone) -> Self {
+        End::Gone
+    }
+}
+
+/// The most one send hands the response body. A batch of long comments
+/// can weigh megabytes, and the server copies what it writes into the
+/// connection's buffer: in pieces, a reader who stops reading holds at most
+/// a piece or two there, and runs into the send timeout, instead of
+/// holding a whole batch. (SSE is a byte stream: any cut is fine.)
+const PIECE: usize = 32 * 1024;
+
 impl Out {
-    async fn send(&self, bytes: Bytes) -> Result<(), Gone> {
+    async fn send(&self, mut bytes: Bytes) -> Result<(), Gone> {
+        while bytes.len() > PIECE {
+            let piece = bytes.split_to(PIECE);
+            self.send_piece(piece).await?;
+        }
+        self.send_piece(bytes).await
+    }
+
+    async fn send_piece(&self, bytes: Bytes) -> Result<(), Gone> {
         match tokio::time::timeout(self.timeout, self.tx.send(bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Gone),
@@ -136,22 +223,29 @@ impl Out {
 /// What the stream holds between batches.
 struct Reader {
     session_id: Uuid,
-    viewer: Viewer,
+    access: Access,
     /// Everything at or below this has been delivered (or was not for us).
     position: Cursor,
     recheck_now: bool,
 }
 
 impl Reader {
-    /// Sends the part of `batch` after our position; returns whether an
-    /// `access.changed` asked this reader to check access.
-    async fn deliver(&mut self, out: &Out, batch: &Batch) -> Result<(), Gone> {
+    /// Sends the part of `batch` after our position, checking access first
+    /// when an access change concerns this reader.
+    async fn deliver(&mut self, hub: &EventHub, out: &Out, batch: &Batch) -> Result<(), End> {
+        match self.access.before_batch(hub, batch, self.position).await {
+            Verdict::Allowed => {}
+            Verdict::Lost(reason) => return Err(End::Revoked(reason)),
+            // Nothing goes out unchecked: the stream closes, and the
+            // client's reconnect is checked as it connects.
+            Verdict::Unknown => return Err(End::Gone),
+        }
+        let viewer = &self.access.viewer;
         if batch.events.first().is_some_and(|first| first.cursor > self.position) {
-            let whole = if self.viewer.moderator { &batch.whole.1 } else { &batch.whole.0 };
+            let whole = if viewer.moderator { &batch.whole.1 } else { &batch.whole.0 };
             if !whole.is_empty() {
                 out.send(whole.clone()).await?;
             }
-            self.note_rechecks(batch.events.iter());
             self.position = self.position.max(batch.to);
             return Ok(());
         }
@@ -159,10 +253,9 @@ impl Reader {
         let position = self.position;
         for event in batch.events.iter().filter(|e| e.cursor > position) {
             any = true;
-            if let Some(rendered) = self.viewer.pick(&event.member, &event.moderator) {
+            if let Some(rendered) = viewer.pick(&event.member, &event.moderator) {
                 out.send(rendered.frame.clone()).await?;
             }
-            self.note_rechecks(std::iter::once(event));
         }
         if any {
             if let Some(counts) = &batch.counts {
@@ -173,22 +266,13 @@ impl Reader {
         Ok(())
     }
 
-    /// Whether an `access.changed` among `events` asks this reader to check access.
-    fn note_rechecks<'a>(&mut self, events: impl Iterator<Item = &'a crate::events::render::Delivered>) {
-        for target in events.filter_map(|e| e.recheck) {
-            if target.is_none() || target == self.viewer.user_id {
-                self.recheck_now = true;
-            }
-        }
-    }
-
     /// Reads the database from our position until the horizon.
-    async fn catch_up(&mut self, hub: &EventHub, out: &Out) -> Result<(), Gone> {
+    async fn catch_up(&mut self, hub: &EventHub, out: &Out) -> Result<(), End> {
         loop {
             match read_page(hub, self.session_id, self.position).await {
                 Ok(Read::Batch(batch)) => {
                     let full = batch.events.len() as i64 >= log::PAGE;
-                    self.deliver(out, &batch).await?;
+                    self.deliver(hub, out, &batch).await?;
                     if !full {
                         return Ok(());
                     }
@@ -199,7 +283,7 @@ impl Reader {
                 }
                 Ok(Read::TooOld(horizon)) => {
                     self.position = horizon;
-                    return out.send(control(Some(horizon), "resync", "{}")).await;
+                    return Ok(out.send(control(Some(horizon), "resync", "{}")).await?);
                 }
                 Err(e) => {
                     // The database is away: the live feed or the next
@@ -213,7 +297,7 @@ impl Reader {
 }
 
 pub enum Read {
-    Batch(Batch),
+    Batch(Box<Batch>),
     /// No events: the position reached.
     Nothing(Cursor),
     /// Events after the position were pruned: restart from this horizon.
@@ -231,16 +315,28 @@ pub async fn read_page(hub: &EventHub, session_id: Uuid, after: Cursor) -> ApiRe
     if page.rows.is_empty() {
         return Ok(Read::Nothing(page.reached));
     }
-    Ok(Read::Batch(render::batch(&mut conn, session_id, after, page.reached, &page.rows).await?))
+    Ok(Read::Batch(Box::new(render::batch(&mut conn, session_id, after, &page).await?)))
 }
 
 async fn run(
     hub: &Arc<EventHub>,
     start: Start,
-    mut live: broadcast::Receiver<Arc<Batch>>,
+    live: broadcast::Receiver<Arc<Batch>>,
     out: &Out,
 ) -> Result<(), Gone> {
-    let _permit = start.permit;
+    match follow(hub, start, live, out).await {
+        Ok(()) => Ok(()),
+        Err(End::Gone) => Err(Gone),
+        Err(End::Revoked(reason)) => access_revoked(out, reason).await,
+    }
+}
+
+async fn follow(
+    hub: &Arc<EventHub>,
+    start: Start,
+    mut live: broadcast::Receiver<Arc<Batch>>,
+    out: &Out,
+) -> Result<(), End> {
     let settings = &hub.settings;
     // Spread reconnects after a deploy: 1–2 × the configured retry.
     let jitter = rand::random_range(0..=settings.retry_ms);
@@ -257,23 +353,28 @@ async fn run(
             horizon
         }
     };
-    let mut reader =
-        Reader { session_id: start.session_id, viewer: start.viewer, position, recheck_now: false };
+    let access = Access::new(hub, start.session_id, start.viewer);
+    let mut reader = Reader { session_id: start.session_id, access, position, recheck_now: false };
     reader.catch_up(hub, out).await?;
 
     let mut ping = tokio::time::interval(Duration::from_millis(settings.ping_interval_ms.max(10)));
     ping.reset();
-    let mut recheck = tokio::time::interval(Duration::from_millis(settings.access_recheck_ms.max(10)));
+    let every = Duration::from_millis(settings.access_recheck_ms.max(10));
+    let mut recheck = tokio::time::interval(every);
     recheck.reset();
     let mut closing = hub.closing();
     loop {
         if reader.recheck_now || *closing.borrow() {
             if *closing.borrow() {
-                return out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await;
+                return Ok(out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await?);
             }
             reader.recheck_now = false;
-            if let Some(reason) = reader.viewer.revoked(hub, reader.session_id).await {
-                return access_revoked(out, reason).await;
+            // A check another anonymous reader of this session ran within
+            // the interval answers for this one too.
+            let since = Instant::now().checked_sub(every).unwrap_or_else(Instant::now);
+            // The database being away keeps the stream; the next check decides.
+            if let Verdict::Lost(reason) = reader.access.revoked_since(hub, since).await {
+                return Err(End::Revoked(reason));
             }
         }
         tokio::select! {
@@ -283,7 +384,7 @@ async fn run(
                         // A gap between what we have and this batch.
                         reader.catch_up(hub, out).await?;
                     }
-                    reader.deliver(out, &batch).await?;
+                    reader.deliver(hub, out, &batch).await?;
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => reader.catch_up(hub, out).await?,
                 Err(broadcast::error::RecvError::Closed) => {
@@ -295,7 +396,7 @@ async fn run(
             _ = recheck.tick() => reader.recheck_now = true,
             _ = closing.changed() => {}
             // The client went away while nothing was being sent.
-            _ = out.tx.closed() => return Err(Gone),
+            _ = out.tx.closed() => return Err(End::Gone),
         }
     }
 }

@@ -301,6 +301,8 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 --   memberships       AFTER UPDATE OF role, DELETE    events_access    access.changed (that user)
 --   bans              AFTER INSERT, UPDATE, DELETE    events_access    access.changed (that user)
 --   groups            AFTER UPDATE OF visibility      events_access    access.changed (everyone)
+--   users             AFTER UPDATE OF token_version   events_tokens    access.changed (that user, in
+--                                                                      each session of their groups)
 --   thread_anchors    AFTER UPDATE OF status, reason, events_anchor    thread.updated (a revision
 --                     quote_prefix, quote_suffix                       orphaned or refreshed a
 --                                                                      quote in place)
@@ -391,6 +393,18 @@ BEGIN
 END;
 $$;
 
+-- Revoking a user's tokens (logout everywhere, a password change or reset)
+-- ends their streams at once, as a ban does. Only their groups' sessions:
+-- elsewhere they read what anyone may.
+CREATE FUNCTION r.events_tokens() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM r.emit_event(s.id, 'access.changed', NULL, NULL, NULL, NEW.id)
+       FROM memberships m JOIN reading_sessions s ON s.group_id = m.group_id
+      WHERE m.user_id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+
 -- A thread orphaned in place keeps its threads row; only its anchor changes.
 CREATE FUNCTION r.events_anchor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -429,6 +443,9 @@ CREATE TRIGGER thread_anchors_events AFTER UPDATE OF status, reason, quote_prefi
 CREATE TRIGGER groups_events_visibility AFTER UPDATE OF visibility ON groups
     FOR EACH ROW WHEN (OLD.visibility IS DISTINCT FROM NEW.visibility)
     EXECUTE FUNCTION r.events_access();
+CREATE TRIGGER users_events_tokens AFTER UPDATE OF token_version ON users
+    FOR EACH ROW WHEN (OLD.token_version IS DISTINCT FROM NEW.token_version)
+    EXECUTE FUNCTION r.events_tokens();
 
 -- What comment pages show of their authors belongs to no session, so a
 -- change to it moves one watermark (migration 000060) instead of appending
