@@ -1,6 +1,7 @@
-//! CPU-heavy request work (splitting an essay, planning a revision) on the
-//! blocking pool, at most N at once, rationed per client as password hashing
-//! is (`auth::passwords`): each client address and each account may have
+//! CPU-heavy request work on the blocking pool, at most N at once, rationed
+//! per client. Two queues of this kind run: one for password hashing and
+//! strength checks (`auth::passwords`), one for splitting essays and
+//! planning revisions (`AppState::cpu`). Each client address and each account may have
 //! only a few jobs waiting or running (the rest get 429 at once), a job waits
 //! at most the queue timeout for its turn (then 429), and nothing that waits
 //! here holds a database connection. So one client looping heavy requests

@@ -6,48 +6,24 @@
 //! Password strength (zxcvbn, up to half a second of CPU for a long
 //! password) goes through the same queue.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cpu::CpuQueue;
+pub use crate::cpu::Ticket;
+use crate::error::{ApiError, ApiResult};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
-
-use crate::error::{ApiError, ApiResult};
 
 #[derive(Clone)]
 pub struct Passwords {
     argon: Argon2<'static>,
     params: Params,
-    slots: Arc<Semaphore>,
-    queue_timeout: Duration,
-    per_client: usize,
-    /// Hashes waiting or running, per admission key.
-    queued: Arc<Mutex<HashMap<String, usize>>>,
+    /// Hashes (and strength checks) waiting or running, rationed per client.
+    queue: CpuQueue,
     /// Verified against when the user does not exist, so both cases take as long.
     dummy_hash: Arc<str>,
-}
-
-/// A place in the queue for each of its keys, given back on drop.
-pub struct Ticket {
-    keys: Vec<String>,
-    queued: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let Ok(mut queued) = self.queued.lock() else { return };
-        for key in &self.keys {
-            if let Some(n) = queued.get_mut(key) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    queued.remove(key);
-                }
-            }
-        }
-    }
 }
 
 /// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
@@ -74,10 +50,7 @@ impl Passwords {
         Ok(Self {
             argon,
             params,
-            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            queue_timeout,
-            per_client: per_client.max(1),
-            queued: Arc::default(),
+            queue: CpuQueue::new(max_concurrent, queue_timeout, per_client),
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -85,14 +58,7 @@ impl Passwords {
     /// Takes a place in the queue for each key (e.g. `addr:…`, `account:…`),
     /// or 429 when any of them already has its share waiting.
     pub fn admit(&self, keys: Vec<String>) -> ApiResult<Ticket> {
-        let mut queued = self.queued.lock().map_err(|_| ApiError::internal(anyhow::anyhow!("queue lock")))?;
-        if keys.iter().any(|k| queued.get(k).is_some_and(|n| *n >= self.per_client)) {
-            return Err(ApiError::too_many_requests(1));
-        }
-        for key in &keys {
-            *queued.entry(key.clone()).or_default() += 1;
-        }
-        Ok(Ticket { keys, queued: self.queued.clone() })
+        self.queue.admit(keys)
     }
 
     /// A PHC string for `password`.
@@ -152,17 +118,8 @@ impl Passwords {
         ticket: Ticket,
         work: impl FnOnce() -> R + Send + 'static,
     ) -> ApiResult<R> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| ApiError::too_many_requests(1))?
-            .map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop(permit);
-            drop(ticket);
-            result
-        })
-        .await
-        .map_err(ApiError::internal)
+        let result = self.queue.run(&ticket, work).await;
+        drop(ticket);
+        result
     }
 }

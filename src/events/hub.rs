@@ -186,24 +186,12 @@ impl EventHub {
 }
 
 /// Who a stream's slot is counted against: a signed-in reader's account,
-/// or an anonymous reader's address (an IPv6 address by its /64, the
-/// smallest network one host is usually given).
+/// or an anonymous reader's address as the rate limits key it
+/// (`ClientAddr::key`: an IPv6 address by its /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Holder {
     User(Uuid),
     Address(IpAddr),
-}
-
-impl Holder {
-    pub fn address(ip: IpAddr) -> Self {
-        Holder::Address(match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-            },
-            v4 => v4,
-        })
-    }
 }
 
 /// Why a slot was refused.
@@ -385,23 +373,9 @@ async fn read(
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
     use std::time::{Duration, Instant};
 
-    use super::{Holder, SharedCheck, Verdict};
-
-    fn ip(text: &str) -> IpAddr {
-        text.parse().expect("address")
-    }
-
-    #[test]
-    fn ipv6_addresses_count_by_their_64_and_ipv4_by_itself() {
-        let a = Holder::address(ip("2001:db8:1:2:aaaa::1"));
-        assert_eq!(a, Holder::address(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")));
-        assert_ne!(a, Holder::address(ip("2001:db8:1:3::1")));
-        assert_eq!(Holder::address(ip("::ffff:192.0.2.7")), Holder::address(ip("192.0.2.7")));
-        assert_ne!(Holder::address(ip("192.0.2.7")), Holder::address(ip("192.0.2.8")));
-    }
+    use super::{SharedCheck, Verdict};
 
     #[tokio::test]
     async fn a_shared_check_runs_once_for_everyone_who_can_use_it() {

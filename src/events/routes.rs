@@ -122,7 +122,7 @@ pub async fn session_events(
     // An anonymous reader's slot is taken before anything touches the
     // database, so a flood from one address costs no queries.
     let anonymous_permit = match (&signed_in, &query.ticket) {
-        (None, None) => Some(permit(&hub, Holder::address(client.0))?),
+        (None, None) => Some(permit(&hub, Holder::Address(client.key()))?),
         _ => None,
     };
     let mut conn = state.conn().await?;
@@ -163,7 +163,7 @@ pub async fn session_events(
     let permit = match (anonymous_permit, viewer.user_id) {
         (Some(permit), _) => permit,
         (None, Some(user)) => permit(&hub, Holder::User(user))?,
-        (None, None) => permit(&hub, Holder::address(client.0))?,
+        (None, None) => permit(&hub, Holder::Address(client.key()))?,
     };
     if !wants_stream {
         drop(conn);
