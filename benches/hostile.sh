@@ -14,8 +14,9 @@
 # Reuses run.sh's conventions: cluster.sh for the database, seed.sh for the
 # group (one public group, its comments spread over 10,000 threads), wrk.lua
 # for the counts readers. Rate limits are off, so what is measured is the
-# cost bounds (queues, caps, no connection held while planning); with them
-# on, the attackers get 429 sooner. Every loop is bounded by DURATION and by
+# cost bounds (queues, caps, no connection held while planning); a last step
+# restarts the server with the shipped limits and has eight clients search as
+# fast as those allow. Every loop is bounded by DURATION and by
 # a count. Writes $OUT/hostile.md.
 set -euo pipefail
 
@@ -49,27 +50,35 @@ cluster_start
 export PGHOST="$PG_ROOT"
 PSQL=(psql -X -q -U postgres -d pilcrow)
 
-(
-    cd "$ROOT"
-    export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
-        PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER=warn \
-        PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false \
-        DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/pilcrow"
-    exec "$BIN" serve
-) >"$OUT/hostile-server.log" 2>&1 &
-server=$!
+start_server() { # LIMITS: true or false
+    (
+        cd "$ROOT"
+        export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
+            PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER=warn \
+            PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED="$1" \
+            PILCROW__RATE_LIMIT__REGISTER_PER_ADDRESS__REQUESTS=1000 \
+            DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/pilcrow"
+        exec "$BIN" serve
+    ) >>"$OUT/hostile-server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 120); do
+        curl -sf "$URL/ready" >/dev/null && return
+        kill -0 "$server" 2>/dev/null || { cat "$OUT/hostile-server.log" >&2; exit 1; }
+        sleep 0.5
+    done
+}
+stop_server() {
+    if kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi
+}
 pids=()
 stop_all() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    if kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi
+    stop_server
     cluster_stop
 }
 trap stop_all EXIT
-for _ in $(seq 1 120); do
-    curl -sf "$URL/ready" >/dev/null && break
-    kill -0 "$server" 2>/dev/null || { cat "$OUT/hostile-server.log" >&2; exit 1; }
-    sleep 0.5
-done
+: >"$OUT/hostile-server.log"
+start_server false
 
 RESULTS="$OUT/hostile.md"
 {
@@ -173,4 +182,52 @@ echo >>"$RESULTS"
 if [[ "$SIZE_LARGE" != 0 ]]; then
     measure_size "$SIZE_LARGE"
 fi
+
+# Eight searching clients as fast as the shipped limits allow them: the
+# server again with rate limits on (their defaults), each client from its own
+# loopback address (127.0.0.21-28), searching the common word in a loop and
+# waiting out each 429's Retry-After (a client that ignores it only collects
+# more 429s, which cost the server a map lookup).
+stop_server
+start_server true
+# The restarted server's caches and connections warm up before anything is measured.
+wrk -t1 -c2 -d3s -s "$HERE/wrk.lua" "$URL" -- counts "$OUT" >/dev/null 2>&1
+# One Python process for the eight (a curl a request would cost the machine
+# more than the searches); each client is a thread bound to its address.
+searches() { # writes one status code a line
+    python3 - "$URL/api/v1/groups/$group/search?q=bench" "$((DURATION + 2))" <<'PY'
+import http.client, sys, threading, time, urllib.parse
+url, seconds = urllib.parse.urlsplit(sys.argv[1]), float(sys.argv[2])
+codes, lock, until = [], threading.Lock(), time.monotonic() + seconds
+def client(address):
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10, source_address=(address, 0))
+    for _ in range(5000):
+        if time.monotonic() >= until:
+            break
+        conn.request("GET", url.path + "?" + url.query)
+        answer = conn.getresponse()
+        answer.read()
+        with lock:
+            codes.append(answer.status)
+        if answer.status == 429:
+            time.sleep(float(answer.getheader("Retry-After", "1")))
+threads = [threading.Thread(target=client, args=(f"127.0.0.{20 + i}",)) for i in range(1, 9)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("\n".join(map(str, codes)))
+PY
+}
+echo >>"$RESULTS"
+echo "| scenario (rate limits on, their defaults) | conns | req/s | p50 ms | p99 ms | non-2xx |" >>"$RESULTS"
+echo "|---|---:|---:|---:|---:|---:|" >>"$RESULTS"
+counts_step "counts p99, quiet (limits on)"
+searches >"$OUT/raw/hostile-search-codes.txt" &
+pids+=($!)
+sleep 1
+counts_step "counts p99, 8 clients searching as fast as allowed"
+wait "${pids[@]}" 2>/dev/null || true
+pids=()
+log "search answers: $(sort "$OUT/raw/hostile-search-codes.txt" | uniq -c | tr '\n' ' ')"
+echo >>"$RESULTS"
+echo "Search answers (status×count): $(sort "$OUT/raw/hostile-search-codes.txt" | uniq -c | awk '{ printf "%s×%s ", $2, $1 }')" >>"$RESULTS"
 cat "$RESULTS"

@@ -150,6 +150,8 @@ pub struct CpuSettings {
     pub max_concurrent: usize,
     pub queue_timeout_ms: u64,
     pub max_per_client: usize,
+    /// The queue's threads' scheduling priority (0-19, higher yields more).
+    pub nice: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

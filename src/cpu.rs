@@ -22,7 +22,12 @@ pub struct CpuQueue {
     per_client: usize,
     /// Jobs waiting or running, per admission key.
     queued: Arc<Mutex<HashMap<String, usize>>>,
+    /// Threads of their own at a lower scheduling priority, or `None`: the
+    /// runtime's blocking pool.
+    threads: Option<Arc<Mutex<std::sync::mpsc::Sender<Job>>>>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// A place in the queue for each of its keys, given back on drop.
 pub struct Ticket {
@@ -51,7 +56,44 @@ impl CpuQueue {
             queue_timeout,
             per_client: per_client.max(1),
             queued: Arc::default(),
+            threads: None,
         }
+    }
+
+    /// A queue whose jobs run on `max_concurrent` threads of its own with
+    /// scheduling priority `nice` (Linux; elsewhere the default): work that
+    /// may take seconds of CPU (planning a revision of a long essay) then
+    /// takes the cores only when reads and writes leave them idle, so a
+    /// client looping such requests slows its own answers, not other
+    /// readers' (benches/hostile.sh measures this).
+    pub fn background(
+        max_concurrent: usize,
+        queue_timeout: Duration,
+        per_client: usize,
+        nice: i32,
+    ) -> anyhow::Result<Self> {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..max_concurrent.max(1) {
+            let receiver = receiver.clone();
+            std::thread::Builder::new().name(format!("pilcrow-cpu-{n}")).spawn(move || {
+                lower_priority(nice);
+                loop {
+                    // The lock is held only while waiting for a job, not while running it.
+                    let job = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })?;
+        }
+        let mut queue = Self::new(max_concurrent, queue_timeout, per_client);
+        queue.threads = Some(Arc::new(Mutex::new(sender)));
+        Ok(queue)
     }
 
     /// Takes a place in the queue for each key (e.g. `addr:…`, `user:…`),
@@ -80,14 +122,46 @@ impl CpuQueue {
             .await
             .map_err(|_| ApiError::too_many_requests(1))?
             .map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let result = work();
+        let Some(threads) = &self.threads else {
+            return tokio::task::spawn_blocking(move || {
+                let result = work();
+                drop(permit);
+                result
+            })
+            .await
+            .map_err(ApiError::internal);
+        };
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A panic is the job's alone: the thread goes on, and the caller
+            // gets a 500 (below) when `done` is dropped unsent.
+            if let Ok(value) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+                let _ = done.send(value);
+            }
             drop(permit);
-            result
-        })
-        .await
-        .map_err(ApiError::internal)
+        });
+        threads
+            .lock()
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("cpu queue lock")))?
+            .send(job)
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("cpu queue threads ended")))?;
+        result.await.map_err(|_| ApiError::internal(anyhow::anyhow!("a cpu job panicked")))
     }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: `setpriority`
+/// on the thread id applies to that thread alone).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id.
+    unsafe {
+        let tid = nix::libc::gettid();
+        if nix::libc::setpriority(nix::libc::PRIO_PROCESS, tid as nix::libc::id_t, nice) != 0 {
+            tracing::warn!(nice, "could not lower the CPU queue's thread priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 #[cfg(test)]
@@ -126,5 +200,16 @@ mod tests {
         assert_eq!(err.status.as_u16(), 429);
         running.await.unwrap().unwrap();
         assert_eq!(queue.run(&waiting, || 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn background_threads_run_jobs_at_their_priority_and_survive_a_panic() {
+        let queue = CpuQueue::background(1, Duration::from_secs(5), 10, 7).unwrap();
+        let ticket = queue.admit(vec!["user:a".into()]).unwrap();
+        let nice = queue.run(&ticket, || unsafe { nix::libc::getpriority(nix::libc::PRIO_PROCESS, 0) }).await;
+        assert_eq!(nice.unwrap(), 7);
+        let panicked = queue.run(&ticket, || panic!("a job's own failure")).await;
+        assert_eq!(panicked.err().unwrap().status.as_u16(), 500);
+        assert_eq!(queue.run(&ticket, || 6 * 7).await.unwrap(), 42);
     }
 }

@@ -124,11 +124,12 @@ impl Application {
                 settings.cache.answers_max_bytes,
             )),
             posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
-            cpu: crate::cpu::CpuQueue::new(
+            cpu: crate::cpu::CpuQueue::background(
                 settings.max_concurrent_cpu(),
                 Duration::from_millis(settings.cpu.queue_timeout_ms),
                 settings.cpu.max_per_client,
-            ),
+                settings.cpu.nice,
+            )?,
             search_max_matches: settings.search.max_matches.max(1),
         };
         start_events(&state.events, direct);
