@@ -3,8 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, SmtpInbox};
-use crate::rate_limits::{limited, small};
+use crate::helpers::{limited, small, spawn_app_with, SmtpInbox};
 
 #[tokio::test]
 async fn many_addresses_cannot_flood_one_inbox_and_the_answer_stays_the_same() {

@@ -6,42 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pilcrow::config::{Settings, Window};
 use serde_json::json;
 
-use crate::helpers::{register_body, spawn_app_with, Resp, TestApp};
-
-pub(crate) fn small(requests: u32) -> Window {
-    Window { requests, window_secs: 3600, burst: 0 }
-}
-
-pub(crate) fn limited(s: &mut Settings) {
-    s.rate_limit.enabled = true;
-}
-
-impl TestApp {
-    /// A login sent as if through a proxy for `client`.
-    pub(crate) async fn login_from(&self, client: &str, login: &str, password: &str) -> Resp {
-        self.raw(
-            self.client
-                .post(self.url("/auth/login"))
-                .header("x-forwarded-for", client)
-                .json(&json!({"login": login, "password": password})),
-        )
-        .await
-    }
-}
-
-#[track_caller]
-pub(crate) fn assert_rate_limited(resp: &Resp, policy: &str) {
-    resp.expect_problem(429, "rate_limited");
-    let retry: u64 = resp.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After seconds");
-    assert!((1..=3600).contains(&retry), "Retry-After {retry}");
-    let declared = resp.header("ratelimit-policy").expect("RateLimit-Policy");
-    assert!(declared.starts_with(&format!("\"{policy}\";q=")), "RateLimit-Policy: {declared}");
-    let state = resp.header("ratelimit").expect("RateLimit");
-    assert_eq!(state, format!("\"{policy}\";r=0;t={retry}"));
-}
+use crate::helpers::{assert_rate_limited, limited, register_body, small, spawn_app_with, TestApp};
 
 #[tokio::test]
 async fn wrong_passwords_for_one_account_are_limited_across_addresses() {

@@ -6,8 +6,7 @@
 use pilcrow::config::Window;
 use serde_json::json;
 
-use crate::helpers::{fixture_blocks, spawn_app_with, Resp, TestApp};
-use crate::rate_limits::{assert_rate_limited, limited, small};
+use crate::helpers::{assert_rate_limited, fixture_blocks, limited, small, spawn_app_with, Resp, TestApp};
 
 impl TestApp {
     async fn search_from(&self, client: &str, group_id: &str, token: Option<&str>) -> Resp {

@@ -6,8 +6,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, Resp, TestApp};
-use crate::rate_limits::{assert_rate_limited, limited, small};
+use crate::helpers::{assert_rate_limited, limited, small, spawn_app_with, Resp, TestApp};
 
 impl TestApp {
     /// A login through the trusted proxy for `client`, showing `device` as the header.

@@ -7,6 +7,7 @@ mod client;
 mod cluster;
 mod essay;
 mod events;
+mod limits;
 mod moderated;
 mod pooler;
 mod questions;
@@ -26,6 +27,7 @@ pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
 pub use events::{created_comment_ids, EventStream, Sse, SOON};
+pub use limits::{assert_rate_limited, limited, small};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use pooler::{shared_session_pooler, PgBouncer, PoolMode};
 pub use questions::{recount_open_questions, recount_votes};
