@@ -22,7 +22,8 @@ cluster_start() {
     # are spaced as a server taking this many writes would have them: with
     # the defaults (1 GB of WAL) one began every 17 s while seeding and
     # posting, and its full-page writes stalled every commit for up to half a
-    # second, the server's and pgbench's alike (benches/RESULTS.md, session 9).
+    # second, the server's and pgbench's alike (benches/RESULTS.md, "A batch's
+    # facts in one statement").
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -l "$PG_ROOT/postgres.log" -w -s start \
         -o "-p $PGPORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c log_line_prefix='[%p] ' \
             -c max_wal_size=6GB -c checkpoint_timeout=30min"

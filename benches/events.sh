@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live events and conditional GETs under load (issue 10). Starts the release
+# Live events and conditional GETs under load. Starts the release
 # server on a private cluster like run.sh, seeds 10,000 comments, then:
 #   1. conditional GET: /counts answering 200 vs 304 (If-None-Match), same run;
 #   2. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures what the reader features (issue 13) cost, on one session:
+# Measures what the reader features cost, on one session:
 #   1. GET /sessions/{id}/counts: anonymous, and signed in with unread_count
 #      (a reader who has marked every thread but its last 5 comments, and a
 #      reader who has marked nothing), at 10,000 and at 1,000,000 comments;

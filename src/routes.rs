@@ -12,7 +12,7 @@ use utoipa_actix_web::{scope, AppExt};
 /// The API's routes, each feature registering its own. The router tries
 /// them in this order, one regex each, so the reads and posts every reader
 /// makes come first (the router was a tenth of the server's CPU in a counts
-/// read, half that in this order; benches/RESULTS.md, session 10). No two
+/// read, half that in this order; benches/RESULTS.md, "The posting stall"). No two
 /// features serve overlapping paths, so the order changes nothing else.
 fn api_routes(cfg: &mut ServiceConfig) {
     cfg.configure(crate::sessions::routes)

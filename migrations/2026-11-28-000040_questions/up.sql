@@ -1,4 +1,4 @@
--- Question threads, votes and accepted answers (issue 13). The counters are
+-- Question threads, votes and accepted answers. The counters are
 -- kept by src/db/replaceable/triggers.sql ("Reader features" section).
 --
 -- vote_count and answer_count sit on the hot threads row: neither is in any

@@ -1,4 +1,4 @@
--- Unread state (issue 13). Every comment keeps the number the comments_seq
+-- Unread state. Every comment keeps the number the comments_seq
 -- sequence gave it (its sort_key already ends with that number in hex).
 -- Within one thread seq order is commit order: every comment insert holds its
 -- thread's row lock from before the number is drawn until commit (the write

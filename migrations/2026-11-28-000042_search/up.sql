@@ -1,4 +1,4 @@
--- Full-text search (issue 13, src/search/). 'simple' keeps every word as
+-- Full-text search (src/search/). 'simple' keeps every word as
 -- written (lower-cased, no stemming, no stop words): groups read in many
 -- languages, and a constant configuration keeps the expression immutable.
 -- Comments change rarely (edit, hide, delete), so they carry a stored vector.

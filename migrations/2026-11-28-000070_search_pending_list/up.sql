@@ -1,4 +1,4 @@
--- Posting under load paused every few seconds (issue 12): an insert into a GIN
+-- Posting under load paused every few seconds: an insert into a GIN
 -- index with fastupdate appends to the index's pending list, and the insert
 -- that finds the list above gin_pending_list_limit (4 MB by default) merges
 -- all of it into the index before its statement returns. At 3,000 comments a
@@ -7,5 +7,5 @@
 -- p99 followed it. A list a sixteenth the size is merged sixteen times as
 -- often in about a sixteenth of the time; fastupdate off instead (every
 -- insert straight into the index) cost a fifth of the posts a second.
--- Measured in benches/RESULTS.md, session 10.
+-- Measured in benches/RESULTS.md, "The posting stall".
 ALTER INDEX comments_search_idx SET (gin_pending_list_limit = 256);

@@ -67,13 +67,14 @@ impl PostQueue {
 }
 
 /// Batches handled at once: half the worker's pool, the rest left to other
-/// requests. Measured at 64 connections (benches/RESULTS.md, session 8):
-/// fewer slots make bigger batches, which one hot paragraph likes (a quarter
+/// requests. Measured at 64 connections (benches/RESULTS.md, "Posts that
+/// arrive together"): fewer slots make bigger batches, which one hot paragraph likes (a quarter
 /// of the pool: 1,516-1,708 posts/s, the whole pool: 933-1,114), but few
 /// posters then wait for each other's commits (at 8 connections a quarter
 /// wrote 580-984 posts/s, half 921-1,081, the whole pool 1,115-1,181).
 /// That was a pool of 16; the automatic pool of two cores is 4, one slot a
-/// worker, and wrote more at 8 and at 64 connections than 16 did (session 10).
+/// worker, and wrote more at 8 and at 64 connections than 16 did
+/// (benches/RESULTS.md, "The posting stall").
 fn write_slots(pool: &Pool) -> usize {
     (pool.status().max_size / 2).max(1)
 }
@@ -87,7 +88,7 @@ async fn run(pool: Pool, mut queue: mpsc::UnboundedReceiver<Waiting>) {
         // All that waits, even while other slots are free: fewer commits.
         // (Sharing the waiting posts among the free slots was measured: the
         // same at 64 connections, a tenth to a fifth fewer posts a second at
-        // 8; benches/RESULTS.md, session 9.)
+        // 8; benches/RESULTS.md, "A batch's facts in one statement".)
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {

@@ -220,7 +220,7 @@ async fn hostile_queries_are_never_a_server_error() {
 }
 
 /// Migration 000070: the comment index's pending list is merged at 256 kB,
-/// not PostgreSQL's 4 MB, so no post waits for a merge of 4 MB (issue 12).
+/// not PostgreSQL's 4 MB, so no post waits for a merge of 4 MB.
 /// `gin_clean_pending_list` returns the pages it merged: the list of a few
 /// posts is merged whole, and the index still finds them afterwards.
 #[tokio::test]

@@ -75,8 +75,8 @@ CREATE SCHEMA r;
 -- because every trigger call and every statement inside one has its own
 -- executor start-up and the thread was read four times: measured at 64
 -- clients, four triggers did 1,546-1,879 bare inserts/s and this one
--- 1,830-2,377 (benches/RESULTS.md, session 7). A BEFORE trigger may write
--- other rows: if the insert then fails (a constraint, the foreign keys),
+-- 1,830-2,377 (benches/RESULTS.md, "One insert trigger"). A BEFORE trigger
+-- may write other rows: if the insert then fails (a constraint, the foreign keys),
 -- the statement and everything done here are rolled back together.
 --
 -- Tree order: the parent's key followed by this comment's sequence number in
@@ -265,7 +265,7 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
     EXECUTE FUNCTION r.thread_moved();
 
 -- =====================================================================
--- LIVE SESSION EVENTS (src/events/; issue 10)
+-- LIVE SESSION EVENTS (src/events/)
 --
 -- Every change a live reader must hear about appends a row to
 -- session_events in the writer's own transaction, so no write path can
@@ -465,7 +465,7 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
     EXECUTE FUNCTION r.profiles_changed();
 
 -- ===========================================================================
--- READER FEATURES (issue 13): votes, accepted answers, open questions, and
+-- READER FEATURES: votes, accepted answers, open questions, and
 -- read marks. Migrations 000040 (questions) and 000041 (unread) made the
 -- tables; src/questions/ and src/unread/ are the code that relies on this.
 --
@@ -607,7 +607,7 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
     EXECUTE FUNCTION r.thread_open_questions();
 
 -- ===========================================================================
--- Posting comments, several in one statement (issue 12, performance)
+-- Posting comments, several in one statement
 -- ===========================================================================
 -- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
 -- queues its post on its worker's post queue (src/threads/post_queue.rs). A
@@ -616,8 +616,8 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- r.asks below), decides each in Rust (src/threads/posting.rs), and writes
 -- the allowed ones with one call of this function: one statement and one
 -- commit for all of them (measured with pgbench, 64 clients: one post a call
--- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md,
--- session 8). A post under an Idempotency-Key calls it with one post,
+-- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md, "Posts
+-- that arrive together"). A post under an Idempotency-Key calls it with one post,
 -- inside its key's transaction.
 --
 -- The rules of posting live in Rust only: this function decides nothing.
