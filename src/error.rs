@@ -207,6 +207,15 @@ impl ApiError {
         e
     }
 
+    /// 503 `database_busy` with `Retry-After: 1`: the work lost a race (with
+    /// another transaction, or with a change to what it read) and a retry
+    /// will do. Not a database error: the metrics do not count it as one.
+    pub fn busy(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::DatabaseBusy, detail);
+        e.retry_after_secs = Some(1);
+        e
+    }
+
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -316,12 +325,7 @@ impl From<DieselError> for ApiError {
             }
             DieselError::NotFound => Self::not_found(),
             ref e if is_contention(e) => {
-                let mut err = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::DatabaseBusy,
-                    "The request collided with another; try again.",
-                );
-                err.retry_after_secs = Some(1);
+                let mut err = Self::busy("The request collided with another; try again.");
                 err.cause = Some(anyhow::anyhow!("{e}"));
                 err.origin = Some(tracing::Span::current());
                 err

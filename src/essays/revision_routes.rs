@@ -248,13 +248,7 @@ const REPLANS: usize = 3;
 /// The essay changed between planning and applying every time: the client
 /// retries (its `If-Match`, if any, still holds).
 fn essay_changed() -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::DatabaseBusy,
-        "The essay's threads changed while the revision was planned; try again.",
-    );
-    e.retry_after_secs = Some(1);
-    e
+    ApiError::busy("The essay's threads changed while the revision was planned; try again.")
 }
 
 /// The essay's revisions, newest first.

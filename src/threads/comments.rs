@@ -266,12 +266,7 @@ async fn post(path: &mut impl PostPath, ask: &Ask) -> ApiResult<Reply> {
             );
         }
     }
-    let thread_id = ask.thread_id;
-    Err(diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::SerializationFailure,
-        Box::new(format!("thread {thread_id} kept changing while a comment was posted")),
-    )
-    .into())
+    Err(ApiError::busy("The thread kept changing while the comment was posted; try again."))
 }
 
 /// How often a post is decided again when the thread or its session changed
