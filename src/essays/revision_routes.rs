@@ -197,11 +197,13 @@ pub async fn revise_essay(
     }
 
     let format = format.to_owned();
-    for _ in 0..REPLANS {
+    for attempt in 0..=REPLANS {
         let (planned_from, plan) = revisions::plan(&state.cpu, &ticket, snapshot, blocks.clone()).await?;
         let mut conn = state.conn().await?;
         // What the locked essay looked like when it no longer matched the plan.
         let mut changed = None;
+        let (cpu, blocks) = (&state.cpu, blocks.clone());
+        let ticket = &ticket;
         // Idempotency-Key: a retried revision is answered from the first, not applied twice.
         let answer = idempotency::once(&mut conn, &http, &caller, async |conn| {
             let report = conn
@@ -212,10 +214,17 @@ pub async fn revise_essay(
                         .require(Role::Organiser)?;
                     let current = revisions::current(conn, essay_id, true).await?;
                     check_if_match(wanted, current.revision)?;
-                    if current != planned_from {
+                    let (current, plan) = if current == planned_from {
+                        (current, plan)
+                    } else if attempt == REPLANS {
+                        // The essay kept changing under every plan made without its
+                        // locks: plan once more holding them (and the connection), so
+                        // a revision always lands however busy its threads are.
+                        revisions::plan(cpu, ticket, current, blocks).await?
+                    } else {
                         changed = Some(current);
                         return Err(essay_changed());
-                    }
+                    };
                     let new = NewRevision {
                         essay_id,
                         revision: current.revision + 1,
@@ -241,8 +250,8 @@ pub async fn revise_essay(
 }
 
 /// Plans made before the essay's locks are taken; one is applied only if the
-/// essay, its paragraphs and threads are still what it was made from, and a
-/// revision whose essay keeps changing under it gives up after this many.
+/// essay, its paragraphs and threads are still what it was made from. After
+/// this many stale plans the next is made under the locks.
 const REPLANS: usize = 3;
 
 /// The essay changed between planning and applying every time: the client
