@@ -3,15 +3,14 @@
 
 use serde_json::json;
 
-use crate::helpers::{limited, small, spawn_app_with, SmtpInbox};
+use crate::helpers::{limited_behind_proxy, small, spawn_app_with, SmtpInbox};
 
 #[tokio::test]
 async fn many_addresses_cannot_flood_one_inbox_and_the_answer_stays_the_same() {
     let mut inbox = SmtpInbox::start().await;
     let url = inbox.url.clone();
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.mail.smtp_url = Some(url.into());
         s.rate_limit.password_reset_per_recipient = small(2);
     })

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{assert_rate_limited, limited, register_body, small, spawn_app_with, TestApp};
+use crate::helpers::{
+    assert_rate_limited, limited, limited_behind_proxy, register_body, small, spawn_app_with, TestApp,
+};
 
 #[tokio::test]
 async fn wrong_passwords_for_one_account_are_limited_across_addresses() {
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.rate_limit.login_per_account = small(3);
     })
     .await;

@@ -6,7 +6,9 @@
 use pilcrow::config::Window;
 use serde_json::json;
 
-use crate::helpers::{assert_rate_limited, fixture_blocks, limited, small, spawn_app_with, Resp, TestApp};
+use crate::helpers::{
+    assert_rate_limited, fixture_blocks, limited, limited_behind_proxy, small, spawn_app_with, Resp, TestApp,
+};
 
 impl TestApp {
     async fn search_from(&self, client: &str, group_id: &str, token: Option<&str>) -> Resp {
@@ -79,8 +81,7 @@ async fn essays_revisions_and_dry_runs_and_event_tickets_are_limited_per_user() 
 #[tokio::test]
 async fn searches_are_limited_per_address_and_per_user() {
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.rate_limit.search_per_address = Window { requests: 3, window_secs: 60, burst: 0 };
         s.rate_limit.search_per_user = Window { requests: 2, window_secs: 60, burst: 0 };
     })

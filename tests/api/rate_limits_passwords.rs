@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{assert_rate_limited, limited, small, spawn_app_with, Resp, TestApp};
+use crate::helpers::{assert_rate_limited, limited_behind_proxy, small, spawn_app_with, Resp, TestApp};
 
 impl TestApp {
     /// A login through the trusted proxy for `client`, showing `device` as the header.
@@ -35,8 +35,7 @@ fn device_token(resp: Resp) -> (String, String) {
 #[tokio::test]
 async fn failures_from_elsewhere_never_lock_out_a_client_that_signed_in_before() {
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.rate_limit.login_per_account = small(3);
         s.rate_limit.login_per_device = small(2);
     })
@@ -96,8 +95,7 @@ async fn failures_from_elsewhere_never_lock_out_a_client_that_signed_in_before()
 #[tokio::test]
 async fn the_limit_does_not_tell_that_a_username_and_an_email_are_one_account() {
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.rate_limit.login_per_account = small(2);
     })
     .await;
@@ -118,8 +116,7 @@ async fn the_limit_does_not_tell_that_a_username_and_an_email_are_one_account() 
 #[tokio::test]
 async fn a_password_change_is_limited_before_the_new_password_is_judged() {
     let app = spawn_app_with(|s| {
-        limited(s);
-        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+        limited_behind_proxy(s);
         s.rate_limit.login_per_account = small(2);
     })
     .await;

@@ -17,6 +17,13 @@ pub fn limited(s: &mut Settings) {
     s.rate_limit.enabled = true;
 }
 
+/// Limits on, and the test client (127.0.0.1) a trusted proxy, so a test
+/// names each request's client in `X-Forwarded-For`.
+pub fn limited_behind_proxy(s: &mut Settings) {
+    limited(s);
+    s.server.trusted_proxies = vec!["127.0.0.1".into()];
+}
+
 impl TestApp {
     /// A login sent as if through a proxy for `client`.
     pub async fn login_from(&self, client: &str, login: &str, password: &str) -> Resp {

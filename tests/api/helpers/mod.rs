@@ -27,7 +27,7 @@ pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
 pub use events::{created_comment_ids, EventStream, Sse, SOON};
-pub use limits::{assert_rate_limited, limited, small};
+pub use limits::{assert_rate_limited, limited, limited_behind_proxy, small};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use pooler::{shared_session_pooler, PgBouncer, PoolMode};
 pub use questions::{recount_open_questions, recount_votes};
