@@ -33,3 +33,4 @@ pub mod telemetry;
 pub mod threads;
 pub mod unread;
 pub mod users;
+pub mod views;

@@ -13,7 +13,7 @@ use crate::error::{ErrorCode, FieldError, Problem, PROBLEM_JSON};
 use crate::essays::revise::AnchorStatus;
 use crate::ids::{GroupId, InviteId, UserId};
 use crate::moderation::reports::ReportStatus;
-use crate::threads::models::ThreadSort;
+use crate::views::thread::list::ThreadSort;
 
 #[derive(OpenApi)]
 #[openapi(

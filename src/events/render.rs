@@ -22,11 +22,11 @@ use uuid::Uuid;
 use super::cursor::Cursor;
 use super::log::Page;
 use crate::error::{ApiError, ApiResult};
-use crate::schema::{comments, paragraph_counts as pc, paragraphs, threads, users};
+use crate::schema::{paragraph_counts as pc, paragraphs};
 use crate::sessions::counts::ParagraphCount;
 use crate::sessions::models::{self as sessions_db, SessionView};
-use crate::threads::models::{Comment, CommentView, Thread, ThreadView};
-use crate::users::UserView;
+use crate::threads::models::Comment;
+use crate::views::{self, CommentView, UserView, Viewer};
 
 /// One event as one kind of viewer gets it: its kind, its `data` JSON, and
 /// the whole SSE frame with its id, formatted once and shared by every
@@ -77,28 +77,6 @@ pub struct Batch {
     pub read_at: std::time::Instant,
 }
 
-/// Each thread's view for a member and for a moderator, filled as the REST
-/// routes fill them.
-async fn thread_views(
-    conn: &mut AsyncPgConnection,
-    threads: &HashMap<Uuid, (Thread, UserView)>,
-) -> ApiResult<HashMap<Uuid, (ThreadView, ThreadView)>> {
-    let ids: Vec<Uuid> = threads.keys().copied().collect();
-    let build = |moderator: bool| -> Vec<ThreadView> {
-        ids.iter()
-            .filter_map(|id| threads.get(id))
-            .map(|(t, author)| ThreadView::new(t.clone(), author.clone(), moderator))
-            .collect()
-    };
-    let (mut members, mut moderators) = (build(false), build(true));
-    crate::threads::anchor::fill(conn, &mut members).await?;
-    crate::threads::anchor::fill(conn, &mut moderators).await?;
-    // Shared by every reader of a role, so no one's own vote is in them.
-    crate::questions::decorate(conn, None, &mut members).await?;
-    crate::questions::decorate(conn, None, &mut moderators).await?;
-    Ok(ids.into_iter().zip(members.into_iter().zip(moderators)).collect())
-}
-
 /// Renders the page read after `from` as one batch.
 #[tracing::instrument(skip_all, fields(events = page.rows.len()))]
 pub async fn batch(
@@ -110,35 +88,13 @@ pub async fn batch(
     let (rows, to) = (&page.rows, page.reached);
     let thread_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.thread_id).collect();
     let comment_ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.comment_id).collect();
-    let threads: HashMap<Uuid, (Thread, UserView)> = if thread_ids.is_empty() {
-        HashMap::new()
-    } else {
-        threads::table
-            .inner_join(users::table)
-            .filter(threads::id.eq_any(thread_ids))
-            .select((Thread::as_select(), UserView::as_select()))
-            .load::<(Thread, UserView)>(conn)
-            .await?
-            .into_iter()
-            .map(|row| (row.0.id, row))
-            .collect()
-    };
-    // Thread views as the REST routes build them (anchor included), once per
-    // role: (member's, moderator's).
-    let views = thread_views(conn, &threads).await?;
-    let comments: HashMap<Uuid, (Comment, UserView)> = if comment_ids.is_empty() {
-        HashMap::new()
-    } else {
-        comments::table
-            .inner_join(users::table)
-            .filter(comments::id.eq_any(comment_ids))
-            .select((Comment::as_select(), UserView::as_select()))
-            .load::<(Comment, UserView)>(conn)
-            .await?
-            .into_iter()
-            .map(|row| (row.0.id, row))
-            .collect()
-    };
+    // Thread views as the REST routes build them, once per role:
+    // (member's, moderator's).
+    let thread_ids: Vec<Uuid> = thread_ids.into_iter().collect();
+    let threads = views::thread::for_live(conn, &thread_ids).await?;
+    let comment_ids: Vec<Uuid> = comment_ids.into_iter().collect();
+    let comments: HashMap<Uuid, (Comment, UserView)> =
+        views::comment::rows(conn, &comment_ids).await?.into_iter().map(|row| (row.0.id, row)).collect();
     let session = if rows.iter().any(|r| r.kind == "session.updated") {
         let view = SessionView::from(sessions_db::find(conn, session_id).await?);
         Some(to_json(&json!({ "session": view }))?)
@@ -156,11 +112,13 @@ pub async fn batch(
         let thread = row.thread_id.and_then(|id| threads.get(&id));
         let (member, moderator) = match row.kind.as_str() {
             kind @ ("thread.created" | "thread.updated" | "thread.restored") => match thread {
-                Some((t, _)) => {
+                Some((member_view, moderator_view)) => {
                     let kind = static_kind(kind);
-                    let (member_view, moderator_view) = &views[&t.id];
-                    let member =
-                        if t.hidden { None } else { Some(rendered(kind, json!({ "thread": member_view }))?) };
+                    let member = if member_view.hidden() {
+                        None
+                    } else {
+                        Some(rendered(kind, json!({ "thread": member_view }))?)
+                    };
                     let moderator = rendered(kind, json!({ "thread": moderator_view }))?;
                     (member, Some(moderator))
                 }
@@ -169,7 +127,9 @@ pub async fn batch(
             "thread.removed" => {
                 let member = rendered("thread.removed", json!({ "thread_id": row.thread_id }))?;
                 let moderator = match thread {
-                    Some((t, _)) => Some(rendered("thread.updated", json!({ "thread": &views[&t.id].1 }))?),
+                    Some((_, moderator_view)) => {
+                        Some(rendered("thread.updated", json!({ "thread": moderator_view }))?)
+                    }
                     None => None,
                 };
                 (Some(member), moderator)
@@ -177,19 +137,19 @@ pub async fn batch(
             kind @ ("comment.created" | "comment.updated") => {
                 let comment = row.comment_id.and_then(|id| comments.get(&id));
                 match (comment, thread) {
-                    (Some((c, author)), Some((t, _))) => {
+                    (Some((c, author)), Some((thread, _))) => {
                         let kind = static_kind(kind);
-                        let member = if t.hidden {
+                        let member = if thread.hidden() {
                             None
                         } else {
                             Some(rendered(
                                 kind,
-                                json!({ "comment": CommentView::new(c.clone(), author.clone(), false) }),
+                                json!({ "comment": CommentView::of(Viewer::MEMBERS, c.clone(), author.clone()) }),
                             )?)
                         };
                         let moderator = rendered(
                             kind,
-                            json!({ "comment": CommentView::new(c.clone(), author.clone(), true) }),
+                            json!({ "comment": CommentView::of(Viewer::MODERATORS, c.clone(), author.clone()) }),
                         )?;
                         (member, Some(moderator))
                     }

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
 use crate::schema::comments;
 use crate::state::AppState;
-use crate::threads::models::{self as threads_db, CommentView};
+use crate::views::{self, CommentView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(moderate_comment);
@@ -66,6 +66,7 @@ pub async fn moderate_comment(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
     let actor = access.require(Role::Moderator)?;
+    let viewer = Viewer::of(&access);
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         // Row locks in the triggers' order: comment, then (by the trigger)
@@ -113,6 +114,5 @@ pub async fn moderate_comment(
         Ok(())
     })
     .await?;
-    let (comment, author) = threads_db::find_comment(&mut conn, comment_id).await?;
-    Ok(web::Json(CommentView::new(comment, author, true)))
+    Ok(web::Json(views::comment::one(&mut conn, viewer, comment_id).await?))
 }

@@ -24,8 +24,9 @@ use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
-use crate::threads::models::{Comment, CommentView};
+use crate::threads::models::Comment;
 use crate::users::UserView;
+use crate::views::{self, CommentView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_report).service(list_reports).service(get_report).service(resolve_report);
@@ -130,15 +131,8 @@ impl ReportView {
 async fn moderator_views(conn: &mut AsyncPgConnection, rows: Vec<Report>) -> ApiResult<Vec<ReportView>> {
     let comment_ids: Vec<Uuid> = rows.iter().map(|r| r.comment_id).collect();
     let reporter_ids: Vec<Uuid> = rows.iter().map(|r| r.reporter_id).collect();
-    let mut found: HashMap<Uuid, (Comment, UserView)> = comments::table
-        .inner_join(users::table)
-        .filter(comments::id.eq_any(&comment_ids))
-        .select((Comment::as_select(), UserView::as_select()))
-        .load::<(Comment, UserView)>(conn)
-        .await?
-        .into_iter()
-        .map(|(c, u)| (c.id, (c, u)))
-        .collect();
+    let mut found: HashMap<Uuid, (Comment, UserView)> =
+        views::comment::rows(conn, &comment_ids).await?.into_iter().map(|(c, u)| (c.id, (c, u))).collect();
     let reporters: HashMap<Uuid, UserView> = users::table
         .filter(users::id.eq_any(&reporter_ids))
         .select(UserView::as_select())
@@ -149,7 +143,8 @@ async fn moderator_views(conn: &mut AsyncPgConnection, rows: Vec<Report>) -> Api
         .collect();
     let mut views = Vec::with_capacity(rows.len());
     for r in rows {
-        let comment = found.remove(&r.comment_id).map(|(c, author)| CommentView::new(c, author, true));
+        let comment =
+            found.remove(&r.comment_id).map(|(c, author)| CommentView::of(Viewer::MODERATORS, c, author));
         let Some(reporter) = reporters.get(&r.reporter_id).cloned() else { continue };
         views.push(ReportView::new(r, reporter, comment));
     }

@@ -16,7 +16,8 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
 use crate::schema::threads;
 use crate::state::AppState;
-use crate::threads::models::{self as threads_db, Thread, ThreadView};
+use crate::threads::models::Thread;
+use crate::views::{self, ThreadView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(moderate_thread);
@@ -152,10 +153,5 @@ pub async fn moderate_thread(
         Ok(())
     })
     .await?;
-    let (thread, author) = threads_db::find_thread(&mut conn, thread_id).await?;
-    let mut view = [ThreadView::new(thread, author, true)];
-    crate::threads::anchor::fill(&mut conn, &mut view).await?;
-    crate::questions::decorate(&mut conn, access_after.user_id, &mut view).await?;
-    let [view] = view;
-    Ok(web::Json(view))
+    Ok(web::Json(views::thread::one(&mut conn, Viewer::of(&access_after), thread_id).await?))
 }

@@ -17,7 +17,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::schema::{comments, thread_answers, threads};
 use crate::state::AppState;
-use crate::threads::models::{self as threads_db, ThreadKind, ThreadView};
+use crate::threads::models::ThreadKind;
+use crate::views::{self, ThreadView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(accept_answer).service(withdraw_answer);
@@ -73,19 +74,6 @@ async fn lock_for_answer(
     }
 }
 
-/// The thread as the caller sees it, after the change.
-async fn thread_view(
-    conn: &mut AsyncPgConnection,
-    access: &GroupAccess,
-    thread_id: Uuid,
-) -> ApiResult<ThreadView> {
-    let (thread, author) = threads_db::find_thread(conn, thread_id).await?;
-    let mut view = [ThreadView::new(thread, author, access.is_moderator())];
-    super::decorate(conn, access.user_id, &mut view).await?;
-    let [view] = view;
-    Ok(view)
-}
-
 /// Accept a comment as an answer to the question (its author or a moderator).
 /// Idempotent; several answers may be accepted.
 #[utoipa::path(tag = "questions", security(("bearer" = [])),
@@ -135,7 +123,7 @@ pub async fn accept_answer(
         Ok(())
     })
     .await?;
-    Ok(web::Json(thread_view(&mut conn, &access, thread_id).await?))
+    Ok(web::Json(views::thread::one(&mut conn, Viewer::of(&access), thread_id).await?))
 }
 
 /// Withdraw an accepted answer (the thread's author or a moderator). Idempotent.
@@ -163,5 +151,5 @@ pub async fn withdraw_answer(
         Ok(())
     })
     .await?;
-    Ok(web::Json(thread_view(&mut conn, &access, thread_id).await?))
+    Ok(web::Json(views::thread::one(&mut conn, Viewer::of(&access), thread_id).await?))
 }

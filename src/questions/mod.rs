@@ -9,10 +9,7 @@
 //! order that votes.rs and answers.rs follow.
 
 pub mod answers;
-pub mod models;
 pub mod votes;
-
-pub use models::decorate;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(votes::routes).configure(answers::routes);

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::models::{self as threads_db, Comment, CommentView};
+use super::models::Comment;
 use super::posting::{self, Ask, Outcome};
 use super::rules::{check_body, check_visible, check_writable};
 use crate::access::{self, GroupAccess, Role, Scope};
@@ -22,6 +22,7 @@ use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
 use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
+use crate::views::{self, CommentView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_comments).service(create_comment).service(edit_comment).service(delete_comment);
@@ -64,10 +65,10 @@ pub async fn list_comments(
     if let Some(known) = read.answer.known(&http, &state.answers) {
         return Ok(known);
     }
-    let moderator = read.access.is_moderator();
-    let rows = threads_db::list_comments(&mut conn, *path, after, limit).await?;
+    let viewer = Viewer::of(&read.access);
+    let rows = views::comment::page_rows(&mut conn, *path, after.as_deref(), limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
-    read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::new(c, author, moderator)))
+    read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::of(viewer, c, author)))
 }
 
 /// A thread `t` with its session `rs`, group `g` and the caller's facts
@@ -262,7 +263,11 @@ async fn post(path: &mut impl PostPath, ask: &Ask) -> ApiResult<Reply> {
         if let Some(posted) = path.attempt(ask).await? {
             return Reply::created(
                 format!("/api/v1/comments/{}", posted.comment.id),
-                &CommentView::new(posted.comment, posted.author, posted.moderator),
+                &CommentView::of(
+                    Viewer { user_id: Some(posted.comment.author_id), moderator: posted.moderator },
+                    posted.comment,
+                    posted.author,
+                ),
             );
         }
     }
@@ -317,6 +322,7 @@ pub async fn edit_comment(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Comment(comment_id)).await?;
     let user_id = access.require(Role::Member)?;
     let moderator = access.is_moderator();
+    let viewer = Viewer::of(&access);
     let comment = conn
         .transaction::<_, ApiError, _>(async move |conn| {
             let comment = lock_comment(conn, &access, comment_id).await?;
@@ -350,8 +356,7 @@ pub async fn edit_comment(
                 .await?)
         })
         .await?;
-    let (_, author) = threads_db::find_comment(&mut conn, comment.id).await?;
-    Ok(web::Json(CommentView::new(comment, author, moderator)))
+    Ok(web::Json(views::comment::one(&mut conn, viewer, comment.id).await?))
 }
 
 /// Delete a comment (its author, or a moderator). It stays in the tree as a

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::anchor;
 use super::anchors::{AnchoredQuote, Quote};
-use super::models::{self as threads_db, Thread, ThreadView};
+use super::models::Thread;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::db::modlog::{self, Action, Target};
@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
+use crate::views::{self, ThreadView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(reanchor_thread);
@@ -59,6 +60,7 @@ pub async fn reanchor_thread(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
     let actor = access.require(Role::Moderator)?;
+    let viewer = Viewer::of(&access);
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let session_id: Uuid = threads::table.find(thread_id).select(threads::session_id).first(conn).await?;
@@ -132,8 +134,5 @@ pub async fn reanchor_thread(
         Ok(())
     })
     .await?;
-    let (thread, author) = threads_db::find_thread(&mut conn, thread_id).await?;
-    let mut view = ThreadView::new(thread, author, true);
-    anchor::fill(&mut conn, std::slice::from_mut(&mut view)).await?;
-    Ok(web::Json(view))
+    Ok(web::Json(views::thread::one(&mut conn, viewer, thread_id).await?))
 }

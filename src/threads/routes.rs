@@ -8,10 +8,8 @@ use uuid::Uuid;
 
 use super::anchor;
 use super::anchors::{AnchoredQuote, Quote};
-use super::models::{
-    self as threads_db, NewComment, Thread, ThreadAfter, ThreadKind, ThreadListing, ThreadSort, ThreadView,
-};
-use super::rules::{check_body, lock_open_session, visible_thread};
+use super::models::{self as threads_db, NewComment, ThreadKind};
+use super::rules::{check_body, lock_open_session};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
@@ -23,7 +21,8 @@ use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::threads;
 use crate::state::AppState;
-use crate::users::models as users;
+use crate::views::thread::list::{ThreadAfter, ThreadListing, ThreadSort};
+use crate::views::{self, ThreadView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_thread).service(list_threads).service(get_thread);
@@ -140,16 +139,12 @@ pub async fn create_thread(
                 anchor::record_new(conn, thread_id, &text, paragraph.revision, quote.as_ref()).await?;
                 let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
                 threads_db::insert_comment(conn, &opening).await?;
-                // Read back after the triggers ran: comment_count and last activity.
-                let thread: Thread =
-                    threads::table.find(thread_id).select(Thread::as_select()).first(conn).await?;
-                Ok(thread)
+                Ok(thread_id)
             })
             .await?;
-        let author = users::by_id(conn, author_id).await?;
-        let mut view = ThreadView::new(thread, (&author).into(), access.is_moderator());
-        anchor::fill(conn, std::slice::from_mut(&mut view)).await?;
-        Reply::created(format!("/api/v1/threads/{}", view.id), &view)
+        // Read after the triggers ran: comment_count and last activity.
+        let view = views::thread::one(conn, Viewer::of(&access), thread).await?;
+        Reply::created(format!("/api/v1/threads/{}", view.id()), &view)
     })
     .await
 }
@@ -181,27 +176,15 @@ pub async fn list_threads(
     let cursor = event_cursor::for_read(&mut conn).await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
     access.require_read()?;
-    let moderator = access.is_moderator();
     let listing = ThreadListing {
         paragraph_id: filter.paragraph_id,
         kind: filter.kind,
         answered: filter.answered,
         anchor: filter.anchor,
         sort,
-        include_hidden: moderator,
     };
-    let rows = threads_db::list_threads(&mut conn, *path, listing, after, limit).await?;
-    let page = Page::from_rows(rows, limit, |(t, _, votes)| match sort {
-        ThreadSort::Activity => ThreadAfter::Activity((t.pinned, t.last_activity_at, t.id)),
-        ThreadSort::Votes => ThreadAfter::Votes((t.pinned, *votes, t.id)),
-        ThreadSort::New => ThreadAfter::New((t.pinned, t.created_at, t.id)),
-    });
-    let mut page = page.map(|(t, author, _)| ThreadView::new(t, author, moderator));
-    anchor::fill(&mut conn, &mut page.items).await?;
-    crate::questions::decorate(&mut conn, access.user_id, &mut page.items).await?;
-    if let Some(user_id) = access.user_id {
-        crate::unread::fill_threads(&mut conn, user_id, &mut page.items).await?;
-    }
+    let page =
+        views::thread::list::page(&mut conn, Viewer::of(&access), *path, listing, after, limit).await?;
     conditional::json(&http, &page, &[cursor])
 }
 
@@ -218,10 +201,6 @@ pub async fn get_thread(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let cursor = event_cursor::for_read(&mut conn).await?;
-    let (access, thread, author) = visible_thread(&mut conn, caller.0.as_ref(), *path).await?;
-    let mut view = [ThreadView::new(thread, author, access.is_moderator())];
-    anchor::fill(&mut conn, &mut view).await?;
-    crate::questions::decorate(&mut conn, access.user_id, &mut view).await?;
-    let [view] = view;
+    let (_, view) = views::thread::visible(&mut conn, caller.0.as_ref(), *path).await?;
     conditional::json(&http, &view, &[cursor])
 }

@@ -6,9 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::models::{self as threads_db, Thread};
-use crate::access::{self, GroupAccess, Scope};
-use crate::auth::Caller;
+use crate::access::GroupAccess;
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Check;
@@ -33,35 +31,6 @@ pub fn check_open(status: Status) -> ApiResult<()> {
         return Err(ApiError::conflict(ErrorCode::SessionClosed, "This reading session is closed."));
     }
     Ok(())
-}
-
-/// A thread the caller may see: hidden ones are 404 except to moderators.
-#[tracing::instrument(skip_all)]
-pub async fn visible_thread(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
-    thread_id: Uuid,
-) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    visible_thread_pipelined(conn, caller, thread_id).await
-}
-
-/// [`visible_thread`] without holding on to the connection, so a read can put
-/// its own statements (the event horizon) in the same round trip. The access
-/// query and the thread row by its key go together: the access query probes
-/// that row anyway, and nothing of the thread is used before access allows it.
-async fn visible_thread_pipelined(
-    conn: &AsyncPgConnection,
-    caller: Option<&Caller>,
-    thread_id: Uuid,
-) -> ApiResult<(GroupAccess, Thread, crate::users::UserView)> {
-    let access = access::resolve_pipelined(conn, caller, Scope::Thread(thread_id));
-    let thread = threads_db::find_thread_pipelined(conn, thread_id);
-    let (access, thread) = futures_util::join!(access, thread);
-    let access = access?;
-    access.require_read()?;
-    let (thread, author) = thread?;
-    check_visible(&access, thread.hidden)?;
-    Ok((access, thread, author))
 }
 
 /// 404 unless the caller may read the group and, for a hidden thread, moderates it.

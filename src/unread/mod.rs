@@ -17,7 +17,7 @@
 pub mod models;
 pub mod routes;
 
-pub use models::{fill_threads, paragraph_unread};
+pub use models::paragraph_unread;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(routes::routes);

@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
-use crate::threads::models::ThreadView;
 
 /// Counted comments by others above the mark `m.seq` in thread `m.thread_id`
 /// (`$1` is the reader).
@@ -38,18 +37,14 @@ struct Unread {
     unread: i64,
 }
 
-/// Sets `unread_count` on each thread for `user_id`; a hidden thread has none
-/// that count, so 0.
-#[tracing::instrument(skip_all, fields(threads = views.len()))]
-pub async fn fill_threads(
+/// `user_id`'s unread comments in each of the threads `ids`; a hidden thread
+/// has none that count, so 0 (the thread view's `unread_count`).
+#[tracing::instrument(skip_all, fields(threads = ids.len()))]
+pub async fn thread_unread(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
-    views: &mut [ThreadView],
-) -> ApiResult<()> {
-    if views.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
+    ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, i64>> {
     // The mark is looked up per thread (a primary-key probe), whatever the
     // planner guesses about how many marks the reader has.
     const SQL: &str = concat!(
@@ -66,12 +61,8 @@ pub async fn fill_threads(
            FROM m"
     );
     let rows: Vec<Unread> =
-        Prepared::new(SQL).bind::<SqlUuid, _>(user_id).bind::<Array<SqlUuid>, _>(&ids).load(conn).await?;
-    let unread: HashMap<Uuid, i64> = rows.into_iter().map(|r| (r.id, r.unread)).collect();
-    for view in views {
-        view.unread_count = Some(unread.get(&view.id).copied().unwrap_or(0));
-    }
-    Ok(())
+        Prepared::new(SQL).bind::<SqlUuid, _>(user_id).bind::<Array<SqlUuid>, _>(ids).load(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.unread)).collect())
 }
 
 /// `user_id`'s unread comments per paragraph of the session (paragraphs

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{unique_violation, ApiError, ApiResult, ErrorCode};
 use crate::schema::users;
+pub use crate::views::UserView;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -36,35 +37,12 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
-/// A user as anyone may see them.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct UserView {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub bio: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// The signed-in user's own account: the public view plus the email.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub email: String,
-}
-
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        UserView {
-            id: u.id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            bio: u.bio.clone(),
-            created_at: u.created_at,
-        }
-    }
 }
 
 impl From<&User> for MeView {

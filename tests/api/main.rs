@@ -56,6 +56,7 @@ mod questions_votes;
 mod rate_limits;
 mod rate_limits_creation;
 mod rate_limits_passwords;
+mod read_models;
 mod reports;
 mod revisions;
 mod revisions_counts;

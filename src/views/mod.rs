@@ -1,0 +1,71 @@
+//! The read side: every view the API answers with is built here, whole, for
+//! one reader, in the module named after it. Routes, live events and kept
+//! answers take views only from these modules, and a view's fields are
+//! private to its module, so a half-built one cannot be made elsewhere.
+//!
+//! Each module also declares which columns its view reads ([`Reads`]). A
+//! view that is served again without being rebuilt (kept answers, a client's
+//! 304, a live event) is exact only while every change to those columns
+//! either appends a session event or moves a watermark: the triggers of
+//! `src/db/replaceable/triggers.sql` that do so watch named columns
+//! (`AFTER UPDATE OF …`). `tests/api/read_models.rs` compares each
+//! declaration with those watch lists, so a column added to a view and
+//! forgotten there fails a test instead of serving stale answers.
+
+pub mod comment;
+pub mod reads;
+pub mod thread;
+pub mod user;
+
+pub use comment::CommentView;
+pub use reads::Reads;
+pub use thread::ThreadView;
+pub use user::UserView;
+
+use uuid::Uuid;
+
+use crate::access::GroupAccess;
+
+/// Who a view is built for: what they may see depends on their role, and
+/// some fields (their own vote, their unread counts) on who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: Option<Uuid>,
+    pub moderator: bool,
+}
+
+impl Viewer {
+    /// Every member reading a live stream: nobody's own state in it.
+    pub const MEMBERS: Viewer = Viewer { user_id: None, moderator: false };
+    /// Every moderator reading a live stream.
+    pub const MODERATORS: Viewer = Viewer { user_id: None, moderator: true };
+
+    pub fn of(access: &GroupAccess) -> Self {
+        Viewer { user_id: access.user_id, moderator: access.is_moderator() }
+    }
+}
+
+/// Who hid something and why: shown to moderators only.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Moderation {
+    pub hidden_by: Option<Uuid>,
+    pub hidden_reason: Option<String>,
+}
+
+impl Moderation {
+    /// Present for moderators when the thing is hidden.
+    fn shown_to(
+        viewer: Viewer,
+        hidden: bool,
+        hidden_by: Option<Uuid>,
+        hidden_reason: Option<String>,
+    ) -> Option<Self> {
+        (viewer.moderator && hidden).then_some(Moderation { hidden_by, hidden_reason })
+    }
+}
+
+/// Every view's declaration, for the test that checks them against the
+/// triggers' watch lists.
+pub fn declarations() -> Vec<Reads> {
+    vec![thread::reads(), comment::reads(), user::reads()]
+}
