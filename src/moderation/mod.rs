@@ -2,10 +2,10 @@
 //! comment edit history. Every effective action writes one log row in the
 //! same transaction as the change itself.
 
+pub mod comment_edits;
 pub mod comments;
 pub mod modlog;
 pub mod reports;
-pub mod revisions;
 pub mod threads;
 
 use crate::error::ApiResult;
@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(comments::routes)
         .configure(reports::routes)
         .configure(modlog::routes)
-        .configure(revisions::routes);
+        .configure(comment_edits::routes);
 }
 
 /// An optional reason: at most 1,000 characters; blank counts as none.

@@ -13,7 +13,9 @@
 //! forgotten there fails a test instead of serving stale answers.
 
 pub mod comment;
+pub mod comment_edit;
 pub mod reads;
+pub mod report;
 pub mod thread;
 pub mod user;
 

@@ -2,14 +2,12 @@
 //! Reports are shown to moderators only, so the reported author never learns
 //! who reported them.
 
-use std::collections::HashMap;
-
 use actix_web::{get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -24,28 +22,16 @@ use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comments, reports, threads, users};
 use crate::state::AppState;
-use crate::threads::models::Comment;
 use crate::users::UserView;
-use crate::views::{self, CommentView, Viewer};
+use crate::views;
+use crate::views::report::ReportView;
+
+pub mod models;
+
+pub use models::{Outcome, Report, ReportStatus};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_report).service(list_reports).service(get_report).service(resolve_report);
-}
-
-crate::db_enum! {
-    #[derive(Default)]
-    pub enum ReportStatus {
-        #[default]
-        Open,
-        Resolved,
-    }
-}
-
-crate::db_enum! {
-    pub enum Outcome {
-        Dismissed,
-        Actioned,
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,89 +56,6 @@ pub struct ResolveReport {
 pub struct ReportFilter {
     /// `open` (the default) or `resolved`.
     pub status: Option<ReportStatus>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = reports)]
-pub struct Report {
-    pub id: Uuid,
-    pub group_id: Uuid,
-    pub comment_id: Uuid,
-    pub reporter_id: Uuid,
-    pub reason: String,
-    pub status: ReportStatus,
-    pub outcome: Option<Outcome>,
-    pub note: Option<String>,
-    pub resolved_by: Option<Uuid>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReportView {
-    pub id: Uuid,
-    pub group_id: Uuid,
-    pub comment_id: Uuid,
-    /// Who reported it (the reporter, and moderators, see this; nobody else sees reports).
-    pub reporter: UserView,
-    pub reason: String,
-    pub status: ReportStatus,
-    /// Once resolved.
-    pub outcome: Option<Outcome>,
-    pub note: Option<String>,
-    pub resolved_by: Option<Uuid>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    /// The comment as a moderator sees it (in moderators' views only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment: Option<CommentView>,
-}
-
-impl ReportView {
-    fn new(r: Report, reporter: UserView, comment: Option<CommentView>) -> Self {
-        ReportView {
-            id: r.id,
-            group_id: r.group_id,
-            comment_id: r.comment_id,
-            reporter,
-            reason: r.reason,
-            status: r.status,
-            outcome: r.outcome,
-            note: r.note,
-            resolved_by: r.resolved_by,
-            resolved_at: r.resolved_at,
-            created_at: r.created_at,
-            comment,
-        }
-    }
-}
-
-/// Moderators' views of `rows`: each with its reporter and its comment.
-async fn moderator_views(conn: &mut AsyncPgConnection, rows: Vec<Report>) -> ApiResult<Vec<ReportView>> {
-    let comment_ids: Vec<Uuid> = rows.iter().map(|r| r.comment_id).collect();
-    let reporter_ids: Vec<Uuid> = rows.iter().map(|r| r.reporter_id).collect();
-    let mut found: HashMap<Uuid, (Comment, UserView)> =
-        views::comment::rows(conn, &comment_ids).await?.into_iter().map(|(c, u)| (c.id, (c, u))).collect();
-    let reporters: HashMap<Uuid, UserView> = users::table
-        .filter(users::id.eq_any(&reporter_ids))
-        .select(UserView::as_select())
-        .load::<UserView>(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let mut views = Vec::with_capacity(rows.len());
-    for r in rows {
-        let comment =
-            found.remove(&r.comment_id).map(|(c, author)| CommentView::of(Viewer::MODERATORS, c, author));
-        let Some(reporter) = reporters.get(&r.reporter_id).cloned() else { continue };
-        views.push(ReportView::new(r, reporter, comment));
-    }
-    Ok(views)
-}
-
-async fn one_view(conn: &mut AsyncPgConnection, report: Report) -> ApiResult<ReportView> {
-    moderator_views(conn, vec![report]).await?.pop().ok_or_else(ApiError::not_found)
 }
 
 /// Report a comment to the group's moderators (members). One open report per
@@ -224,7 +127,7 @@ pub async fn create_report(
         };
         let reporter: UserView =
             users::table.find(reporter_id).select(UserView::as_select()).first(conn).await?;
-        Reply::created(format!("/api/v1/reports/{}", report.id), &ReportView::new(report, reporter, None))
+        Reply::created(format!("/api/v1/reports/{}", report.id), &ReportView::for_reporter(report, reporter))
     })
     .await
 }
@@ -267,7 +170,7 @@ pub async fn list_reports(
     }
     let rows = query.load::<Report>(&mut conn).await?;
     let page = Page::from_rows(rows, limit, |r| (r.created_at, r.id));
-    let items = moderator_views(&mut conn, page.items).await?;
+    let items = views::report::for_moderators(&mut conn, page.items).await?;
     Ok(web::Json(Page { items, next_cursor: page.next_cursor }))
 }
 
@@ -286,7 +189,7 @@ pub async fn get_report(
     let access = access::resolve(&mut conn, Some(&caller), Scope::Report(*path)).await?;
     access.require(Role::Moderator)?;
     let report: Report = reports::table.find(*path).select(Report::as_select()).first(&mut conn).await?;
-    Ok(web::Json(one_view(&mut conn, report).await?))
+    Ok(web::Json(views::report::one_for_moderators(&mut conn, report).await?))
 }
 
 /// Resolve a report as dismissed or actioned (moderators). Resolving hides
@@ -359,5 +262,5 @@ pub async fn resolve_report(
             Ok(report)
         })
         .await?;
-    Ok(web::Json(one_view(&mut conn, report).await?))
+    Ok(web::Json(views::report::one_for_moderators(&mut conn, report).await?))
 }
