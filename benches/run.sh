@@ -65,31 +65,41 @@ PSQL=(psql -X -q -U postgres -d pilcrow)
 # The server under test: quiet logs (a line per request to a terminal costs
 # more than the request), access tokens that outlive the run, no rate limits
 # (the load is far beyond what a person sends).
-log "starting the server on 127.0.0.1:$PORT (database: $DB, data in $DATA_DIR)"
-(
-    cd "$ROOT"
-    export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
-        PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
-        PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false
-    exec env "${server_env[@]}" target/release/pilcrow serve
-) >"$OUT/server.log" 2>&1 &
-server=$!
-stop_all() {
+# start_server [BINARY]: the server under test (target/release/pilcrow unless
+# given), once it answers /ready.
+start_server() {
+    local binary="${1:-target/release/pilcrow}"
+    log "starting $binary on 127.0.0.1:$PORT (database: $DB, data in $DATA_DIR)"
+    (
+        cd "$ROOT"
+        export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
+            PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
+            PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false
+        exec env "${server_env[@]}" "$binary" serve
+    ) >>"$OUT/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 120); do
+        curl -sf "$URL/ready" >/dev/null && break
+        kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
+        sleep 0.5
+    done
+    curl -sf "$URL/ready" >/dev/null
+}
+stop_server() {
     if kill -0 "$server" 2>/dev/null; then
         log "stopping the server (pid $server)"
         kill -TERM "$server"
         wait "$server" || true
     fi
+}
+stop_all() {
+    stop_server
     [[ "$DB" == tcp ]] && cluster_stop
     return 0
 }
 trap stop_all EXIT
-for _ in $(seq 1 120); do
-    curl -sf "$URL/ready" >/dev/null && break
-    kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -sf "$URL/ready" >/dev/null
+: >"$OUT/server.log"
+start_server
 
 RESULTS="$OUT/results.md"
 {
@@ -200,6 +210,44 @@ AUTHOR="$("${PSQL[@]}" -tAc "SELECT id FROM users WHERE username = 'bench0'")"
 TOKEN="$(head -1 "$OUT/tokens.txt")"
 S5="00000000-0000-7000-8000-000000000005"
 T5="00000000-0000-7000-9000-000000000005"
+# AB=<binary>: the same four measurements against that binary (the
+# baseline) and this build (the candidate), alternating, AB_ROUNDS rounds on
+# one database, the order swapped every round; the table gives each side's
+# median and candidate over baseline. Both binaries must share the schema's
+# tables (the replaceable triggers are re-applied at each start).
+if [[ -n "${AB:-}" ]] && wants ab; then
+    AB_ROUNDS="${AB_ROUNDS:-3}"
+    AB_STEPS=("counts, anonymous:counts" "counts, member:counts_member"
+              "comments first page, member:comments_member" "post comment, random threads:post")
+    for round in $(seq 1 "$AB_ROUNDS"); do
+        sides=(baseline candidate)
+        (( round % 2 == 0 )) && sides=(candidate baseline)
+        for side in "${sides[@]}"; do
+            stop_server
+            if [[ "$side" == baseline ]]; then start_server "$AB"; else start_server; fi
+            for step in "${AB_STEPS[@]}"; do
+                warm "${step#*:}"
+                wrk_step "A/B $side $round: ${step%%:*}" "${step#*:}" 64
+            done
+        done
+    done
+    stop_server
+    start_server
+    {
+        echo
+        echo "A/B at 64 connections, median req/s of $AB_ROUNDS alternating rounds: baseline $AB, candidate this build."
+        echo
+        echo "| endpoint | baseline | candidate | candidate / baseline |"
+        echo "|---|---:|---:|---:|"
+        for step in "${AB_STEPS[@]}"; do
+            label="${step%%:*}"
+            median() { awk -F'|' -v l="A/B $1 [0-9]+: $label" '$2 ~ l { gsub(" ", "", $4); print $4 }' "$RESULTS" |
+                sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+            b="$(median baseline)"; c="$(median candidate)"
+            echo "| $label | $b | $c | $(div "$c" "$b") |"
+        done
+    } >>"$RESULTS"
+fi
 if wants counts; then
     warm counts
     wrk_step "counts @1M comments, anonymous" counts 8
