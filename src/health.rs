@@ -1,5 +1,5 @@
 use actix_web::get;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
@@ -19,7 +19,7 @@ pub async fn health() -> HttpResponse {
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unavailable", body = Problem)))]
 #[get("/ready")]
 #[tracing::instrument(skip_all)]
-pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn ready(state: AppState) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))

@@ -21,7 +21,7 @@ use crate::db::embedded::{Cluster, ClusterOptions};
 use crate::db::{migrate, timeouts, Pools};
 use crate::http::{head, problems, security, JsonLimit};
 use crate::ratelimit::RateLimits;
-use crate::state::AppState;
+use crate::state::{SharedState, WorkerState};
 use crate::{metrics, telemetry};
 
 const LOCAL_DATABASE: &str = "pilcrow";
@@ -101,7 +101,7 @@ impl Application {
         )?);
         let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
-        let state = AppState {
+        let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
             passwords: Passwords::new(
@@ -123,7 +123,6 @@ impl Application {
             answers: std::sync::Arc::new(crate::sessions::answers::Answers::new(
                 settings.cache.answers_max_bytes,
             )),
-            posts: crate::threads::post_queue::PostQueue::new(pool.clone()),
             cpu: crate::cpu::CpuQueue::background(
                 settings.max_concurrent_cpu(),
                 Duration::from_millis(settings.cpu.queue_timeout_ms),
@@ -222,7 +221,7 @@ async fn docs_redirect() -> actix_web::HttpResponse {
 
 pub fn run(
     listener: TcpListener,
-    state: AppState,
+    state: SharedState,
     pools: std::sync::Arc<Pools>,
     settings: &Settings,
     workers: usize,
@@ -253,7 +252,7 @@ pub fn run(
             limits.retain_recent();
         }
     });
-    let shared_state = state;
+    let shared_state = web::Data::new(state);
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
     let openapi = crate::routes::openapi_document();
@@ -263,15 +262,11 @@ pub fn run(
     let deadline = Duration::from_millis(settings.server.request_timeout_ms);
     let server = HttpServer::new(move || {
         // Runs on each worker's thread: its requests use connections it opens.
-        let mut state = shared_state.clone();
-        match pools.for_this_worker() {
-            Ok(pool) => {
-                state.posts = crate::threads::post_queue::PostQueue::new(pool.clone());
-                state.pool = pool;
-            }
-            Err(e) => tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one"),
-        }
-        let state = web::Data::new(state);
+        let pool = pools.for_this_worker().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one");
+            pools.shared().clone()
+        });
+        let worker = web::Data::new(WorkerState::new(pool));
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
             .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))
@@ -294,7 +289,8 @@ pub fn run(
                         .service(web::resource("/metrics").route(web::get().to(metrics::render)));
                 }
             })
-            .app_data(state.clone())
+            .app_data(shared_state.clone())
+            .app_data(worker)
             .app_data(tokens.clone())
             .app_data(limits.clone())
             .app_data(json_limit)

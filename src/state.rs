@@ -1,12 +1,23 @@
+//! What handlers reach, in two lifetimes: [`SharedState`] is built once at
+//! start-up and shared by every worker; [`WorkerState`] is built on each
+//! worker's thread (its own pool and post queue: see `crate::db::Pools`).
+//! They are registered as app data separately; [`AppState`], the handlers'
+//! extractor, takes both.
+
+use std::future::{ready, Ready};
+use std::ops::Deref;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::db::{pool, Conn, Pool};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::ratelimit::RateLimits;
 
-/// What every handler can reach, shared by all workers.
-#[derive(Clone)]
-pub struct AppState {
+/// Built once, shared by all workers.
+pub struct SharedState {
+    /// For work that belongs to no request (sweeps, live events).
     pub pool: Pool,
     pub tokens: TokenKeys,
     pub passwords: Passwords,
@@ -25,17 +36,62 @@ pub struct AppState {
     pub events: std::sync::Arc<crate::events::EventHub>,
     /// Session counts and paragraphs kept by version (src/sessions/answers.rs).
     pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
-    /// Comment posts of this worker, batched (src/threads/post_queue.rs).
-    pub posts: crate::threads::post_queue::PostQueue,
     /// CPU-heavy request work, bounded and rationed per client (src/cpu.rs).
     pub cpu: crate::cpu::CpuQueue,
     /// Matches one search reads at most (`search.max_matches`).
     pub search_max_matches: i64,
 }
 
+/// One per worker, built on its thread.
+pub struct WorkerState {
+    /// Connections opened by this worker's runtime.
+    pub pool: Pool,
+    /// Comment posts of this worker, batched (src/threads/post_queue.rs).
+    pub posts: crate::threads::post_queue::PostQueue,
+}
+
+impl WorkerState {
+    pub fn new(pool: Pool) -> Self {
+        WorkerState { posts: crate::threads::post_queue::PostQueue::new(pool.clone()), pool }
+    }
+}
+
+/// A handler's state: the shared part (through `Deref`) and its worker's.
+#[derive(Clone)]
+pub struct AppState {
+    shared: web::Data<SharedState>,
+    worker: web::Data<WorkerState>,
+}
+
 impl AppState {
-    /// A pooled connection, or 503 once the checkout timeout passes.
+    /// A pooled connection of this worker, or 503 once the checkout timeout passes.
     pub async fn conn(&self) -> ApiResult<Conn> {
-        pool::conn(&self.pool).await
+        pool::conn(&self.worker.pool).await
+    }
+
+    pub fn posts(&self) -> &crate::threads::post_queue::PostQueue {
+        &self.worker.posts
+    }
+}
+
+impl Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.shared
+    }
+}
+
+impl FromRequest for AppState {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let shared = req.app_data::<web::Data<SharedState>>().cloned();
+        let worker = req.app_data::<web::Data<WorkerState>>().cloned();
+        ready(match (shared, worker) {
+            (Some(shared), Some(worker)) => Ok(AppState { shared, worker }),
+            _ => Err(ApiError::internal(anyhow::anyhow!("the app's state is not registered"))),
+        })
     }
 }

@@ -43,7 +43,7 @@ fn ld_json(body: Value) -> HttpResponse {
 #[get("/sessions/{session_id}/annotations")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_annotations(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     query: web::Query<AnnotationPageParams>,
@@ -106,7 +106,7 @@ pub async fn session_annotations(
 #[get("/annotations/{comment_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_annotation(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {

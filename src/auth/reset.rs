@@ -4,7 +4,7 @@
 //! response, so neither the body nor the time tells whether an account
 //! exists. Tokens are 256 random bits, stored as SHA-256, single use, 30 minutes.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, HttpResponse};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -58,7 +58,7 @@ pub struct ResetConfirm {
 #[post("/auth/password-reset")]
 #[tracing::instrument(skip_all)]
 pub async fn request_reset(
-    state: web::Data<AppState>,
+    state: AppState,
     client: ClientAddr,
     body: Json<ResetRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -69,7 +69,6 @@ pub async fn request_reset(
     let Some(email) = email else {
         return Err(ApiError::internal(anyhow::anyhow!("check passed without a parsed email")));
     };
-    let state = state.into_inner();
     let email = email.as_str().to_owned();
     tokio::spawn(async move {
         if let Err(e) = send_link(&state, &email).await {
@@ -130,7 +129,7 @@ fn invalid_token() -> ApiError {
 #[post("/auth/password-reset/confirm")]
 #[tracing::instrument(skip_all)]
 pub async fn confirm_reset(
-    state: web::Data<AppState>,
+    state: AppState,
     client: ClientAddr,
     body: Json<ResetConfirm>,
 ) -> ApiResult<HttpResponse> {

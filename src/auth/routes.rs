@@ -1,5 +1,5 @@
 use actix_web::post;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -112,7 +112,7 @@ fn pair_with_device(
 #[post("/auth/register")]
 #[tracing::instrument(skip_all)]
 pub async fn register(
-    state: web::Data<AppState>,
+    state: AppState,
     client: ClientAddr,
     body: Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -184,7 +184,7 @@ fn bad_credentials() -> ApiError {
 #[post("/auth/login")]
 #[tracing::instrument(skip_all)]
 pub async fn login(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     client: ClientAddr,
     body: Json<LoginRequest>,
@@ -251,7 +251,7 @@ async fn rehash(state: &AppState, client: ClientAddr, user: &User, password: Str
     ))]
 #[post("/auth/refresh")]
 #[tracing::instrument(skip_all)]
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
+pub async fn refresh(state: AppState, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let (user, refresh_token) =
         store::rotate(&mut conn, &body.refresh_token, state.tokens.refresh_idle_days).await?;
@@ -264,11 +264,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
     responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
 #[post("/auth/logout")]
 #[tracing::instrument(skip_all)]
-pub async fn logout(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+pub async fn logout(state: AppState, caller: Caller, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
     let mut check = Check::new();
     check.chars("refresh_token", &body.refresh_token, limits::TOKEN);
     check.done()?;
@@ -283,7 +279,7 @@ pub async fn logout(
     responses((status = 204, description = "Every sign-in ended"), (status = 401, body = Problem)))]
 #[post("/auth/logout-all")]
 #[tracing::instrument(skip_all)]
-pub async fn logout_all(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn logout_all(state: AppState, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     // One transaction, the user row first: see `store::rotate` for the race this closes.

@@ -123,7 +123,7 @@ fn check_if_match(wanted: Option<Option<i32>>, current: i32) -> ApiResult<()> {
 #[post("/essays/{essay_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn revise_essay(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     client: ClientAddr,
@@ -266,7 +266,7 @@ fn essay_changed() -> ApiError {
 #[get("/essays/{essay_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_essay_revisions(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
@@ -287,7 +287,7 @@ pub async fn list_essay_revisions(
 #[get("/essays/{essay_id}/revisions/{n}")]
 #[tracing::instrument(skip_all, fields(id = %path.0, n = path.1))]
 pub async fn get_essay_revision(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<(Uuid, i32)>,
 ) -> ApiResult<web::Json<RevisionText>> {

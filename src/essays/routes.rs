@@ -64,7 +64,7 @@ pub struct ImportEssay {
 #[post("/groups/{group_id}/essays")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn import_essay(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     client: ClientAddr,
@@ -156,7 +156,7 @@ pub async fn import_essay(
 #[get("/groups/{group_id}/essays")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_essays(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
@@ -176,7 +176,7 @@ pub async fn list_essays(
 #[get("/essays/{essay_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_essay(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<EssayView>> {

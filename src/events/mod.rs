@@ -24,7 +24,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::state::AppState;
+use crate::state::SharedState;
 
 /// Tells the hub that a write succeeded here, so the notifier reads the
 /// log's tail: every handler that writes is covered without calling
@@ -34,7 +34,7 @@ pub async fn touch_on_write(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let state = writes.then(|| req.app_data::<web::Data<AppState>>().cloned()).flatten();
+    let state = writes.then(|| req.app_data::<web::Data<SharedState>>().cloned()).flatten();
     let res = next.call(req).await?;
     if let Some(state) = state {
         if res.status().is_success() {

@@ -106,7 +106,7 @@ pub struct EventTicket {
 #[get("/sessions/{session_id}/events")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_events(
-    state: web::Data<AppState>,
+    state: AppState,
     req: HttpRequest,
     client: ClientAddr,
     path: web::Path<Uuid>,
@@ -328,7 +328,7 @@ async fn long_poll(
 #[post("/sessions/{session_id}/event-tickets")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_ticket(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {

@@ -60,7 +60,7 @@ pub struct BanView {
 #[post("/groups/{group_id}/bans")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn ban(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -122,7 +122,7 @@ pub async fn ban(
 #[delete("/groups/{group_id}/bans/{user_id}")]
 #[tracing::instrument(skip_all)]
 pub async fn unban(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<(GroupId, UserId)>,
 ) -> ApiResult<HttpResponse> {

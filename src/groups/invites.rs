@@ -56,7 +56,7 @@ pub struct InviteView {
 #[post("/groups/{group_id}/invites")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_invite(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -123,7 +123,7 @@ pub struct InviteSummary {
 #[get("/groups/{group_id}/invites")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_invites(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
@@ -153,7 +153,7 @@ pub async fn list_invites(
 #[delete("/groups/{group_id}/invites/{invite_id}")]
 #[tracing::instrument(skip_all)]
 pub async fn revoke_invite(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<(GroupId, InviteId)>,
 ) -> ApiResult<HttpResponse> {
@@ -192,7 +192,7 @@ struct InviteRow {
 #[post("/invites/{code}/accept")]
 #[tracing::instrument(skip_all)]
 pub async fn accept_invite(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<String>,

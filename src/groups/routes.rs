@@ -77,7 +77,7 @@ pub struct SetRole {
 #[post("/groups")]
 #[tracing::instrument(skip_all)]
 pub async fn create_group(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     body: Json<CreateGroup>,
@@ -147,7 +147,7 @@ async fn free_slug(conn: &mut diesel_async::AsyncPgConnection, base: &str) -> Ap
 #[get("/groups")]
 #[tracing::instrument(skip_all)]
 pub async fn list_groups(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     page: web::Query<PageParams>,
 ) -> ApiResult<web::Json<Page<GroupView>>> {
@@ -186,7 +186,7 @@ pub async fn list_groups(
 #[get("/groups/{group_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_group(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<GroupView>> {
@@ -204,7 +204,7 @@ pub async fn get_group(
 #[patch("/groups/{group_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn update_group(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<UpdateGroup>,
@@ -275,7 +275,7 @@ pub async fn update_group(
 #[post("/groups/{group_id}/join")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn join_group(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -310,11 +310,7 @@ async fn join(conn: &mut AsyncPgConnection, caller: &Caller, group_id: Uuid) -> 
     responses((status = 204), (status = 403, description = "`not_a_member` or `banned`", body = Problem), (status = 404, body = Problem), (status = 409, description = "`last_owner`", body = Problem)))]
 #[delete("/groups/{group_id}/members/me")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn leave_group(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn leave_group(state: AppState, caller: Caller, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Group(*path)).await?;
     // Leaving is acting in the group: a banned member cannot slip out of the ban.
@@ -347,7 +343,7 @@ fn last_owner() -> ApiError {
 #[get("/groups/{group_id}/members")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_members(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
@@ -375,7 +371,7 @@ pub async fn list_members(
 #[put("/groups/{group_id}/members/{user_id}/role")]
 #[tracing::instrument(skip_all)]
 pub async fn set_role(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<(GroupId, UserId)>,
     body: Json<SetRole>,

@@ -29,7 +29,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[get("/comments/{comment_id}/revisions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_comment_revisions(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,

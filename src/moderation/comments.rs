@@ -55,7 +55,7 @@ pub struct ModerateComment {
 #[post("/comments/{comment_id}/moderation")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_comment(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<ModerateComment>,

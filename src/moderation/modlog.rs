@@ -70,7 +70,7 @@ pub struct ModlogEntry {
 #[get("/groups/{group_id}/modlog")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_modlog(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     filter: web::Query<ModlogFilter>,

@@ -121,7 +121,7 @@ async fn apply(
 #[post("/threads/{thread_id}/moderation")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn moderate_thread(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<ModerateThread>,

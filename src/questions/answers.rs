@@ -86,7 +86,7 @@ async fn lock_for_answer(
 #[post("/threads/{thread_id}/answers/{comment_id}")]
 #[tracing::instrument(skip_all, fields(thread = %path.0, comment = %path.1))]
 pub async fn accept_answer(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<ThreadView>> {
@@ -137,7 +137,7 @@ pub async fn accept_answer(
 #[delete("/threads/{thread_id}/answers/{comment_id}")]
 #[tracing::instrument(skip_all, fields(thread = %path.0, comment = %path.1))]
 pub async fn withdraw_answer(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<ThreadView>> {

@@ -65,11 +65,7 @@ async fn lock_for_vote(
     ))]
 #[put("/threads/{thread_id}/vote")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn vote(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn vote(state: AppState, caller: Caller, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let thread_id = *path;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;
@@ -100,11 +96,7 @@ pub async fn vote(
     ))]
 #[delete("/threads/{thread_id}/vote")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn unvote(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn unvote(state: AppState, caller: Caller, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let thread_id = *path;
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, Some(&caller), Scope::Thread(thread_id)).await?;

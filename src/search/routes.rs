@@ -71,7 +71,7 @@ pub struct SearchHit {
 #[get("/groups/{group_id}/search")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn search(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     _quota: crate::ratelimit::SearchQuota,
     path: web::Path<Uuid>,

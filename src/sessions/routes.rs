@@ -68,7 +68,7 @@ fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: Option<Dat
 #[post("/groups/{group_id}/sessions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_session(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -114,7 +114,7 @@ pub async fn create_session(
 #[get("/groups/{group_id}/sessions")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_sessions(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
@@ -134,7 +134,7 @@ pub async fn list_sessions(
 #[get("/sessions/{session_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_session(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SessionView>> {
@@ -151,7 +151,7 @@ pub async fn get_session(
 #[patch("/sessions/{session_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn update_session(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<UpdateSession>,
@@ -233,7 +233,7 @@ pub async fn update_session(
 #[get("/sessions/{session_id}/paragraphs")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_paragraphs(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
@@ -254,7 +254,7 @@ pub async fn session_paragraphs(
 #[get("/sessions/{session_id}/counts")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn session_counts(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,

@@ -52,7 +52,7 @@ pub struct EditComment {
 #[get("/threads/{thread_id}/comments")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_comments(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
@@ -203,7 +203,7 @@ async fn lock_writable_thread(
 #[post("/threads/{thread_id}/comments")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_comment(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -242,7 +242,7 @@ struct Queued<'a>(&'a AppState);
 
 impl PostPath for Queued<'_> {
     async fn attempt(&mut self, ask: &Ask) -> Outcome {
-        self.0.posts.post(ask.clone()).await
+        self.0.posts().post(ask.clone()).await
     }
 }
 
@@ -308,7 +308,7 @@ async fn lock_comment(
 #[patch("/comments/{comment_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn edit_comment(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<EditComment>,
@@ -370,7 +370,7 @@ pub async fn edit_comment(
 #[delete("/comments/{comment_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn delete_comment(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {

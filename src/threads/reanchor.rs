@@ -50,7 +50,7 @@ pub struct Reanchor {
 #[post("/threads/{thread_id}/anchor")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn reanchor_thread(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<Reanchor>,

@@ -80,7 +80,7 @@ pub struct ThreadFilter {
 #[post("/sessions/{session_id}/threads")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_thread(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -157,7 +157,7 @@ pub async fn create_thread(
 #[get("/sessions/{session_id}/threads")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_threads(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
@@ -194,7 +194,7 @@ pub async fn list_threads(
 #[get("/threads/{thread_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_thread(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,

@@ -59,7 +59,7 @@ fn marks_schema() -> utoipa::openapi::schema::Object {
 #[put("/sessions/{session_id}/reads")]
 #[tracing::instrument(skip_all, fields(id = %*path, threads = body.threads.len()))]
 pub async fn mark_read(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<ReadMarks>,

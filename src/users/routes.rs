@@ -43,7 +43,7 @@ pub struct ChangePassword {
     responses((status = 200, body = MeView), (status = 401, body = Problem)))]
 #[get("/me")]
 #[tracing::instrument(skip_all)]
-pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
+pub async fn get_me(state: AppState, caller: Caller) -> ApiResult<web::Json<MeView>> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     Ok(web::Json((&user).into()))
@@ -54,11 +54,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web
     responses((status = 200, body = MeView), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[patch("/me")]
 #[tracing::instrument(skip_all)]
-pub async fn patch_me(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<PatchMe>,
-) -> ApiResult<web::Json<MeView>> {
+pub async fn patch_me(state: AppState, caller: Caller, body: Json<PatchMe>) -> ApiResult<web::Json<MeView>> {
     let req = body.0;
     let mut check = Check::new();
     if let Some(name) = &req.display_name {
@@ -90,7 +86,7 @@ pub async fn patch_me(
 #[post("/me/password")]
 #[tracing::instrument(skip_all)]
 pub async fn change_password(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     client: ClientAddr,

@@ -74,7 +74,7 @@ pub struct ReportFilter {
 #[post("/comments/{comment_id}/reports")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn create_report(
-    state: web::Data<AppState>,
+    state: AppState,
     http: HttpRequest,
     caller: Caller,
     path: web::Path<Uuid>,
@@ -146,7 +146,7 @@ pub async fn create_report(
 #[get("/groups/{group_id}/reports")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_reports(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     filter: web::Query<ReportFilter>,
@@ -181,7 +181,7 @@ pub async fn list_reports(
 #[get("/reports/{report_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn get_report(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ReportView>> {
@@ -207,7 +207,7 @@ pub async fn get_report(
 #[post("/reports/{report_id}/resolve")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn resolve_report(
-    state: web::Data<AppState>,
+    state: AppState,
     caller: Caller,
     path: web::Path<Uuid>,
     body: Json<ResolveReport>,
