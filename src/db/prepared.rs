@@ -154,4 +154,35 @@ mod tests {
         let parts: Vec<_> = placeholders(sql).collect();
         assert_eq!(parts, vec![("", None), ("\nSELECT '--$2', ", Some(1)), (" ", None), ("\nFROM t", None)]);
     }
+
+    /// `.rs` files under `dir`.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Hand-written SQL has one form, a `.sql` file run through `Prepared`:
+    /// only the connection machinery in src/db/ (DDL, `SET`, `LISTEN`,
+    /// migrations) may build statements with `sql_query`.
+    #[test]
+    fn no_sql_query_outside_db() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        assert!(files.len() > 50, "found only {} sources", files.len());
+        let allowed = root.join("src").join("db");
+        let found: Vec<String> = files
+            .iter()
+            .filter(|f| !f.starts_with(&allowed))
+            .filter(|f| std::fs::read_to_string(f).is_ok_and(|text| text.contains("sql_query(")))
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(found.is_empty(), "sql_query outside src/db/: {found:?}");
+    }
 }
