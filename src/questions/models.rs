@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::rules::{counts, live_bans};
 use crate::error::ApiResult;
-use crate::schema::{bans, comments, thread_answers, thread_votes};
+use crate::schema::{comments, thread_answers, thread_votes};
 use crate::threads::models::ThreadView;
 
 /// Fills in `vote_count` (without the votes of members whose ban is live),
@@ -26,12 +27,9 @@ pub async fn decorate(
     }
     let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
     let banned: HashMap<Uuid, i64> = thread_votes::table
-        .inner_join(
-            bans::table.on(bans::group_id
-                .eq(thread_votes::group_id)
-                .and(bans::user_id.eq(thread_votes::user_id))
-                .and(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now)))),
-        )
+        .inner_join(live_bans::table.on(
+            live_bans::group_id.eq(thread_votes::group_id).and(live_bans::user_id.eq(thread_votes::user_id)),
+        ))
         .filter(thread_votes::thread_id.eq_any(&ids))
         .group_by(thread_votes::thread_id)
         .select((thread_votes::thread_id, diesel::dsl::count_star()))
@@ -53,8 +51,7 @@ pub async fn decorate(
     let answers: Vec<(Uuid, Uuid)> = thread_answers::table
         .inner_join(comments::table.on(comments::id.eq(thread_answers::comment_id)))
         .filter(thread_answers::thread_id.eq_any(&ids))
-        .filter(comments::hidden.eq(false))
-        .filter(comments::deleted.eq(false))
+        .filter(counts(comments::hidden, comments::deleted, false))
         .order((thread_answers::accepted_at.asc(), thread_answers::comment_id.asc()))
         .select((thread_answers::thread_id, thread_answers::comment_id))
         .load(conn)

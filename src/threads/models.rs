@@ -264,9 +264,8 @@ pub struct ThreadListing {
 /// and a ban that ends by itself needs no trigger this way).
 pub fn effective_votes() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
     diesel::dsl::sql(
-        "(threads.vote_count - (SELECT count(*) FROM thread_votes v JOIN bans b \
+        "(threads.vote_count - (SELECT count(*) FROM thread_votes v JOIN r.live_bans b \
            ON b.group_id = v.group_id AND b.user_id = v.user_id \
-          AND (b.expires_at IS NULL OR b.expires_at > now()) \
           WHERE v.thread_id = threads.id))",
     )
 }

@@ -109,22 +109,6 @@ pub struct Post {
     pub place: Place,
 }
 
-/// Every ask's facts in one statement (prepared once per connection): the
-/// access facts (which also read the author's profile), the thread's state
-/// with its session's status, and the parent's place. `f.ord` ties a row to
-/// its ask; an ask whose thread does not exist has no row. (`r.asks`, in
-/// src/db/replaceable/triggers.sql, says why the asks go through a function.)
-const FACTS_SQL: &str = concat!(
-    "SELECT f.ord, ",
-    crate::caller_columns_sql!(),
-    ", t.locked, t.hidden AS thread_hidden, rs.status, t.session_id AS thread_session, t.paragraph_id AS thread_paragraph",
-    ", p.thread_id AS parent_thread, p.depth AS parent_depth",
-    " FROM r.asks($1, $2, $3, $4) AS f",
-    " JOIN threads t ON t.id = f.tid JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
-    crate::caller_joins_sql!("f.uid", "f.ver"),
-    "LEFT JOIN comments p ON p.id = f.pid"
-);
-
 #[derive(QueryableByName)]
 struct Facts {
     #[diesel(sql_type = BigInt)]
@@ -144,7 +128,7 @@ struct Facts {
 /// The facts of each ask, by position. Nothing is locked or written here;
 /// nothing read is used before the access check allows it.
 async fn read_facts(conn: &mut AsyncPgConnection, asks: &[&Ask]) -> QueryResult<Vec<Option<Facts>>> {
-    let rows: Vec<Facts> = Prepared::new(FACTS_SQL)
+    let rows: Vec<Facts> = crate::sql!("posting/facts.sql")
         .bind::<Array<SqlUuid>, _>(asks.iter().map(|a| a.caller.0).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(asks.iter().map(|a| a.caller.1).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(asks.iter().map(|a| a.thread_id).collect::<Vec<_>>())

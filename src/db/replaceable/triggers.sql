@@ -1,6 +1,7 @@
 -- Pilcrow's database rules: every trigger and the SQL functions behind them.
 --
--- This file is the one home of the counting rule and of comment tree order.
+-- This file is the one home of the counting rule, of what a live ban is, of
+-- the access policy's facts (r.caller_access) and of comment tree order.
 -- It is not a migration: src/db/replaceable.rs applies it after the
 -- migrations, in the same transaction and under the same advisory lock
 -- (src/db/migrate.rs), whenever its SHA-256 differs from the one recorded in
@@ -9,7 +10,7 @@
 -- Everything here lives in schema `r`, so dropping the schema drops every
 -- function and, with them, every trigger that calls one.
 --
--- THE COUNTING RULE
+-- THE COUNTING RULE (r.counts, below: every statement and trigger asks it)
 --   A thread counts when it is not hidden. A comment counts when it is
 --   neither hidden nor deleted and its thread counts.
 --   threads.comment_count holds the thread's counted comments whatever the
@@ -68,6 +69,55 @@
 DROP SCHEMA IF EXISTS r CASCADE;
 CREATE SCHEMA r;
 
+-- ===========================================================================
+-- THE SHARED RULES: what counts, what a live ban is, and the facts every
+-- access decision is made on. Each is stated here once; the statements in
+-- src/ (their .sql files and the query builder) and the triggers below name
+-- them instead of restating them. All three are plain SQL that PostgreSQL
+-- inlines into the statement that uses them (no SET, STRICT or SECURITY
+-- DEFINER; one SELECT), so they cost what the text they stand for cost, and
+-- a partial index whose predicate they spell is still matched.
+-- ===========================================================================
+
+-- The counting rule. A trigger asking whether a comment counts in itself
+-- (threads.comment_count holds those, whatever the thread's state) passes
+-- false for thread_hidden.
+CREATE FUNCTION r.counts(hidden boolean, deleted boolean, thread_hidden boolean)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT NOT hidden AND NOT deleted AND NOT thread_hidden
+$$;
+
+-- The bans in force: one with no end, or whose end is still to come. Bans
+-- end by themselves, so no trigger follows them: readers ask this view.
+-- (It is a simple view, so deleting through it deletes a live ban only. Its
+-- columns depend on bans': a migration changing them drops the view first,
+-- and this file, re-applied after it, makes it again.)
+CREATE VIEW r.live_bans AS
+    SELECT group_id, user_id, expires_at FROM bans WHERE expires_at IS NULL OR expires_at > now();
+
+-- The facts the access policy (src/access.rs) decides on, for caller p_uid
+-- holding token version p_ver in group p_group: the group, the caller's
+-- membership, the caller's user row only while p_ver is still their token
+-- version (user_current is null for a revoked token, and for the anonymous
+-- caller, the nil id with version -1), any live ban, and `readable`: whether
+-- the caller may read the group's content (public, a site admin, or a member
+-- not banned), so a statement reads nothing behind it unless the policy
+-- allows. One row, or none when the group does not exist.
+CREATE FUNCTION r.caller_access(p_group uuid, p_uid uuid, p_ver integer)
+RETURNS TABLE (group_id uuid, visibility text, role text, user_current uuid, site_admin boolean,
+               banned boolean, username text, display_name text, bio text,
+               user_created_at timestamptz, readable boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT g.id, g.visibility, m.role, u.id, u.is_admin, b.user_id IS NOT NULL,
+           u.username, u.display_name, u.bio, u.created_at,
+           g.visibility = 'public' OR coalesce(u.is_admin, false) OR (m.role IS NOT NULL AND b.user_id IS NULL)
+      FROM groups g
+      LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = p_uid
+      LEFT JOIN users u ON u.id = p_uid AND u.token_version = p_ver
+      LEFT JOIN r.live_bans b ON b.group_id = g.id AND b.user_id = p_uid
+     WHERE g.id = p_group
+$$;
+
 -- POSTING A COMMENT: one BEFORE INSERT trigger does everything an insert
 -- implies, for every section of this file: the thread's count (which also
 -- takes the thread's row lock), the tree order, the paragraph's count, the
@@ -89,7 +139,7 @@ CREATE SCHEMA r;
 -- writer has not already), so within a thread seq order is commit order.
 CREATE FUNCTION r.comment_posted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta integer := CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END;
+    delta integer := CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE 0 END;
     t record;
 BEGIN
     UPDATE threads
@@ -155,8 +205,8 @@ $$;
 -- r.comment_posted).
 CREATE FUNCTION r.comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta integer := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
-                   - (CASE WHEN OLD.hidden OR OLD.deleted THEN 0 ELSE 1 END);
+    delta integer := (CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE 0 END)
+                   - (CASE WHEN r.counts(OLD.hidden, OLD.deleted, false) THEN 1 ELSE 0 END);
     t record;
 BEGIN
     IF delta = 0 THEN
@@ -483,8 +533,8 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --   vote_count: every stored vote. A vote is stored only by a member (the
 --   membership foreign key; leaving the group deletes it by cascade, through
 --   this trigger). Votes of members whose ban is live are subtracted when
---   read (src/questions/models.rs): bans end by themselves, so no trigger
---   could follow them.
+--   read (src/questions/models.rs, through r.live_bans): bans end by
+--   themselves, so no trigger could follow them.
 --   answer_count: accepted answers whose comment counts (neither hidden nor
 --   deleted). An accepted answer that is later hidden or deleted stops
 --   answering the question: the thread is open again (and counted in
@@ -550,7 +600,7 @@ BEGIN
     END IF;
     -- A comment gone with its thread (cascade) counts as not counted.
     IF EXISTS (SELECT 1 FROM comments c
-                WHERE c.id = a.comment_id AND NOT c.hidden AND NOT c.deleted) THEN
+                WHERE c.id = a.comment_id AND r.counts(c.hidden, c.deleted, false)) THEN
         UPDATE threads
            SET answer_count = answer_count + CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
          WHERE id = a.thread_id;
@@ -563,7 +613,7 @@ CREATE FUNCTION r.comment_answer_counted() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     IF EXISTS (SELECT 1 FROM thread_answers WHERE thread_id = NEW.thread_id AND comment_id = NEW.id) THEN
         UPDATE threads
-           SET answer_count = answer_count + CASE WHEN NEW.hidden OR NEW.deleted THEN -1 ELSE 1 END
+           SET answer_count = answer_count + CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE -1 END
          WHERE id = NEW.thread_id;
     END IF;
     RETURN NULL;
@@ -597,7 +647,7 @@ CREATE TRIGGER thread_votes_counted AFTER INSERT OR DELETE ON thread_votes
 CREATE TRIGGER thread_answers_counted AFTER INSERT OR DELETE ON thread_answers
     FOR EACH ROW EXECUTE FUNCTION r.thread_answers_counted();
 CREATE TRIGGER comments_answer_counted AFTER UPDATE OF hidden, deleted ON comments
-    FOR EACH ROW WHEN ((OLD.hidden OR OLD.deleted) <> (NEW.hidden OR NEW.deleted))
+    FOR EACH ROW WHEN (r.counts(OLD.hidden, OLD.deleted, false) <> r.counts(NEW.hidden, NEW.deleted, false))
     EXECUTE FUNCTION r.comment_answer_counted();
 CREATE TRIGGER threads_open_questions_insert AFTER INSERT ON threads
     FOR EACH ROW WHEN (NEW.kind = 'question')
