@@ -4,4 +4,4 @@
 SELECT count(*) AS n
   FROM comments c
   JOIN threads t ON t.id = c.thread_id
- WHERE t.session_id = $1 AND ($2 OR (NOT t.hidden AND NOT c.hidden AND NOT c.deleted)) AND c.id <= $3
+ WHERE t.session_id = $1 AND ($2 OR r.counts(c.hidden, c.deleted, t.hidden)) AND c.id <= $3

@@ -7,8 +7,8 @@ SELECT hit.* FROM (
      FROM comments c
      JOIN threads t ON t.id = c.thread_id
      JOIN reading_sessions s ON s.id = t.session_id
-    WHERE c.search @@ websearch_to_tsquery('simple', $1) AND s.group_id = $2 AND NOT c.deleted
-      AND NOT c.hidden AND NOT t.hidden
+    WHERE c.search @@ websearch_to_tsquery('simple', $1) AND s.group_id = $2
+      AND r.counts(c.hidden, c.deleted, t.hidden)
     LIMIT $3)
   UNION ALL
   (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title
