@@ -48,7 +48,8 @@
 --     row, so counter rows are taken in paragraph order too;
 --   - starting a thread (src/threads/routes.rs) share-locks the session
 --     (lock_open_session, src/threads/rules.rs), then inserts the thread
---     (counter row) and its first comment (thread, then counter row);
+--     (counter row) and its first comment through r.post_comments (thread,
+--     then counter row);
 --   - hiding, restoring or deleting a comment (src/moderation/comments.rs,
 --     src/threads/comments.rs) locks the comment (FOR UPDATE); the update
 --     trigger then updates the thread and the counter row;
@@ -659,8 +660,8 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- ===========================================================================
 -- Posting comments, several in one statement
 -- ===========================================================================
--- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
--- queues its post on its worker's post queue (src/threads/post_queue.rs). A
+-- Every comment is inserted here: POST /threads/{id}/comments
+-- (src/threads/comments.rs `create_comment`) queues its post on its worker's post queue (src/threads/post_queue.rs). A
 -- batch of posts reads what they are decided on in one statement (access
 -- facts; the thread's locked and hidden; its session's status; the parent;
 -- r.asks below), decides each in Rust (src/threads/posting.rs), and writes
@@ -668,7 +669,9 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- commit for all of them (measured with pgbench, 64 clients: one post a call
 -- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md, "Posts
 -- that arrive together"). A post under an Idempotency-Key calls it with one post,
--- inside its key's transaction.
+-- inside its key's transaction; so does starting a thread, for the thread's
+-- first comment (src/threads/routes.rs `create_thread`, after inserting the
+-- thread in the same transaction), so there is one way a comment is written.
 --
 -- The rules of posting live in Rust only: this function decides nothing.
 -- It follows the write protocol above: every thread's lock first, all in one
@@ -682,25 +685,35 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- are left out of the result, and their callers read and decide again. Being
 -- one statement, it holds the locks for the inserts alone, not across round
 -- trips.
-CREATE FUNCTION r.post_comments(
-    p_ids uuid[], p_threads uuid[], p_parents uuid[], p_depths smallint[], p_authors uuid[], p_bodies text[],
-    seen_locked boolean[], seen_hidden boolean[], seen_status text[]
-) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+-- A post as r.post_comments takes it: the comment to insert, and what its
+-- thread and session looked like when it was decided (`seen_*`).
+CREATE TYPE r.post AS (
+    id uuid, thread_id uuid, parent_id uuid, depth smallint, author_id uuid, body text,
+    seen_locked boolean, seen_hidden boolean, seen_status text
+);
+
+-- p_posts: a JSON array of r.post objects, in the order to write them.
+CREATE FUNCTION r.post_comments(p_posts jsonb) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+DECLARE
+    p r.post;
 BEGIN
-    PERFORM 1 FROM threads WHERE id = ANY (p_threads)
+    PERFORM 1 FROM threads
+     WHERE id = ANY (ARRAY(SELECT (e ->> 'thread_id')::uuid FROM jsonb_array_elements(p_posts) e))
      ORDER BY session_id, paragraph_id, id
        FOR NO KEY UPDATE;
-    -- One statement a post, its values by subscript: a join of the arrays
-    -- with threads was planned anew on every call (its row count is known
-    -- only from the values), which cost more than the inserts.
-    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+    -- One statement a post, its values from the loop's row: a join of the
+    -- posts with threads was planned anew on every call (its row count is
+    -- known only from the values), which cost more than the inserts.
+    FOR p IN SELECT (jsonb_populate_record(NULL::r.post, e.value)).*
+               FROM jsonb_array_elements(p_posts) WITH ORDINALITY e
+              ORDER BY e.ordinality LOOP
         -- sort_key is filled by the comments_posted trigger.
         RETURN QUERY
             INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
-            SELECT p_ids[i], p_threads[i], p_parents[i], p_depths[i], '', p_authors[i], p_bodies[i]
+            SELECT p.id, p.thread_id, p.parent_id, p.depth, '', p.author_id, p.body
              WHERE EXISTS (SELECT FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id
-                            WHERE t.id = p_threads[i] AND t.locked = seen_locked[i]
-                              AND t.hidden = seen_hidden[i] AND rs.status = seen_status[i])
+                            WHERE t.id = p.thread_id AND t.locked = p.seen_locked
+                              AND t.hidden = p.seen_hidden AND rs.status = p.seen_status)
             RETURNING *;
     END LOOP;
 END $$;
