@@ -21,6 +21,6 @@ pub async fn health() -> HttpResponse {
 #[tracing::instrument(skip_all)]
 pub async fn ready(state: AppState) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(ApiError::unavailable)?;
+    crate::sql!("health/ready.sql").execute(&mut conn).await.map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }

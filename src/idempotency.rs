@@ -169,7 +169,7 @@ async fn lookup(
     key: &str,
     digest: &[u8],
 ) -> ApiResult<Option<HttpResponse>> {
-    let locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($1, $2)) AS locked")
+    let locked = crate::sql!("idempotency/lock_key.sql")
         .bind::<Text, _>(format!("{user_id}/{key}"))
         .bind::<BigInt, _>(0x1de3_u64 as i64)
         .get_result::<Locked>(conn)

@@ -7,7 +7,7 @@
 //! `server.public_base_url`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use diesel::sql_types::{Bool, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{json, Value};
@@ -63,26 +63,6 @@ pub struct Row {
     essay_id: Uuid,
 }
 
-/// Every column an annotation needs. `$1` = the session or comment, `$2` =
-/// whether hidden and deleted content is included (moderators).
-const SELECT: &str = "\
-SELECT c.id, c.parent_id, c.author_id, u.username, u.display_name, c.body, c.created_at, c.edited_at,
-       t.paragraph_id, t.title, t.quote_exact, t.quote_start, t.quote_end,
-       (SELECT c2.id FROM comments c2 WHERE c2.thread_id = t.id ORDER BY c2.sort_key LIMIT 1) AS first_id,
-       coalesce(a.status = 'orphaned', false) AS orphaned, a.quote_prefix, a.quote_suffix,
-       r.created_at AS source_date, s.essay_id
-  FROM comments c
-  JOIN threads t ON t.id = c.thread_id
-  JOIN reading_sessions s ON s.id = t.session_id
-  JOIN users u ON u.id = c.author_id
-  LEFT JOIN thread_anchors a ON a.thread_id = t.id
-  -- The revision the quote was last valid in: an orphan's is the one before
-  -- the revision that orphaned it.
-  LEFT JOIN essay_revisions r ON r.essay_id = s.essay_id
-        AND r.revision = CASE WHEN a.status = 'orphaned' THEN greatest(1, a.revision - 1)
-                              ELSE coalesce(a.revision, 1) END
- WHERE ($2 OR (NOT t.hidden AND NOT c.hidden AND NOT c.deleted))";
-
 /// A page of the session's annotations after comment `after`, in comment id
 /// (creation) order; `PAGE_SIZE + 1` rows say whether another page exists.
 #[tracing::instrument(skip_all)]
@@ -92,20 +72,18 @@ pub async fn page(
     everything: bool,
     after: Option<Uuid>,
 ) -> ApiResult<Vec<Row>> {
-    Ok(diesel::sql_query(format!(
-        "{SELECT} AND t.session_id = $1 AND ($3::uuid IS NULL OR c.id > $3) ORDER BY c.id LIMIT {}",
-        PAGE_SIZE + 1
-    ))
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<Bool, _>(everything)
-    .bind::<Nullable<SqlUuid>, _>(after)
-    .load(conn)
-    .await?)
+    Ok(crate::sql!("models/page.sql")
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<Bool, _>(everything)
+        .bind::<SqlUuid, _>(after.unwrap_or(Uuid::nil()))
+        .bind::<BigInt, _>(PAGE_SIZE + 1)
+        .load(conn)
+        .await?)
 }
 
 #[derive(QueryableByName)]
 struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[diesel(sql_type = BigInt)]
     n: i64,
 }
 
@@ -118,31 +96,22 @@ pub async fn counts(
     everything: bool,
     before: Option<Uuid>,
 ) -> ApiResult<(i64, i64)> {
-    let count = |extra: &str| {
-        format!(
-            "SELECT count(*) AS n FROM comments c JOIN threads t ON t.id = c.thread_id \
-              WHERE t.session_id = $1 AND ($2 OR (NOT t.hidden AND NOT c.hidden AND NOT c.deleted)) {extra}"
-        )
+    let count = |upto: Uuid| {
+        crate::sql!("models/count.sql")
+            .bind::<SqlUuid, _>(session_id)
+            .bind::<Bool, _>(everything)
+            .bind::<SqlUuid, _>(upto)
     };
-    let total: Count = diesel::sql_query(count(""))
-        .bind::<SqlUuid, _>(session_id)
-        .bind::<Bool, _>(everything)
-        .get_result(conn)
-        .await?;
+    let total: Count = count(Uuid::max()).get_result(conn).await?;
     let Some(before) = before else { return Ok((total.n, 0)) };
-    let start: Count = diesel::sql_query(count("AND c.id <= $3"))
-        .bind::<SqlUuid, _>(session_id)
-        .bind::<Bool, _>(everything)
-        .bind::<SqlUuid, _>(before)
-        .get_result(conn)
-        .await?;
+    let start: Count = count(before).get_result(conn).await?;
     Ok((total.n, start.n))
 }
 
 /// One comment, if the caller sees it.
 #[tracing::instrument(skip_all)]
 pub async fn one(conn: &mut AsyncPgConnection, comment_id: Uuid, everything: bool) -> ApiResult<Option<Row>> {
-    let mut rows: Vec<Row> = diesel::sql_query(format!("{SELECT} AND c.id = $1"))
+    let mut rows: Vec<Row> = crate::sql!("models/one.sql")
         .bind::<SqlUuid, _>(comment_id)
         .bind::<Bool, _>(everything)
         .load(conn)

@@ -11,6 +11,7 @@ pub mod pool;
 pub mod pooler;
 pub mod prepared;
 pub mod replaceable;
+pub mod rules;
 pub mod timeouts;
 mod url;
 mod verify;

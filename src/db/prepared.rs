@@ -7,6 +7,13 @@
 //! diesel's statement cache keys it by its text. Use it for the few queries
 //! the query builder cannot say (lateral joins, aggregates over CTEs); rows
 //! come back through `QueryableByName`, as with `sql_query`.
+//!
+//! Every such statement is a `.sql` file beside the module that runs it,
+//! read in at compile time with [`sql!`](crate::sql): the text is whole in
+//! one place, a test prepares every file against the migrated schema
+//! (tests/api/statements.rs), and nothing is pieced together at run time.
+//! Outside `src/db/` (DDL, `SET`, `LISTEN`) nothing calls `sql_query`; a
+//! unit test below keeps it so.
 
 use diesel::expression::AsExpression;
 use diesel::pg::Pg;
@@ -22,11 +29,32 @@ type Bind<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
 pub struct Prepared<'a> {
     sql: &'static str,
     binds: Vec<Bind<'a>>,
+    per_call: bool,
+}
+
+/// The statement in the `.sql` file `$file`, relative to the module that
+/// names it (as `include_str!`): `sql!("log/page.sql")` in src/events/log.rs
+/// is src/events/log/page.sql.
+#[macro_export]
+macro_rules! sql {
+    ($file:literal) => {
+        $crate::db::prepared::Prepared::new(include_str!($file))
+    };
 }
 
 impl<'a> Prepared<'a> {
     pub fn new(sql: &'static str) -> Self {
-        Prepared { sql, binds: Vec::new() }
+        Prepared { sql, binds: Vec::new(), per_call: false }
+    }
+
+    /// Planned anew on every call, with its values, instead of kept
+    /// prepared: for a statement whose best plan depends on the values so
+    /// much that the generic plan PostgreSQL switches a kept statement to
+    /// after five calls would be wrong (search: a rare word against a
+    /// common one).
+    pub fn per_call(mut self) -> Self {
+        self.per_call = true;
+        self
     }
 
     /// The next parameter, as SQL type `ST`.
@@ -42,20 +70,39 @@ impl<'a> Prepared<'a> {
 }
 
 /// The pieces of `sql` around its `$n` placeholders: (text before, n).
+/// `--` comments are left out (a file may explain its parameters by name
+/// without sending the words, or their `$n`, to the server); quoted text is
+/// kept as it is.
 fn placeholders(sql: &str) -> impl Iterator<Item = (&str, Option<usize>)> {
     let mut rest = sql;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let Some(at) = rest.find('$') else {
-            let text = rest;
+        let bytes = rest.as_bytes();
+        let mut at = 0;
+        let mut quoted = false;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'\'' => quoted = !quoted,
+                b'$' if !quoted => break,
+                b'-' if !quoted && bytes.get(at + 1) == Some(&b'-') => break,
+                _ => {}
+            }
+            at += 1;
+        }
+        let text = &rest[..at];
+        if at == bytes.len() {
             rest = "";
             return Some((text, None));
-        };
+        }
+        if bytes[at] == b'-' {
+            let end = rest[at..].find('\n').map_or(rest.len(), |n| at + n);
+            rest = &rest[end..];
+            return Some((text, None));
+        }
         let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
         let n = rest[at + 1..at + 1 + digits].parse().ok();
-        let text = &rest[..at];
         rest = &rest[at + 1 + digits..];
         Some((text, n))
     })
@@ -63,6 +110,9 @@ fn placeholders(sql: &str) -> impl Iterator<Item = (&str, Option<usize>)> {
 
 impl QueryFragment<Pg> for Prepared<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        if self.per_call {
+            out.unsafe_to_cache_prepared();
+        }
         for (text, n) in placeholders(self.sql) {
             out.push_sql(text);
             if let Some(n) = n {
@@ -96,5 +146,43 @@ mod tests {
         assert_eq!(parts, vec![("SELECT ", Some(1)), (", ", Some(12)), (" + ", Some(1)), (" FROM t", None)]);
         assert_eq!(placeholders("").count(), 0);
         assert_eq!(placeholders("$1").collect::<Vec<_>>(), vec![("", Some(1))]);
+    }
+
+    #[test]
+    fn leaves_out_comments_but_not_quoted_text() {
+        let sql = "-- $1 the id\nSELECT '--$2', $1 -- trailing\nFROM t";
+        let parts: Vec<_> = placeholders(sql).collect();
+        assert_eq!(parts, vec![("", None), ("\nSELECT '--$2', ", Some(1)), (" ", None), ("\nFROM t", None)]);
+    }
+
+    /// `.rs` files under `dir`.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Hand-written SQL has one form, a `.sql` file run through `Prepared`:
+    /// only the connection machinery in src/db/ (DDL, `SET`, `LISTEN`,
+    /// migrations) may build statements with `sql_query`.
+    #[test]
+    fn no_sql_query_outside_db() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        assert!(files.len() > 50, "found only {} sources", files.len());
+        let allowed = root.join("src").join("db");
+        let found: Vec<String> = files
+            .iter()
+            .filter(|f| !f.starts_with(&allowed))
+            .filter(|f| std::fs::read_to_string(f).is_ok_and(|text| text.contains("sql_query(")))
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(found.is_empty(), "sql_query outside src/db/: {found:?}");
     }
 }

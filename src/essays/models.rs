@@ -124,21 +124,12 @@ pub async fn record_first_revision(
     body: &str,
 ) -> diesel::QueryResult<()> {
     use diesel::sql_types::{Text, Uuid as SqlUuid};
-    diesel::sql_query(
-        "INSERT INTO essay_revisions (essay_id, revision, body, format, created_by, created_at) \
-         SELECT id, 1, $2, format, created_by, created_at FROM essays WHERE id = $1",
-    )
-    .bind::<SqlUuid, _>(essay_id)
-    .bind::<Text, _>(body)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "INSERT INTO paragraph_versions (paragraph_id, revision, position, kind, text, change) \
-         SELECT id, 1, position, kind, text, 'added' FROM paragraphs WHERE essay_id = $1",
-    )
-    .bind::<SqlUuid, _>(essay_id)
-    .execute(conn)
-    .await?;
+    crate::sql!("models/first_revision.sql")
+        .bind::<SqlUuid, _>(essay_id)
+        .bind::<Text, _>(body)
+        .execute(conn)
+        .await?;
+    crate::sql!("models/first_paragraph_versions.sql").bind::<SqlUuid, _>(essay_id).execute(conn).await?;
     Ok(())
 }
 

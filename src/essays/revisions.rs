@@ -153,24 +153,15 @@ pub async fn apply(
         .await?;
     // Positions are unique among current paragraphs and a partial unique
     // index cannot be deferred: move every current one out of the way first.
-    diesel::sql_query(
-        "UPDATE paragraphs SET position = position + 1000000 WHERE essay_id = $1 AND retired_in IS NULL",
-    )
-    .bind::<SqlUuid, _>(new.essay_id)
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/lift_positions.sql").bind::<SqlUuid, _>(new.essay_id).execute(conn).await?;
     let kept: Vec<_> = plan.paragraphs.iter().filter(|p| p.change != Change::Added).collect();
-    diesel::sql_query(
-        "UPDATE paragraphs p SET position = v.position, text = v.text, kind = v.kind \
-         FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::text[]) AS v(id, position, text, kind) \
-         WHERE p.id = v.id",
-    )
-    .bind::<Array<SqlUuid>, _>(kept.iter().map(|p| p.id).collect::<Vec<_>>())
-    .bind::<Array<Int4>, _>(kept.iter().map(|p| p.position).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(kept.iter().map(|p| p.text.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(kept.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/update_kept.sql")
+        .bind::<Array<SqlUuid>, _>(kept.iter().map(|p| p.id).collect::<Vec<_>>())
+        .bind::<Array<Int4>, _>(kept.iter().map(|p| p.position).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(kept.iter().map(|p| p.text.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(kept.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     let added: Vec<_> = plan
         .paragraphs
         .iter()
@@ -228,17 +219,9 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
     }
     let ids: Vec<Uuid> = plan.threads.iter().map(|t| t.thread_id).collect();
     // Thread rows before counter rows, in id order, as comments lock them.
-    diesel::sql_query("SELECT id FROM threads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-        .bind::<Array<SqlUuid>, _>(&ids)
-        .execute(conn)
-        .await?;
+    crate::sql!("revisions/lock_threads.sql").bind::<Array<SqlUuid>, _>(&ids).execute(conn).await?;
     // Threads written outside the API (`pilcrow demo`) may have no anchor row yet.
-    diesel::sql_query(
-        "INSERT INTO thread_anchors (thread_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/ensure_anchors.sql").bind::<Array<SqlUuid>, _>(&ids).execute(conn).await?;
     let to_quote = |t: &revise::ThreadMove| t.to.as_ref().and_then(|p| p.quote.clone());
     let statuses: Vec<&str> = plan.threads.iter().map(|t| t.status.as_str()).collect();
     let reasons: Vec<Option<&str>> = plan.threads.iter().map(|t| t.reason.map(|r| r.as_str())).collect();
@@ -248,28 +231,17 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
     let suffixes: Vec<Option<String>> =
         plan.threads.iter().map(|t| t.context.as_ref().map(|c| c.1.clone())).collect();
     let placed: Vec<bool> = plan.threads.iter().map(|t| t.to.is_some()).collect();
-    diesel::sql_query(
-        "UPDATE thread_anchors a SET status = v.status, reason = v.reason, confidence = v.confidence, \
-                revision = $7, \
-                quote_prefix = CASE WHEN v.placed THEN v.prefix ELSE a.quote_prefix END, \
-                quote_suffix = CASE WHEN v.placed THEN v.suffix ELSE a.quote_suffix END, \
-                original_quote = coalesce(a.original_quote, jsonb_strip_nulls(jsonb_build_object( \
-                    'paragraph_id', t.paragraph_id, 'exact', t.quote_exact, 'start', t.quote_start, \
-                    'end', t.quote_end, 'revision', a.revision))) \
-           FROM threads t, unnest($1::uuid[], $2::text[], $3::text[], $4::float4[], $5::text[], $6::text[], $8::bool[]) \
-                AS v(id, status, reason, confidence, prefix, suffix, placed) \
-          WHERE a.thread_id = v.id AND t.id = v.id",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Text>, _>(&statuses)
-    .bind::<Array<Nullable<Text>>, _>(&reasons)
-    .bind::<Array<Nullable<Float4>>, _>(&confidences)
-    .bind::<Array<Nullable<Text>>, _>(&prefixes)
-    .bind::<Array<Nullable<Text>>, _>(&suffixes)
-    .bind::<Int4, _>(n)
-    .bind::<Array<diesel::sql_types::Bool>, _>(&placed)
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/update_anchors.sql")
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&statuses)
+        .bind::<Array<Nullable<Text>>, _>(&reasons)
+        .bind::<Array<Nullable<Float4>>, _>(&confidences)
+        .bind::<Array<Nullable<Text>>, _>(&prefixes)
+        .bind::<Array<Nullable<Text>>, _>(&suffixes)
+        .bind::<Int4, _>(n)
+        .bind::<Array<diesel::sql_types::Bool>, _>(&placed)
+        .execute(conn)
+        .await?;
     let json = |q: Option<crate::threads::anchors::Quote>| q.and_then(|q| serde_json::to_value(q).ok());
     let from_quotes: Vec<Option<serde_json::Value>> =
         plan.threads.iter().map(|t| json(t.from.quote.clone())).collect();
@@ -277,43 +249,32 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
     let from_paragraphs: Vec<Uuid> = plan.threads.iter().map(|t| t.from.paragraph_id).collect();
     let to_paragraphs: Vec<Option<Uuid>> =
         plan.threads.iter().map(|t| t.to.as_ref().map(|p| p.paragraph_id)).collect();
-    diesel::sql_query(
-        "INSERT INTO thread_anchor_history (id, thread_id, revision, from_paragraph, to_paragraph, from_quote, to_quote, status) \
-         SELECT gen_random_uuid(), v.id, $1, v.from_p, v.to_p, v.from_q, v.to_q, v.status \
-           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::jsonb[], $6::jsonb[], $7::text[]) \
-                AS v(id, from_p, to_p, from_q, to_q, status)",
-    )
-    .bind::<Int4, _>(n)
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<SqlUuid>, _>(&from_paragraphs)
-    .bind::<Array<Nullable<SqlUuid>>, _>(&to_paragraphs)
-    .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(&from_quotes)
-    .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(&to_quotes)
-    .bind::<Array<Text>, _>(&statuses)
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/record_history.sql")
+        .bind::<Int4, _>(n)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<SqlUuid>, _>(&from_paragraphs)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&to_paragraphs)
+        .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(&from_quotes)
+        .bind::<Array<Nullable<diesel::sql_types::Jsonb>>, _>(&to_quotes)
+        .bind::<Array<Text>, _>(&statuses)
+        .execute(conn)
+        .await?;
     // Placed threads only: an orphan keeps its paragraph and its old quote.
     let moved: Vec<_> = plan.threads.iter().filter_map(|t| Some((t.thread_id, t.to.as_ref()?))).collect();
-    diesel::sql_query(
-        "UPDATE threads t SET paragraph_id = v.paragraph_id, quote_exact = v.exact, \
-                quote_start = v.start, quote_end = v.end_ \
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int4[], $5::int4[]) \
-                AS v(id, paragraph_id, exact, start, end_) \
-          WHERE t.id = v.id",
-    )
-    .bind::<Array<SqlUuid>, _>(moved.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(moved.iter().map(|(_, p)| p.paragraph_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(
-        moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.exact.clone())).collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<Int4>>, _>(
-        moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.start)).collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<Int4>>, _>(
-        moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.end)).collect::<Vec<_>>(),
-    )
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/move_threads.sql")
+        .bind::<Array<SqlUuid>, _>(moved.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(moved.iter().map(|(_, p)| p.paragraph_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.exact.clone())).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Int4>>, _>(
+            moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.start)).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Int4>>, _>(
+            moved.iter().map(|(_, p)| p.quote.as_ref().map(|q| q.end)).collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -323,15 +284,11 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
 /// and `counts` events come from the triggers that watch `threads` and
 /// `thread_anchors` (src/db/replaceable/triggers.sql).
 async fn announce_revision(conn: &mut AsyncPgConnection, essay_id: Uuid, revision: i32) -> ApiResult<()> {
-    diesel::sql_query(
-        "SELECT r.emit_event(s.id, 'essay.revised',
-                p_detail => jsonb_build_object('essay_id', s.essay_id, 'revision', $2))
-           FROM reading_sessions s WHERE s.essay_id = $1",
-    )
-    .bind::<SqlUuid, _>(essay_id)
-    .bind::<diesel::sql_types::Integer, _>(revision)
-    .execute(conn)
-    .await?;
+    crate::sql!("revisions/announce.sql")
+        .bind::<SqlUuid, _>(essay_id)
+        .bind::<diesel::sql_types::Integer, _>(revision)
+        .execute(conn)
+        .await?;
     tracing::info!(%essay_id, revision, "essay revised");
     Ok(())
 }
@@ -423,19 +380,11 @@ pub async fn text_at(conn: &mut AsyncPgConnection, essay_id: Uuid, n: i32) -> Ap
         .select((essay_revisions::created_at, essay_revisions::note))
         .first(conn)
         .await?;
-    let rows: Vec<VersionRow> = diesel::sql_query(
-        "SELECT v.paragraph_id, v.position, v.text, v.kind FROM ( \
-             SELECT DISTINCT ON (pv.paragraph_id) pv.paragraph_id, pv.position, pv.text, pv.kind \
-               FROM paragraph_versions pv JOIN paragraphs p ON p.id = pv.paragraph_id \
-              WHERE p.essay_id = $1 AND p.introduced_in <= $2 AND (p.retired_in IS NULL OR p.retired_in > $2) \
-                AND pv.revision <= $2 \
-              ORDER BY pv.paragraph_id, pv.revision DESC) v \
-          ORDER BY v.position",
-    )
-    .bind::<SqlUuid, _>(essay_id)
-    .bind::<Int4, _>(n)
-    .load(conn)
-    .await?;
+    let rows: Vec<VersionRow> = crate::sql!("revisions/text_at.sql")
+        .bind::<SqlUuid, _>(essay_id)
+        .bind::<Int4, _>(n)
+        .load(conn)
+        .await?;
     let paragraphs = rows
         .into_iter()
         .map(|r| {

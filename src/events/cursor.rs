@@ -38,19 +38,12 @@ impl std::fmt::Display for Cursor {
     }
 }
 
-/// The settled horizon of the statement's snapshot, as a column
-/// (`r.event_horizon`, src/db/replaceable/triggers.sql).
-#[macro_export]
-macro_rules! event_horizon_sql {
-    () => {
-        "r.event_horizon()"
-    };
-}
-
 diesel::define_sql_function! {
-    /// [`event_horizon_sql!`] for the query builder: a statement that selects
-    /// it next to its other columns is still cached as a prepared statement
-    /// (an `sql` literal would make it parsed and planned on every call).
+    /// The settled horizon of the statement's snapshot (`r.event_horizon`,
+    /// src/db/replaceable/triggers.sql), for the query builder; `.sql` files
+    /// name it as `r.event_horizon()`. A statement that selects it next to
+    /// its other columns is still cached as a prepared statement (an `sql`
+    /// literal would make it parsed and planned on every call).
     #[sql_name = "r.event_horizon"]
     fn event_horizon() -> BigInt;
 }

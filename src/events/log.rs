@@ -69,19 +69,14 @@ struct Target {
 pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after: Cursor) -> ApiResult<Page> {
     let read_at = std::time::Instant::now();
     let xmin = cursor::horizon(conn).await?;
-    let rows: Vec<EventRow> = diesel::sql_query(
-        "SELECT id, xid, session_id, kind, paragraph_id, thread_id, comment_id, target_user_id, detail \
-           FROM session_events \
-          WHERE session_id = $1 AND (xid, id) > ($2, $3) AND xid < $4 \
-          ORDER BY xid, id LIMIT $5",
-    )
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<BigInt, _>(after.xid)
-    .bind::<BigInt, _>(after.id)
-    .bind::<BigInt, _>(xmin)
-    .bind::<BigInt, _>(PAGE)
-    .load(conn)
-    .await?;
+    let rows: Vec<EventRow> = crate::sql!("log/page.sql")
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(xmin)
+        .bind::<BigInt, _>(PAGE)
+        .load(conn)
+        .await?;
     let last = rows.last().map_or(after, EventRow::cursor);
     let reached = if (rows.len() as i64) < PAGE { last.max(Cursor::at_horizon(xmin)) } else { last };
     let later_access = if rows.is_empty() {
@@ -89,15 +84,12 @@ pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after
     } else {
         // A statement after the page's: it sees every commit the page saw.
         // Partial index session_events_access_idx.
-        let targets: Vec<Target> = diesel::sql_query(
-            "SELECT DISTINCT target_user_id FROM session_events \
-              WHERE session_id = $1 AND kind = 'access.changed' AND (xid, id) > ($2, $3) LIMIT 100",
-        )
-        .bind::<SqlUuid, _>(session_id)
-        .bind::<BigInt, _>(reached.xid)
-        .bind::<BigInt, _>(reached.id)
-        .load(conn)
-        .await?;
+        let targets: Vec<Target> = crate::sql!("log/access_targets.sql")
+            .bind::<SqlUuid, _>(session_id)
+            .bind::<BigInt, _>(reached.xid)
+            .bind::<BigInt, _>(reached.id)
+            .load(conn)
+            .await?;
         let mut later: Vec<Option<Uuid>> = targets.into_iter().map(|t| t.target_user_id).collect();
         if later.len() == 100 {
             // Too many to name: everyone checks.
@@ -123,15 +115,12 @@ struct Tail {
 #[tracing::instrument(skip_all)]
 pub async fn settled_sessions(conn: &mut AsyncPgConnection, after: Cursor) -> ApiResult<(Vec<Uuid>, Cursor)> {
     let xmin = cursor::horizon(conn).await?;
-    let rows: Vec<Tail> = diesel::sql_query(
-        "SELECT session_id, xid, id FROM session_events \
-          WHERE (xid, id) > ($1, $2) AND xid < $3 ORDER BY xid, id LIMIT 5000",
-    )
-    .bind::<BigInt, _>(after.xid)
-    .bind::<BigInt, _>(after.id)
-    .bind::<BigInt, _>(xmin)
-    .load(conn)
-    .await?;
+    let rows: Vec<Tail> = crate::sql!("log/tail.sql")
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(xmin)
+        .load(conn)
+        .await?;
     let last = rows.last().map_or(after, |t| Cursor { xid: t.xid, id: t.id });
     let reached = if rows.len() < 5000 { last.max(Cursor::at_horizon(xmin)) } else { last };
     let mut sessions: Vec<Uuid> = rows.into_iter().map(|t| t.session_id).collect();
@@ -150,9 +139,7 @@ struct Mark {
 
 /// Everything at or below this position may have been pruned.
 pub async fn pruned_up_to(conn: &mut AsyncPgConnection) -> ApiResult<Cursor> {
-    let mark: Mark = diesel::sql_query("SELECT xid, id FROM event_watermarks WHERE name = 'pruned'")
-        .get_result(conn)
-        .await?;
+    let mark: Mark = crate::sql!("log/pruned_mark.sql").get_result(conn).await?;
     Ok(Cursor { xid: mark.xid, id: mark.id })
 }
 
@@ -178,34 +165,21 @@ pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResu
             #[diesel(sql_type = diesel::sql_types::Bool)]
             locked: bool,
         }
-        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<BigInt, _>(PRUNE_LOCK)
-            .get_result(conn)
-            .await?;
+        let got: Locked =
+            crate::sql!("log/prune_lock.sql").bind::<BigInt, _>(PRUNE_LOCK).get_result(conn).await?;
         if !got.locked {
             return Ok(0);
         }
-        let gone: Vec<Mark> = diesel::sql_query(
-            "DELETE FROM session_events WHERE (xid, id) IN ( \
-                 SELECT xid, id FROM session_events \
-                  WHERE created_at < now() - make_interval(secs => $1) \
-                  ORDER BY xid, id LIMIT 5000) \
-             RETURNING xid, id",
-        )
-        .bind::<diesel::sql_types::Double, _>(keep_secs)
-        .load(conn)
-        .await?;
+        let gone: Vec<Mark> =
+            crate::sql!("log/prune.sql").bind::<diesel::sql_types::Double, _>(keep_secs).load(conn).await?;
         if let Some(top) = gone.iter().map(|m| Cursor { xid: m.xid, id: m.id }).max() {
-            diesel::sql_query(
-                "UPDATE event_watermarks SET xid = $1, id = $2, updated_at = now() \
-                  WHERE name = 'pruned' AND (xid, id) < ($1, $2)",
-            )
-            .bind::<BigInt, _>(top.xid)
-            .bind::<BigInt, _>(top.id)
-            .execute(conn)
-            .await?;
+            crate::sql!("log/raise_pruned_mark.sql")
+                .bind::<BigInt, _>(top.xid)
+                .bind::<BigInt, _>(top.id)
+                .execute(conn)
+                .await?;
         }
-        diesel::sql_query("DELETE FROM event_tickets WHERE expires_at < now()").execute(conn).await?;
+        crate::sql!("log/expire_tickets.sql").execute(conn).await?;
         Ok(gone.len())
     })
     .await

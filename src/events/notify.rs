@@ -80,7 +80,7 @@ async fn notify_once(hub: &EventHub, tail: &mut Option<Cursor>, notify: bool) ->
     }
     for chunk in sessions.chunks(IDS_PER_NOTIFY) {
         let payload = chunk.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
-        diesel::sql_query("SELECT pg_notify($1, $2)::text")
+        crate::sql!("notify/notify.sql")
             .bind::<Text, _>(CHANNEL)
             .bind::<Text, _>(payload)
             .execute(&mut conn)

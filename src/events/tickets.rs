@@ -25,17 +25,14 @@ pub async fn issue(
     ttl_secs: i64,
 ) -> ApiResult<String> {
     let ticket = secrets::random_token(32);
-    diesel::sql_query(
-        "INSERT INTO event_tickets (token_hash, user_id, session_id, token_version, expires_at) \
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-    )
-    .bind::<Bytea, _>(secrets::sha256(&ticket))
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<Integer, _>(token_version)
-    .bind::<diesel::sql_types::Double, _>(ttl_secs as f64)
-    .execute(conn)
-    .await?;
+    crate::sql!("tickets/issue.sql")
+        .bind::<Bytea, _>(secrets::sha256(&ticket))
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<Integer, _>(token_version)
+        .bind::<diesel::sql_types::Double, _>(ttl_secs as f64)
+        .execute(conn)
+        .await?;
     Ok(ticket)
 }
 
@@ -53,12 +50,9 @@ pub struct Ticket {
 
 /// The unexpired ticket with this text, whichever session it is for.
 pub async fn find(conn: &mut AsyncPgConnection, ticket: &str) -> ApiResult<Option<Ticket>> {
-    Ok(diesel::sql_query(
-        "SELECT user_id, session_id, token_version, expires_at FROM event_tickets \
-          WHERE token_hash = $1 AND expires_at > now()",
-    )
-    .bind::<Bytea, _>(secrets::sha256(ticket))
-    .get_result(conn)
-    .await
-    .optional()?)
+    Ok(crate::sql!("tickets/redeem.sql")
+        .bind::<Bytea, _>(secrets::sha256(ticket))
+        .get_result(conn)
+        .await
+        .optional()?)
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::db::modlog::{self as modlog, Action, Target};
+use crate::db::rules::live_bans;
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Json};
@@ -133,13 +134,8 @@ pub async fn unban(
     let group_id = access.group_id;
     conn.transaction::<_, ApiError, _>(async move |conn| {
         access::require_outranks(conn, &access, user_id).await?;
-        let removed = diesel::delete(
-            bans::table
-                .find((group_id, user_id))
-                .filter(bans::expires_at.is_null().or(bans::expires_at.gt(diesel::dsl::now))),
-        )
-        .execute(conn)
-        .await?;
+        // Through the view: only a ban still in force is lifted.
+        let removed = diesel::delete(live_bans::table.find((group_id, user_id))).execute(conn).await?;
         if removed == 0 {
             return Err(ApiError::not_found());
         }

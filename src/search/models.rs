@@ -6,6 +6,7 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
 
 /// Keyset position: newest first by (created_at, id of the comment or thread).
@@ -51,43 +52,26 @@ pub struct Search<'a> {
 /// then `$5` the session when `session` and the keyset position (two more)
 /// when `after`.
 ///
-/// Each shape has a text of its own, with the tsquery written inline beside
-/// each `@@`, so the planner sees a condition the GIN indexes answer (a
-/// tsquery taken from a CTE, or `$n OR …` guards, left it reading every
-/// comment of the group and testing each). `diesel::sql_query` statements
-/// are not kept prepared, so every search is planned with its own values,
-/// never with a generic plan that cannot tell a rare word from a common one.
-/// Each branch reads at most `$3` matches, in no particular order, before
-/// the newest are picked: a word in every comment of a million costs the
-/// same as one in a thousand.
-pub fn statement(include_hidden: bool, session: bool, after: bool) -> String {
-    let (comment_visible, title_visible) =
-        if include_hidden { ("", "") } else { (" AND NOT c.hidden AND NOT t.hidden", " AND NOT t.hidden") };
-    let in_session = if session { " AND t.session_id = $5" } else { "" };
-    let (x, y) = if session { (6, 7) } else { (5, 6) };
-    let keyset =
-        if after { format!(" WHERE (hit.created_at, hit.key_id) < (${x}, ${y})") } else { String::new() };
-    format!(
-        "SELECT hit.* FROM ( \
-           (SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at, \
-                   c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text \
-              FROM comments c \
-              JOIN threads t ON t.id = c.thread_id \
-              JOIN reading_sessions s ON s.id = t.session_id \
-             WHERE c.search @@ websearch_to_tsquery('simple', $1) AND s.group_id = $2 AND NOT c.deleted\
-                   {comment_visible}{in_session} \
-             LIMIT $3) \
-           UNION ALL \
-           (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title \
-              FROM threads t \
-              JOIN reading_sessions s ON s.id = t.session_id \
-             WHERE to_tsvector('simple', coalesce(t.title, '')) @@ websearch_to_tsquery('simple', $1) \
-                   AND t.title IS NOT NULL AND s.group_id = $2{title_visible}{in_session} \
-             LIMIT $3) \
-         ) hit{keyset} \
-         ORDER BY hit.created_at DESC, hit.key_id DESC \
-         LIMIT $4"
-    )
+/// Each shape has a file of its own (src/search/models/hits_*.sql), with
+/// the tsquery written inline beside each `@@`, so the planner sees a
+/// condition the GIN indexes answer (a tsquery taken from a CTE, or `$n OR …`
+/// guards, left it reading every comment of the group and testing each).
+/// A search is planned anew on every call ([`Prepared::per_call`]), with its
+/// own values, never with a generic plan that cannot tell a rare word from
+/// a common one. Each branch reads at most `$3` matches, in no particular
+/// order, before the newest are picked: a word in every comment of a million
+/// costs the same as one in a thousand.
+pub fn statement(include_hidden: bool, session: bool, after: bool) -> &'static str {
+    match (include_hidden, session, after) {
+        (false, false, false) => include_str!("models/hits_members_group_first.sql"),
+        (false, false, true) => include_str!("models/hits_members_group_after.sql"),
+        (false, true, false) => include_str!("models/hits_members_session_first.sql"),
+        (false, true, true) => include_str!("models/hits_members_session_after.sql"),
+        (true, false, false) => include_str!("models/hits_moderators_group_first.sql"),
+        (true, false, true) => include_str!("models/hits_moderators_group_after.sql"),
+        (true, true, false) => include_str!("models/hits_moderators_session_first.sql"),
+        (true, true, true) => include_str!("models/hits_moderators_session_after.sql"),
+    }
 }
 
 /// Comment bodies and thread titles matching the query, newest first,
@@ -95,8 +79,8 @@ pub fn statement(include_hidden: bool, session: bool, after: bool) -> String {
 #[tracing::instrument(skip_all)]
 pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec<Hit>> {
     let sql = statement(s.include_hidden, s.session_id.is_some(), s.after.is_some());
-    let query = diesel::sql_query(sql)
-        .into_boxed::<diesel::pg::Pg>()
+    let query = Prepared::new(sql)
+        .per_call()
         .bind::<Text, _>(s.query)
         .bind::<SqlUuid, _>(s.group_id)
         .bind::<BigInt, _>(s.max_matches)
@@ -138,19 +122,11 @@ pub async fn snippets(conn: &mut AsyncPgConnection, query: &str, texts: &[String
     if texts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows: Vec<Headline> = diesel::sql_query(
-        "SELECT u.ord, ts_headline('simple', translate(u.text, chr(2) || chr(3) || chr(4) || '<', '   ' || chr(4)), \
-                websearch_to_tsquery('simple', $1), \
-                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', ' || \
-                CASE WHEN char_length(u.text) <= 240 THEN 'HighlightAll=true' \
-                     ELSE 'MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=\" … \"' END) \
-                AS snippet \
-           FROM unnest($2::text[]) WITH ORDINALITY AS u (text, ord)",
-    )
-    .bind::<Text, _>(query)
-    .bind::<Array<Text>, _>(texts)
-    .load(conn)
-    .await?;
+    let mut rows: Vec<Headline> = crate::sql!("models/snippets.sql")
+        .bind::<Text, _>(query)
+        .bind::<Array<Text>, _>(texts)
+        .load(conn)
+        .await?;
     rows.sort_by_key(|r| r.ord);
     Ok(rows.into_iter().map(|r| mark(&r.snippet)).collect())
 }

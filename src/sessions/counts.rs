@@ -66,30 +66,30 @@ pub struct SessionParagraphs {
     pub paragraphs: Vec<ParagraphWithCounts>,
 }
 
-/// The session's paragraphs in essay order with their counters, and the
-/// retired paragraphs that still hold counted threads (the orphans), last:
-/// rows of [`Counters`], or of (`Counters`, `$extra`).
-macro_rules! paragraph_rows {
-    ($conn:expr, $session_id:expr $(, $extra:expr)?) => {
-        rs::table
-            .inner_join(paragraphs::table.on(paragraphs::essay_id.eq(rs::essay_id)))
-            .left_join(pc::table.on(pc::session_id.eq(rs::id).and(pc::paragraph_id.eq(paragraphs::id))))
-            .filter(rs::id.eq($session_id))
-            .filter(paragraphs::retired_in.is_null().or(pc::thread_count.nullable().gt(0)))
-            .order((paragraphs::retired_in.is_not_null().asc(), paragraphs::position.asc()))
-            .select((
-                (
-                    paragraphs::id,
-                    paragraphs::position,
-                    paragraphs::retired_in.is_not_null(),
-                    pc::thread_count.nullable(),
-                    pc::comment_count.nullable(),
-                    pc::open_question_count.nullable(),
-                )
-                $(, $extra)?
-            ,))
-            .load(&mut &*$conn)
-    };
+/// The session's paragraphs in essay order, and the retired paragraphs that
+/// still hold counted threads (the orphans), last, each beside its counter
+/// row if it has one; select [`counters`] (and whatever else is wanted).
+#[diesel::dsl::auto_type]
+fn paragraph_rows(session_id: Uuid) -> _ {
+    rs::table
+        .inner_join(paragraphs::table.on(paragraphs::essay_id.eq(rs::essay_id)))
+        .left_join(pc::table.on(pc::session_id.eq(rs::id).and(pc::paragraph_id.eq(paragraphs::id))))
+        .filter(rs::id.eq(session_id))
+        .filter(paragraphs::retired_in.is_null().or(pc::thread_count.nullable().gt(0_i32)))
+        .order((paragraphs::retired_in.is_not_null().asc(), paragraphs::position.asc()))
+}
+
+/// The [`Counters`] of [`paragraph_rows`].
+#[diesel::dsl::auto_type]
+fn counters() -> _ {
+    (
+        paragraphs::id,
+        paragraphs::position,
+        paragraphs::retired_in.is_not_null(),
+        pc::thread_count.nullable(),
+        pc::comment_count.nullable(),
+        pc::open_question_count.nullable(),
+    )
 }
 
 type Counters = (Uuid, i32, bool, Option<i32>, Option<i32>, Option<i32>);
@@ -147,7 +147,7 @@ pub async fn counts(
     session_id: Uuid,
 ) -> ApiResult<(Vec<ParagraphCount>, OrphanedCounts)> {
     let pipe: &AsyncPgConnection = conn;
-    let rows = async { paragraph_rows!(pipe, session_id).await };
+    let rows = paragraph_rows(session_id).select((counters(),)).load(&mut &*pipe);
     let (rows, unread): (Vec<(Counters,)>, _) = with_unread(pipe, read, session_id, rows).await?;
     let mut orphaned = OrphanedCounts::default();
     let mut paragraphs = Vec::with_capacity(rows.len());
@@ -177,7 +177,7 @@ pub async fn paragraphs_with_counts(
     session_id: Uuid,
 ) -> ApiResult<Vec<ParagraphWithCounts>> {
     let pipe: &AsyncPgConnection = conn;
-    let rows = async { paragraph_rows!(pipe, session_id, paragraphs::text).await };
+    let rows = paragraph_rows(session_id).select((counters(), paragraphs::text)).load(&mut &*pipe);
     let (rows, unread): (Vec<(Counters, String)>, _) = with_unread(pipe, read, session_id, rows).await?;
     Ok(rows
         .into_iter()

@@ -27,51 +27,9 @@ use uuid::Uuid;
 use super::answers::Answers;
 use crate::access::{self, CallerFacts, GroupAccess};
 use crate::auth::Caller;
-use crate::db::prepared::Prepared;
 use crate::error::{ApiError, ApiResult};
 use crate::events::cursor::{self as event_cursor, Cursor};
 use crate::http::conditional;
-
-/// The columns of [`SessionEvents`] but the horizon, from the joins of
-/// [`session_events_joins_sql`], for a statement whose access facts are the
-/// CTE `a` (read nothing of the session unless `a.readable`).
-#[macro_export]
-macro_rules! session_events_columns_sql {
-    () => {
-        "v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id"
-    };
-}
-
-/// The joins of [`session_events_columns_sql`]; `$session`: the SQL naming
-/// the session.
-#[macro_export]
-macro_rules! session_events_joins_sql {
-    ($session:literal) => {
-        concat!(
-            " LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e \
-                                  WHERE a.readable AND e.session_id = ",
-            $session,
-            " ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true \
-              LEFT JOIN event_watermarks w ON w.name = 'pruned' "
-        )
-    };
-}
-
-/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the session.
-const STATE_SQL: &str = concat!(
-    "WITH a AS MATERIALIZED (SELECT ",
-    crate::caller_columns_sql!(),
-    ", ",
-    crate::event_horizon_sql!(),
-    " AS horizon FROM reading_sessions rs JOIN groups g ON g.id = rs.group_id",
-    crate::caller_joins_sql!(),
-    "WHERE rs.id = $3) SELECT a.*, ",
-    crate::session_events_columns_sql!(),
-    ", mk.n AS marks, mk.s AS marks_seq FROM a",
-    crate::session_events_joins_sql!("$3"),
-    "LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(r.seq), 0)::bigint AS s FROM thread_reads r \
-                           WHERE a.readable AND r.user_id = $1 AND r.session_id = $3) mk ON true"
-);
 
 #[derive(QueryableByName)]
 struct State {
@@ -135,7 +93,7 @@ pub async fn begin(
     answer: Answer,
 ) -> ApiResult<SessionRead> {
     let (uid, ver) = access::caller_key(caller);
-    let state: Option<State> = Prepared::new(STATE_SQL)
+    let state: Option<State> = crate::sql!("version/state.sql")
         .bind::<SqlUuid, _>(uid)
         .bind::<diesel::sql_types::Integer, _>(ver)
         .bind::<SqlUuid, _>(session_id)

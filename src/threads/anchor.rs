@@ -40,25 +40,17 @@ pub async fn lock_paragraph(
     session_id: Uuid,
     paragraph_id: Uuid,
 ) -> ApiResult<LockedParagraph> {
-    let text: Option<String> = diesel::sql_query(
-        "SELECT p.text FROM paragraphs p JOIN reading_sessions s ON s.essay_id = p.essay_id \
-          WHERE s.id = $1 AND p.id = $2 AND p.retired_in IS NULL FOR SHARE OF p",
-    )
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<SqlUuid, _>(paragraph_id)
-    .get_result::<TextRow>(conn)
-    .await
-    .optional()?
-    .map(|r| r.text);
+    let text: Option<String> = crate::sql!("anchor/lock_paragraph.sql")
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<SqlUuid, _>(paragraph_id)
+        .get_result::<TextRow>(conn)
+        .await
+        .optional()?
+        .map(|r| r.text);
     // A statement of its own, after the lock: it sees a revision that
     // committed while we waited.
-    let row: EssayRow = diesel::sql_query(
-        "SELECT e.id AS essay_id, e.revision FROM essays e \
-           JOIN reading_sessions s ON s.essay_id = e.id WHERE s.id = $1",
-    )
-    .bind::<SqlUuid, _>(session_id)
-    .get_result(conn)
-    .await?;
+    let row: EssayRow =
+        crate::sql!("anchor/essay_revision.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await?;
     Ok(LockedParagraph { essay_id: row.essay_id, revision: row.revision, text })
 }
 

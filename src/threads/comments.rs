@@ -13,7 +13,6 @@ use super::rules::{check_body, check_visible, check_writable};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
-use crate::db::prepared::Prepared;
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
@@ -71,32 +70,6 @@ pub async fn list_comments(
     read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::of(viewer, c, author)))
 }
 
-/// A thread `t` with its session `rs`, group `g` and the caller's facts
-/// ([`crate::caller_columns_sql`]; `$1`, `$2`: the caller).
-macro_rules! thread_with_caller_sql {
-    () => {
-        concat!(
-            " FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
-            crate::caller_joins_sql!()
-        )
-    };
-}
-
-/// `$1`, `$2`: the caller ([`access::caller_key`]); `$3`: the thread.
-const THREAD_STATE_SQL: &str = concat!(
-    "WITH a AS MATERIALIZED (SELECT ",
-    crate::caller_columns_sql!(),
-    ", ",
-    crate::event_horizon_sql!(),
-    " AS horizon, t.hidden AS thread_hidden, t.session_id",
-    thread_with_caller_sql!(),
-    "WHERE t.id = $3) SELECT a.*, ",
-    crate::session_events_columns_sql!(),
-    ", pf.xid AS profiles_xid, pf.id AS profiles_id FROM a",
-    crate::session_events_joins_sql!("a.session_id"),
-    "LEFT JOIN event_watermarks pf ON pf.name = 'profiles'"
-);
-
 #[derive(QueryableByName)]
 struct ThreadRead {
     #[diesel(embed)]
@@ -139,7 +112,7 @@ async fn readable_thread(
     limit: i64,
 ) -> ApiResult<PageRead> {
     let (uid, ver) = access::caller_key(caller);
-    let row: Option<ThreadRead> = Prepared::new(THREAD_STATE_SQL)
+    let row: Option<ThreadRead> = crate::sql!("comments/thread_state.sql")
         .bind::<SqlUuid, _>(uid)
         .bind::<Integer, _>(ver)
         .bind::<SqlUuid, _>(thread_id)

@@ -1,9 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::error::ApiResult;
 use crate::schema::{comments, threads};
 
 crate::db_enum! {
@@ -59,31 +57,4 @@ pub struct Comment {
     pub hidden_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
-}
-
-pub struct NewComment<'a> {
-    pub thread_id: Uuid,
-    pub parent_id: Option<Uuid>,
-    pub depth: i16,
-    pub author_id: Uuid,
-    pub body: &'a str,
-}
-
-/// Inserts a comment; the database fills in its tree key and the counters.
-#[tracing::instrument(skip_all)]
-pub async fn insert_comment(conn: &mut AsyncPgConnection, new: &NewComment<'_>) -> ApiResult<Comment> {
-    Ok(diesel::insert_into(comments::table)
-        .values((
-            comments::id.eq(Uuid::now_v7()),
-            comments::thread_id.eq(new.thread_id),
-            comments::parent_id.eq(new.parent_id),
-            comments::depth.eq(new.depth),
-            // Replaced by the comments_posted trigger.
-            comments::sort_key.eq(""),
-            comments::author_id.eq(new.author_id),
-            comments::body.eq(new.body),
-        ))
-        .returning(Comment::as_returning())
-        .get_result(conn)
-        .await?)
 }

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Jsonb, Nullable, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -23,7 +23,6 @@ use super::models::Comment;
 use super::rules::{check_open, check_writable};
 use crate::access::{self, Role};
 use crate::db::is_timeout;
-use crate::db::prepared::Prepared;
 use crate::error::{is_connection_loss, ApiError, ApiResult};
 use crate::sessions::models::Status;
 use crate::users::UserView;
@@ -109,22 +108,6 @@ pub struct Post {
     pub place: Place,
 }
 
-/// Every ask's facts in one statement (prepared once per connection): the
-/// access facts (which also read the author's profile), the thread's state
-/// with its session's status, and the parent's place. `f.ord` ties a row to
-/// its ask; an ask whose thread does not exist has no row. (`r.asks`, in
-/// src/db/replaceable/triggers.sql, says why the asks go through a function.)
-const FACTS_SQL: &str = concat!(
-    "SELECT f.ord, ",
-    crate::caller_columns_sql!(),
-    ", t.locked, t.hidden AS thread_hidden, rs.status, t.session_id AS thread_session, t.paragraph_id AS thread_paragraph",
-    ", p.thread_id AS parent_thread, p.depth AS parent_depth",
-    " FROM r.asks($1, $2, $3, $4) AS f",
-    " JOIN threads t ON t.id = f.tid JOIN reading_sessions rs ON rs.id = t.session_id JOIN groups g ON g.id = rs.group_id",
-    crate::caller_joins_sql!("f.uid", "f.ver"),
-    "LEFT JOIN comments p ON p.id = f.pid"
-);
-
 #[derive(QueryableByName)]
 struct Facts {
     #[diesel(sql_type = BigInt)]
@@ -144,7 +127,7 @@ struct Facts {
 /// The facts of each ask, by position. Nothing is locked or written here;
 /// nothing read is used before the access check allows it.
 async fn read_facts(conn: &mut AsyncPgConnection, asks: &[&Ask]) -> QueryResult<Vec<Option<Facts>>> {
-    let rows: Vec<Facts> = Prepared::new(FACTS_SQL)
+    let rows: Vec<Facts> = crate::sql!("posting/facts.sql")
         .bind::<Array<SqlUuid>, _>(asks.iter().map(|a| a.caller.0).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(asks.iter().map(|a| a.caller.1).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(asks.iter().map(|a| a.thread_id).collect::<Vec<_>>())
@@ -244,16 +227,24 @@ pub fn again(e: &ApiError) -> ApiError {
 pub async fn write_now(conn: &mut AsyncPgConnection, posts: &[(Uuid, &Post)]) -> QueryResult<Vec<Comment>> {
     let mut posts = posts.to_vec();
     posts.sort_by_key(|(id, p)| (p.place, p.thread_id, *id));
-    Prepared::new("SELECT * FROM r.post_comments($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind::<Array<SqlUuid>, _>(posts.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(posts.iter().map(|(_, p)| p.thread_id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<SqlUuid>>, _>(posts.iter().map(|(_, p)| p.parent_id).collect::<Vec<_>>())
-        .bind::<Array<SmallInt>, _>(posts.iter().map(|(_, p)| p.depth).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(posts.iter().map(|(_, p)| p.author_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(posts.iter().map(|(_, p)| p.body.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Bool>, _>(posts.iter().map(|(_, p)| p.seen.locked).collect::<Vec<_>>())
-        .bind::<Array<Bool>, _>(posts.iter().map(|(_, p)| p.seen.hidden).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(posts.iter().map(|(_, p)| p.seen.status.as_str()).collect::<Vec<_>>())
+    let posts: Vec<serde_json::Value> = posts
+        .iter()
+        .map(|(id, p)| {
+            serde_json::json!({
+                "id": id,
+                "thread_id": p.thread_id,
+                "parent_id": p.parent_id,
+                "depth": p.depth,
+                "author_id": p.author_id,
+                "body": p.body,
+                "seen_locked": p.seen.locked,
+                "seen_hidden": p.seen.hidden,
+                "seen_status": p.seen.status.as_str(),
+            })
+        })
+        .collect();
+    crate::sql!("posting/write.sql")
+        .bind::<Jsonb, _>(serde_json::Value::Array(posts))
         .load::<Comment>(conn)
         .await
 }

@@ -77,49 +77,39 @@ pub async fn reanchor_thread(
             .map(|q| q.anchor(&text))
             .transpose()
             .map_err(|m| ApiError::invalid_field("quote", m))?;
-        let thread: Thread =
-            threads::table.find(thread_id).select(Thread::as_select()).for_no_key_update().first(conn).await?;
+        let thread: Thread = threads::table
+            .find(thread_id)
+            .select(Thread::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await?;
         let (prefix, suffix) = anchor::quote_context(&text, quote.as_ref()).unzip();
         let to_quote = quote.as_ref().map(|q| {
             let (start, end) = q.span();
             serde_json::json!({"exact": q.exact(), "start": start, "end": end})
         });
-        let from_quote = thread.quote_exact.as_ref().map(|exact| {
-            serde_json::json!({"exact": exact, "start": thread.quote_start, "end": thread.quote_end})
-        });
+        let from_quote = thread.quote_exact.as_ref().map(
+            |exact| serde_json::json!({"exact": exact, "start": thread.quote_start, "end": thread.quote_end}),
+        );
         // Threads written outside the API (`pilcrow demo`) may have no anchor row yet.
-        diesel::sql_query("INSERT INTO thread_anchors (thread_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        crate::sql!("reanchor/ensure_anchor.sql").bind::<SqlUuid, _>(thread_id).execute(conn).await?;
+        crate::sql!("reanchor/anchor.sql")
             .bind::<SqlUuid, _>(thread_id)
+            .bind::<Int4, _>(paragraph.revision)
+            .bind::<Nullable<Text>, _>(prefix)
+            .bind::<Nullable<Text>, _>(suffix)
             .execute(conn)
             .await?;
-        diesel::sql_query(
-            "UPDATE thread_anchors a SET status = 'anchored', reason = NULL, confidence = NULL, revision = $2, \
-                    quote_prefix = $3, quote_suffix = $4, \
-                    original_quote = coalesce(a.original_quote, jsonb_strip_nulls(jsonb_build_object( \
-                        'paragraph_id', t.paragraph_id, 'exact', t.quote_exact, 'start', t.quote_start, \
-                        'end', t.quote_end, 'revision', a.revision))) \
-               FROM threads t WHERE a.thread_id = $1 AND t.id = $1",
-        )
-        .bind::<SqlUuid, _>(thread_id)
-        .bind::<Int4, _>(paragraph.revision)
-        .bind::<Nullable<Text>, _>(prefix)
-        .bind::<Nullable<Text>, _>(suffix)
-        .execute(conn)
-        .await?;
-        diesel::sql_query(
-            "INSERT INTO thread_anchor_history \
-                (id, thread_id, revision, actor_id, from_paragraph, to_paragraph, from_quote, to_quote, status) \
-             VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, 'anchored')",
-        )
-        .bind::<SqlUuid, _>(thread_id)
-        .bind::<Int4, _>(paragraph.revision)
-        .bind::<SqlUuid, _>(actor)
-        .bind::<SqlUuid, _>(thread.paragraph_id)
-        .bind::<SqlUuid, _>(req.paragraph_id)
-        .bind::<Nullable<Jsonb>, _>(from_quote)
-        .bind::<Nullable<Jsonb>, _>(to_quote)
-        .execute(conn)
-        .await?;
+        crate::sql!("reanchor/record_history.sql")
+            .bind::<SqlUuid, _>(thread_id)
+            .bind::<Int4, _>(paragraph.revision)
+            .bind::<SqlUuid, _>(actor)
+            .bind::<SqlUuid, _>(thread.paragraph_id)
+            .bind::<SqlUuid, _>(req.paragraph_id)
+            .bind::<Nullable<Jsonb>, _>(from_quote)
+            .bind::<Nullable<Jsonb>, _>(to_quote)
+            .execute(conn)
+            .await?;
         // The paragraph change (if any) moves the counts: threads_counted_move.
         diesel::update(threads::table.find(thread_id))
             .set((

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::anchor;
 use super::anchors::{AnchoredQuote, Quote};
-use super::models::{self as threads_db, NewComment, ThreadKind};
+use super::models::ThreadKind;
+use super::posting::{self, Place, Post, Seen};
 use super::rules::{check_body, lock_open_session};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -101,7 +102,7 @@ pub async fn create_thread(
         let author_id = access.require(Role::Member)?;
         let thread = conn
             .transaction::<_, ApiError, _>(async move |conn| {
-                lock_open_session(conn, session_id).await?;
+                let status = lock_open_session(conn, session_id).await?;
                 // FOR SHARE: a revision editing this paragraph waits for this
                 // thread (and then re-anchors it), or this read waits for the
                 // revision and sees its text; see "Essay revisions" in
@@ -137,8 +138,23 @@ pub async fn create_thread(
                     .get_result(conn)
                     .await?;
                 anchor::record_new(conn, thread_id, &text, paragraph.revision, quote.as_ref()).await?;
-                let opening = NewComment { thread_id, parent_id: None, depth: 0, author_id, body: &req.body };
-                threads_db::insert_comment(conn, &opening).await?;
+                // The first comment is posted as every comment is: the
+                // thread is new and the session share-locked, so it is as seen.
+                let opening = Post {
+                    thread_id,
+                    parent_id: None,
+                    depth: 0,
+                    author_id,
+                    body: req.body.clone(),
+                    seen: Seen { locked: false, hidden: false, status },
+                    place: Place { session_id, paragraph_id: req.paragraph_id },
+                };
+                let written = posting::write_now(conn, &[(Uuid::now_v7(), &opening)]).await?;
+                if written.is_empty() {
+                    return Err(ApiError::internal(anyhow::anyhow!(
+                        "a new thread refused its first comment"
+                    )));
+                }
                 Ok(thread_id)
             })
             .await?;

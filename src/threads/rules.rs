@@ -20,9 +20,10 @@ pub fn check_body(check: &mut Check, body: &str) {
 /// 409 `session_closed` unless the session takes new posts. The share lock
 /// makes a concurrent close wait until this post has landed.
 #[tracing::instrument(skip_all)]
-pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<()> {
+pub async fn lock_open_session(conn: &mut AsyncPgConnection, session_id: Uuid) -> ApiResult<Status> {
     let status: Status = rs::table.find(session_id).select(rs::status).for_share().first(conn).await?;
-    check_open(status)
+    check_open(status)?;
+    Ok(status)
 }
 
 /// 409 `session_closed` unless a session with this status takes new posts.

@@ -16,18 +16,7 @@ use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
-
-/// Counted comments by others above the mark `m.seq` in thread `m.thread_id`
-/// (`$1` is the reader).
-macro_rules! above_mark {
-    () => {
-        "(SELECT count(*) FROM comments c \
-          WHERE c.thread_id = m.thread_id AND c.seq > m.seq \
-            AND NOT c.hidden AND NOT c.deleted AND c.author_id <> $1)"
-    };
-}
 
 #[derive(QueryableByName)]
 struct Unread {
@@ -45,23 +34,11 @@ pub async fn thread_unread(
     user_id: Uuid,
     ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, i64>> {
-    // The mark is looked up per thread (a primary-key probe), whatever the
-    // planner guesses about how many marks the reader has.
-    const SQL: &str = concat!(
-        "WITH m AS MATERIALIZED ( \
-           SELECT t.id AS thread_id, t.hidden, t.comment_count, \
-                  (SELECT r.seq FROM thread_reads r \
-                    WHERE r.user_id = $1 AND r.session_id = t.session_id AND r.thread_id = t.id) AS seq \
-             FROM threads t WHERE t.id = ANY($2)) \
-         SELECT m.thread_id AS id, \
-                CASE WHEN m.hidden THEN 0 WHEN m.seq IS NULL THEN m.comment_count::bigint \
-                     ELSE ",
-        above_mark!(),
-        " END AS unread \
-           FROM m"
-    );
-    let rows: Vec<Unread> =
-        Prepared::new(SQL).bind::<SqlUuid, _>(user_id).bind::<Array<SqlUuid>, _>(ids).load(conn).await?;
+    let rows: Vec<Unread> = crate::sql!("models/threads.sql")
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.unread)).collect())
 }
 
@@ -74,19 +51,7 @@ pub async fn paragraph_unread(
     user_id: Uuid,
     session_id: Uuid,
 ) -> QueryResult<HashMap<Uuid, i64>> {
-    const SQL: &str = concat!(
-        "WITH m AS MATERIALIZED ( \
-           SELECT t.paragraph_id, t.comment_count, r.thread_id, r.seq \
-             FROM thread_reads r JOIN threads t ON t.id = r.thread_id \
-            WHERE r.user_id = $1 AND r.session_id = $2 AND NOT t.hidden), \
-         seen AS (SELECT paragraph_id, sum(comment_count - ",
-        above_mark!(),
-        ") AS seen FROM m GROUP BY paragraph_id) \
-         SELECT pc.paragraph_id AS id, (pc.comment_count - coalesce(seen.seen, 0))::bigint AS unread \
-           FROM paragraph_counts pc LEFT JOIN seen ON seen.paragraph_id = pc.paragraph_id \
-          WHERE pc.session_id = $2"
-    );
-    let rows: Vec<Unread> = Prepared::new(SQL)
+    let rows: Vec<Unread> = crate::sql!("models/paragraphs.sql")
         .bind::<SqlUuid, _>(user_id)
         .bind::<SqlUuid, _>(session_id)
         .load(&mut &*conn)

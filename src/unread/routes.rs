@@ -108,19 +108,12 @@ pub async fn mark_read(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    diesel::sql_query(
-        "INSERT INTO thread_reads (user_id, session_id, thread_id, seq) \
-         SELECT $1, $2, m.thread_id, m.seq FROM unnest($3::uuid[], $4::bigint[]) AS m (thread_id, seq) \
-          ORDER BY m.thread_id \
-         ON CONFLICT (user_id, session_id, thread_id) DO UPDATE \
-            SET seq = EXCLUDED.seq, updated_at = now() \
-          WHERE thread_reads.seq < EXCLUDED.seq",
-    )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<Array<SqlUuid>, _>(&thread_ids)
-    .bind::<Array<BigInt>, _>(&seqs)
-    .execute(&mut conn)
-    .await?;
+    crate::sql!("routes/raise_marks.sql")
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<Array<SqlUuid>, _>(&thread_ids)
+        .bind::<Array<BigInt>, _>(&seqs)
+        .execute(&mut conn)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

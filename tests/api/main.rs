@@ -65,6 +65,7 @@ mod revisions_scale;
 mod search;
 mod search_cost;
 mod sessions;
+mod statements;
 mod threads;
 mod unread;
 mod users;

@@ -1,6 +1,7 @@
 -- Pilcrow's database rules: every trigger and the SQL functions behind them.
 --
--- This file is the one home of the counting rule and of comment tree order.
+-- This file is the one home of the counting rule, of what a live ban is, of
+-- the access policy's facts (r.caller_access) and of comment tree order.
 -- It is not a migration: src/db/replaceable.rs applies it after the
 -- migrations, in the same transaction and under the same advisory lock
 -- (src/db/migrate.rs), whenever its SHA-256 differs from the one recorded in
@@ -9,7 +10,7 @@
 -- Everything here lives in schema `r`, so dropping the schema drops every
 -- function and, with them, every trigger that calls one.
 --
--- THE COUNTING RULE
+-- THE COUNTING RULE (r.counts, below: every statement and trigger asks it)
 --   A thread counts when it is not hidden. A comment counts when it is
 --   neither hidden nor deleted and its thread counts.
 --   threads.comment_count holds the thread's counted comments whatever the
@@ -47,7 +48,8 @@
 --     row, so counter rows are taken in paragraph order too;
 --   - starting a thread (src/threads/routes.rs) share-locks the session
 --     (lock_open_session, src/threads/rules.rs), then inserts the thread
---     (counter row) and its first comment (thread, then counter row);
+--     (counter row) and its first comment through r.post_comments (thread,
+--     then counter row);
 --   - hiding, restoring or deleting a comment (src/moderation/comments.rs,
 --     src/threads/comments.rs) locks the comment (FOR UPDATE); the update
 --     trigger then updates the thread and the counter row;
@@ -67,6 +69,55 @@
 
 DROP SCHEMA IF EXISTS r CASCADE;
 CREATE SCHEMA r;
+
+-- ===========================================================================
+-- THE SHARED RULES: what counts, what a live ban is, and the facts every
+-- access decision is made on. Each is stated here once; the statements in
+-- src/ (their .sql files and the query builder) and the triggers below name
+-- them instead of restating them. All three are plain SQL that PostgreSQL
+-- inlines into the statement that uses them (no SET, STRICT or SECURITY
+-- DEFINER; one SELECT), so they cost what the text they stand for cost, and
+-- a partial index whose predicate they spell is still matched.
+-- ===========================================================================
+
+-- The counting rule. A trigger asking whether a comment counts in itself
+-- (threads.comment_count holds those, whatever the thread's state) passes
+-- false for thread_hidden.
+CREATE FUNCTION r.counts(hidden boolean, deleted boolean, thread_hidden boolean)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT NOT hidden AND NOT deleted AND NOT thread_hidden
+$$;
+
+-- The bans in force: one with no end, or whose end is still to come. Bans
+-- end by themselves, so no trigger follows them: readers ask this view.
+-- (It is a simple view, so deleting through it deletes a live ban only. Its
+-- columns depend on bans': a migration changing them drops the view first,
+-- and this file, re-applied after it, makes it again.)
+CREATE VIEW r.live_bans AS
+    SELECT group_id, user_id, expires_at FROM bans WHERE expires_at IS NULL OR expires_at > now();
+
+-- The facts the access policy (src/access.rs) decides on, for caller p_uid
+-- holding token version p_ver in group p_group: the group, the caller's
+-- membership, the caller's user row only while p_ver is still their token
+-- version (user_current is null for a revoked token, and for the anonymous
+-- caller, the nil id with version -1), any live ban, and `readable`: whether
+-- the caller may read the group's content (public, a site admin, or a member
+-- not banned), so a statement reads nothing behind it unless the policy
+-- allows. One row, or none when the group does not exist.
+CREATE FUNCTION r.caller_access(p_group uuid, p_uid uuid, p_ver integer)
+RETURNS TABLE (group_id uuid, visibility text, role text, user_current uuid, site_admin boolean,
+               banned boolean, username text, display_name text, bio text,
+               user_created_at timestamptz, readable boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT g.id, g.visibility, m.role, u.id, u.is_admin, b.user_id IS NOT NULL,
+           u.username, u.display_name, u.bio, u.created_at,
+           g.visibility = 'public' OR coalesce(u.is_admin, false) OR (m.role IS NOT NULL AND b.user_id IS NULL)
+      FROM groups g
+      LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = p_uid
+      LEFT JOIN users u ON u.id = p_uid AND u.token_version = p_ver
+      LEFT JOIN r.live_bans b ON b.group_id = g.id AND b.user_id = p_uid
+     WHERE g.id = p_group
+$$;
 
 -- POSTING A COMMENT: one BEFORE INSERT trigger does everything an insert
 -- implies, for every section of this file: the thread's count (which also
@@ -89,7 +140,7 @@ CREATE SCHEMA r;
 -- writer has not already), so within a thread seq order is commit order.
 CREATE FUNCTION r.comment_posted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta integer := CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END;
+    delta integer := CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE 0 END;
     t record;
 BEGIN
     UPDATE threads
@@ -155,8 +206,8 @@ $$;
 -- r.comment_posted).
 CREATE FUNCTION r.comment_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta integer := (CASE WHEN NEW.hidden OR NEW.deleted THEN 0 ELSE 1 END)
-                   - (CASE WHEN OLD.hidden OR OLD.deleted THEN 0 ELSE 1 END);
+    delta integer := (CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE 0 END)
+                   - (CASE WHEN r.counts(OLD.hidden, OLD.deleted, false) THEN 1 ELSE 0 END);
     t record;
 BEGIN
     IF delta = 0 THEN
@@ -483,8 +534,8 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --   vote_count: every stored vote. A vote is stored only by a member (the
 --   membership foreign key; leaving the group deletes it by cascade, through
 --   this trigger). Votes of members whose ban is live are subtracted when
---   read (src/questions/models.rs): bans end by themselves, so no trigger
---   could follow them.
+--   read (src/questions/models.rs, through r.live_bans): bans end by
+--   themselves, so no trigger could follow them.
 --   answer_count: accepted answers whose comment counts (neither hidden nor
 --   deleted). An accepted answer that is later hidden or deleted stops
 --   answering the question: the thread is open again (and counted in
@@ -550,7 +601,7 @@ BEGIN
     END IF;
     -- A comment gone with its thread (cascade) counts as not counted.
     IF EXISTS (SELECT 1 FROM comments c
-                WHERE c.id = a.comment_id AND NOT c.hidden AND NOT c.deleted) THEN
+                WHERE c.id = a.comment_id AND r.counts(c.hidden, c.deleted, false)) THEN
         UPDATE threads
            SET answer_count = answer_count + CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
          WHERE id = a.thread_id;
@@ -563,7 +614,7 @@ CREATE FUNCTION r.comment_answer_counted() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     IF EXISTS (SELECT 1 FROM thread_answers WHERE thread_id = NEW.thread_id AND comment_id = NEW.id) THEN
         UPDATE threads
-           SET answer_count = answer_count + CASE WHEN NEW.hidden OR NEW.deleted THEN -1 ELSE 1 END
+           SET answer_count = answer_count + CASE WHEN r.counts(NEW.hidden, NEW.deleted, false) THEN 1 ELSE -1 END
          WHERE id = NEW.thread_id;
     END IF;
     RETURN NULL;
@@ -597,7 +648,7 @@ CREATE TRIGGER thread_votes_counted AFTER INSERT OR DELETE ON thread_votes
 CREATE TRIGGER thread_answers_counted AFTER INSERT OR DELETE ON thread_answers
     FOR EACH ROW EXECUTE FUNCTION r.thread_answers_counted();
 CREATE TRIGGER comments_answer_counted AFTER UPDATE OF hidden, deleted ON comments
-    FOR EACH ROW WHEN ((OLD.hidden OR OLD.deleted) <> (NEW.hidden OR NEW.deleted))
+    FOR EACH ROW WHEN (r.counts(OLD.hidden, OLD.deleted, false) <> r.counts(NEW.hidden, NEW.deleted, false))
     EXECUTE FUNCTION r.comment_answer_counted();
 CREATE TRIGGER threads_open_questions_insert AFTER INSERT ON threads
     FOR EACH ROW WHEN (NEW.kind = 'question')
@@ -609,8 +660,8 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- ===========================================================================
 -- Posting comments, several in one statement
 -- ===========================================================================
--- POST /threads/{id}/comments (src/threads/comments.rs `create_comment`)
--- queues its post on its worker's post queue (src/threads/post_queue.rs). A
+-- Every comment is inserted here: POST /threads/{id}/comments
+-- (src/threads/comments.rs `create_comment`) queues its post on its worker's post queue (src/threads/post_queue.rs). A
 -- batch of posts reads what they are decided on in one statement (access
 -- facts; the thread's locked and hidden; its session's status; the parent;
 -- r.asks below), decides each in Rust (src/threads/posting.rs), and writes
@@ -618,7 +669,9 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- commit for all of them (measured with pgbench, 64 clients: one post a call
 -- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md, "Posts
 -- that arrive together"). A post under an Idempotency-Key calls it with one post,
--- inside its key's transaction.
+-- inside its key's transaction; so does starting a thread, for the thread's
+-- first comment (src/threads/routes.rs `create_thread`, after inserting the
+-- thread in the same transaction), so there is one way a comment is written.
 --
 -- The rules of posting live in Rust only: this function decides nothing.
 -- It follows the write protocol above: every thread's lock first, all in one
@@ -632,25 +685,35 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- are left out of the result, and their callers read and decide again. Being
 -- one statement, it holds the locks for the inserts alone, not across round
 -- trips.
-CREATE FUNCTION r.post_comments(
-    p_ids uuid[], p_threads uuid[], p_parents uuid[], p_depths smallint[], p_authors uuid[], p_bodies text[],
-    seen_locked boolean[], seen_hidden boolean[], seen_status text[]
-) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+-- A post as r.post_comments takes it: the comment to insert, and what its
+-- thread and session looked like when it was decided (`seen_*`).
+CREATE TYPE r.post AS (
+    id uuid, thread_id uuid, parent_id uuid, depth smallint, author_id uuid, body text,
+    seen_locked boolean, seen_hidden boolean, seen_status text
+);
+
+-- p_posts: a JSON array of r.post objects, in the order to write them.
+CREATE FUNCTION r.post_comments(p_posts jsonb) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+DECLARE
+    p r.post;
 BEGIN
-    PERFORM 1 FROM threads WHERE id = ANY (p_threads)
+    PERFORM 1 FROM threads
+     WHERE id = ANY (ARRAY(SELECT (e ->> 'thread_id')::uuid FROM jsonb_array_elements(p_posts) e))
      ORDER BY session_id, paragraph_id, id
        FOR NO KEY UPDATE;
-    -- One statement a post, its values by subscript: a join of the arrays
-    -- with threads was planned anew on every call (its row count is known
-    -- only from the values), which cost more than the inserts.
-    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+    -- One statement a post, its values from the loop's row: a join of the
+    -- posts with threads was planned anew on every call (its row count is
+    -- known only from the values), which cost more than the inserts.
+    FOR p IN SELECT (jsonb_populate_record(NULL::r.post, e.value)).*
+               FROM jsonb_array_elements(p_posts) WITH ORDINALITY e
+              ORDER BY e.ordinality LOOP
         -- sort_key is filled by the comments_posted trigger.
         RETURN QUERY
             INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
-            SELECT p_ids[i], p_threads[i], p_parents[i], p_depths[i], '', p_authors[i], p_bodies[i]
+            SELECT p.id, p.thread_id, p.parent_id, p.depth, '', p.author_id, p.body
              WHERE EXISTS (SELECT FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id
-                            WHERE t.id = p_threads[i] AND t.locked = seen_locked[i]
-                              AND t.hidden = seen_hidden[i] AND rs.status = seen_status[i])
+                            WHERE t.id = p.thread_id AND t.locked = p.seen_locked
+                              AND t.hidden = p.seen_hidden AND rs.status = p.seen_status)
             RETURNING *;
     END LOOP;
 END $$;

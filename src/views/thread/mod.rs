@@ -27,6 +27,7 @@ pub use self::anchor::AnchorView;
 use super::{Moderation, Reads, UserView, Viewer};
 use crate::access::{self, GroupAccess, Scope};
 use crate::auth::Caller;
+use crate::db::rules::counts;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{comments, thread_anchors, thread_answers, thread_votes, threads, users};
 use crate::threads::anchors::Quote;
@@ -107,9 +108,8 @@ struct ThreadColumns {
 /// (bans are few, and a ban that ends by itself needs no trigger this way).
 pub fn effective_votes() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
     diesel::dsl::sql(
-        "(threads.vote_count - (SELECT count(*) FROM thread_votes v JOIN bans b \
+        "(threads.vote_count - (SELECT count(*) FROM thread_votes v JOIN r.live_bans b \
            ON b.group_id = v.group_id AND b.user_id = v.user_id \
-          AND (b.expires_at IS NULL OR b.expires_at > now()) \
           WHERE v.thread_id = threads.id))",
     )
 }
@@ -158,8 +158,7 @@ impl ReaderState {
         let accepted: Vec<(Uuid, Uuid)> = thread_answers::table
             .inner_join(comments::table.on(comments::id.eq(thread_answers::comment_id)))
             .filter(thread_answers::thread_id.eq_any(ids))
-            .filter(comments::hidden.eq(false))
-            .filter(comments::deleted.eq(false))
+            .filter(counts(comments::hidden, comments::deleted, false))
             .order((thread_answers::accepted_at.asc(), thread_answers::comment_id.asc()))
             .select((thread_answers::thread_id, thread_answers::comment_id))
             .load(conn)

@@ -1,0 +1,1 @@
+SELECT id FROM threads WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE

@@ -1,0 +1,1 @@
+DELETE FROM event_tickets WHERE expires_at < now()

@@ -1,0 +1,21 @@
+-- Search as a moderator (hidden threads and comments too), across the group, the first page
+-- (src/search/models.rs `statement`). $1 the query text, $2 the group,
+-- $3 the cap on matches read, $4 the rows wanted.
+SELECT hit.* FROM (
+  (SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at,
+          c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text
+     FROM comments c
+     JOIN threads t ON t.id = c.thread_id
+     JOIN reading_sessions s ON s.id = t.session_id
+    WHERE c.search @@ websearch_to_tsquery('simple', $1) AND s.group_id = $2 AND NOT c.deleted
+    LIMIT $3)
+  UNION ALL
+  (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title
+     FROM threads t
+     JOIN reading_sessions s ON s.id = t.session_id
+    WHERE to_tsvector('simple', coalesce(t.title, '')) @@ websearch_to_tsquery('simple', $1)
+      AND t.title IS NOT NULL AND s.group_id = $2
+    LIMIT $3)
+) hit
+ORDER BY hit.created_at DESC, hit.key_id DESC
+LIMIT $4
