@@ -66,7 +66,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     MissingToken,
     NotAMember,
-    /// Answers are accepted on question threads only.
+    /// KeptResponses are accepted on question threads only.
     NotAQuestion,
     NotAuthor,
     NotFound,

@@ -1,9 +1,11 @@
 //! Pilcrow: a discussion-forum backend for reading groups.
 
 pub mod access;
+pub mod anchors;
 pub mod annotations;
 pub mod auth;
 pub mod cli;
+pub mod comments;
 pub mod config;
 pub mod cpu;
 pub mod db;
@@ -33,4 +35,5 @@ pub mod telemetry;
 pub mod threads;
 pub mod unread;
 pub mod users;
+pub mod versions;
 pub mod views;

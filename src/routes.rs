@@ -17,6 +17,8 @@ use utoipa_actix_web::{scope, AppExt};
 fn api_routes(cfg: &mut ServiceConfig) {
     cfg.configure(crate::sessions::routes)
         .configure(crate::threads::routes)
+        .configure(crate::comments::routes)
+        .configure(crate::anchors::routes)
         .configure(crate::auth::routes::routes)
         .configure(crate::users::routes::routes)
         .configure(crate::groups::routes)

@@ -33,7 +33,7 @@ pub struct Application {
     metrics: Option<(Server, u16)>,
     cluster: Option<Cluster>,
     events: std::sync::Arc<crate::events::EventHub>,
-    answers: std::sync::Arc<crate::sessions::answers::Answers>,
+    kept_responses: std::sync::Arc<crate::versions::kept::KeptResponses>,
 }
 
 /// Where requests' connections go, and where migrations, LISTEN and
@@ -120,7 +120,7 @@ impl Application {
             essay_body_limit: settings.server.essay_body_limit_bytes,
             public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
             events: crate::events::EventHub::new(pool.clone(), settings.events.clone()),
-            answers: std::sync::Arc::new(crate::sessions::answers::Answers::new(
+            kept_responses: std::sync::Arc::new(crate::versions::kept::KeptResponses::new(
                 settings.cache.answers_max_bytes,
             )),
             cpu: crate::cpu::CpuQueue::background(
@@ -142,10 +142,10 @@ impl Application {
             _ => None,
         };
         let events = state.events.clone();
-        let answers = state.answers.clone();
+        let kept_responses = state.kept_responses.clone();
         let server = run(listener, state, pools, &settings, workers)?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, metrics, cluster, events, answers })
+        Ok(Self { port, server, metrics, cluster, events, kept_responses })
     }
 
     pub fn port(&self) -> u16 {
@@ -157,9 +157,9 @@ impl Application {
         self.events.clone()
     }
 
-    /// Session answers kept by version (how often they were reused).
-    pub fn answers(&self) -> std::sync::Arc<crate::sessions::answers::Answers> {
-        self.answers.clone()
+    /// Responses kept by version (how often they were reused).
+    pub fn kept_responses(&self) -> std::sync::Arc<crate::versions::kept::KeptResponses> {
+        self.kept_responses.clone()
     }
 
     /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.

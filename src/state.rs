@@ -34,8 +34,9 @@ pub struct SharedState {
     pub public_base_url: String,
     /// Live session events: feeds, streams and their limits (src/events/).
     pub events: std::sync::Arc<crate::events::EventHub>,
-    /// Session counts and paragraphs kept by version (src/sessions/answers.rs).
-    pub answers: std::sync::Arc<crate::sessions::answers::Answers>,
+    /// Responses kept by version: session counts and paragraphs, comment
+    /// pages (src/versions/kept.rs).
+    pub kept_responses: std::sync::Arc<crate::versions::kept::KeptResponses>,
     /// CPU-heavy request work, bounded and rationed per client (src/cpu.rs).
     pub cpu: crate::cpu::CpuQueue,
     /// Matches one search reads at most (`search.max_matches`).
@@ -46,13 +47,13 @@ pub struct SharedState {
 pub struct WorkerState {
     /// Connections opened by this worker's runtime.
     pub pool: Pool,
-    /// Comment posts of this worker, batched (src/threads/post_queue.rs).
-    pub posts: crate::threads::post_queue::PostQueue,
+    /// Comment posts of this worker, batched (src/comments/post_queue.rs).
+    pub posts: crate::comments::post_queue::PostQueue,
 }
 
 impl WorkerState {
     pub fn new(pool: Pool) -> Self {
-        WorkerState { posts: crate::threads::post_queue::PostQueue::new(pool.clone()), pool }
+        WorkerState { posts: crate::comments::post_queue::PostQueue::new(pool.clone()), pool }
     }
 }
 
@@ -69,7 +70,7 @@ impl AppState {
         pool::conn(&self.worker.pool).await
     }
 
-    pub fn posts(&self) -> &crate::threads::post_queue::PostQueue {
+    pub fn posts(&self) -> &crate::comments::post_queue::PostQueue {
         &self.worker.posts
     }
 }

@@ -84,9 +84,7 @@ pub async fn current(conn: &mut AsyncPgConnection, essay_id: Uuid, lock: bool) -
             thread_id,
             paragraph_id,
             quote: match (exact, start, end) {
-                (Some(exact), Some(start), Some(end)) => {
-                    Some(crate::threads::anchors::Quote { exact, start, end })
-                }
+                (Some(exact), Some(start), Some(end)) => Some(crate::anchors::Quote { exact, start, end }),
                 _ => None,
             },
             orphaned: status == Some(AnchorStatus::Orphaned),
@@ -242,7 +240,7 @@ async fn move_threads(conn: &mut AsyncPgConnection, n: i32, plan: &Plan) -> ApiR
         .bind::<Array<diesel::sql_types::Bool>, _>(&placed)
         .execute(conn)
         .await?;
-    let json = |q: Option<crate::threads::anchors::Quote>| q.and_then(|q| serde_json::to_value(q).ok());
+    let json = |q: Option<crate::anchors::Quote>| q.and_then(|q| serde_json::to_value(q).ok());
     let from_quotes: Vec<Option<serde_json::Value>> =
         plan.threads.iter().map(|t| json(t.from.quote.clone())).collect();
     let to_quotes: Vec<Option<serde_json::Value>> = plan.threads.iter().map(|t| json(to_quote(t))).collect();

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use super::cursor::{self, Cursor};
 use super::log;
 use super::render::{self, Batch};
 use crate::config::EventsSettings;
 use crate::db::{pool, Pool};
+use crate::versions::cursor::{self, Cursor};
 
 /// Batches a feed keeps for readers that are momentarily behind; beyond that
 /// a reader lags and reads the database itself.

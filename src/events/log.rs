@@ -9,8 +9,8 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::cursor::{self, Cursor};
 use crate::error::{ApiError, ApiResult};
+use crate::versions::cursor::{self, Cursor};
 
 /// At most this many events per read: a page of replay, or one live batch.
 pub const PAGE: i64 = 500;

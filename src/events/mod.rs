@@ -6,7 +6,6 @@
 //! streams ([`stream`]), with instances woken by a batched NOTIFY sent off
 //! the write path ([`notify`]).
 
-pub mod cursor;
 pub mod hub;
 pub mod log;
 pub mod notify;

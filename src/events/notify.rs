@@ -21,10 +21,10 @@ use futures_util::StreamExt;
 use tokio_postgres::AsyncMessage;
 use uuid::Uuid;
 
-use super::cursor::{self, Cursor};
 use super::hub::EventHub;
 use super::log;
 use crate::db::{pool, Connector};
+use crate::versions::cursor::{self, Cursor};
 
 pub const CHANNEL: &str = "pilcrow_events";
 const LISTEN: &str = "LISTEN pilcrow_events";

@@ -19,13 +19,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::cursor::Cursor;
 use super::log::Page;
+use crate::comments::Comment;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{paragraph_counts as pc, paragraphs};
 use crate::sessions::counts::ParagraphCount;
 use crate::sessions::models::{self as sessions_db, SessionView};
-use crate::threads::models::Comment;
+use crate::versions::cursor::Cursor;
 use crate::views::{self, CommentView, UserView, Viewer};
 
 /// One event as one kind of viewer gets it: its kind, its `data` JSON, and

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::cursor::{self, Cursor};
 use super::hub::{EventHub, Holder, Refused, StreamPermit, Verdict};
 use super::stream::{self, Access, Read, Start, Viewer};
 use super::tickets;
@@ -16,6 +15,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
+use crate::versions::cursor::{self, Cursor};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(session_events).service(create_ticket);

@@ -27,7 +27,6 @@ use actix_web::web::Bytes;
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
-use super::cursor::{self, Cursor};
 use super::hub::{EventHub, SharedCheck, StreamPermit, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
@@ -35,6 +34,7 @@ use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::db::pool;
 use crate::error::{ApiResult, ErrorCode};
+use crate::versions::cursor::{self, Cursor};
 
 /// Who reads, as decided when the stream opened.
 #[derive(Debug, Clone)]

@@ -54,7 +54,7 @@ pub fn json<T: Serialize>(
 }
 
 /// [`json`] under `version`, a tag the handler derived from what the body is
-/// made of (e.g. [`crate::sessions::version`]) rather than from its bytes;
+/// made of (e.g. [`crate::versions::session`]) rather than from its bytes;
 /// `None` hashes the bytes. A version must change whenever the body could.
 /// A client still holding the hash of these bytes (handed out while there
 /// was no version) gets its 304 too.

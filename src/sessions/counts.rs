@@ -11,9 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::version::SessionRead;
 use crate::error::ApiResult;
 use crate::schema::{paragraph_counts as pc, paragraphs, reading_sessions as rs};
+use crate::versions::session::SessionRead;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParagraphCount {

@@ -1,10 +1,8 @@
 //! Reading sessions: an essay read together over a period, and what a
 //! reader renders: the paragraphs with their thread and comment counts.
 
-pub mod answers;
 pub mod counts;
 pub mod models;
 pub mod routes;
-pub mod version;
 
 pub use routes::routes;

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::counts::{self, SessionCounts, SessionParagraphs};
 use super::models::{self as sessions_db, Session, SessionView, Status};
-use super::version::{self, Answer};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::domain::limits;
@@ -18,6 +17,7 @@ use crate::http::{double_option, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
+use crate::versions::session::{self, Answer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_session)
@@ -239,12 +239,12 @@ pub async fn session_paragraphs(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
-    if let Some(known) = read.answer.known(&http, &state.answers) {
+    let read = session::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
+    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
     let paragraphs = counts::paragraphs_with_counts(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.answers, &SessionParagraphs { session_id: *path, paragraphs })
+    read.answer.json(&http, &state.kept_responses, &SessionParagraphs { session_id: *path, paragraphs })
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
@@ -260,10 +260,10 @@ pub async fn session_counts(
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
-    let read = version::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
-    if let Some(known) = read.answer.known(&http, &state.answers) {
+    let read = session::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
+    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
     let (paragraphs, orphaned) = counts::counts(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.answers, &SessionCounts { session_id: *path, paragraphs, orphaned })
+    read.answer.json(&http, &state.kept_responses, &SessionCounts { session_id: *path, paragraphs, orphaned })
 }

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::schema::{comments, threads};
+use crate::schema::threads;
 
 crate::db_enum! {
     /// A discussion, or a question that can be voted on and answered.
@@ -38,23 +38,4 @@ pub struct Thread {
     pub vote_count: i32,
     /// Accepted answers whose comment counts.
     pub answer_count: i32,
-}
-
-/// `QueryableByName` too: posting reads it back from `r.post_comments`.
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
-#[diesel(table_name = comments)]
-pub struct Comment {
-    pub id: Uuid,
-    pub thread_id: Uuid,
-    pub parent_id: Option<Uuid>,
-    pub depth: i16,
-    pub sort_key: String,
-    pub author_id: Uuid,
-    pub body: String,
-    pub deleted: bool,
-    pub hidden: bool,
-    pub hidden_by: Option<Uuid>,
-    pub hidden_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub edited_at: Option<DateTime<Utc>>,
 }

@@ -6,22 +6,22 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::anchor;
-use super::anchors::{AnchoredQuote, Quote};
 use super::models::ThreadKind;
-use super::posting::{self, Place, Post, Seen};
 use super::rules::{check_body, lock_open_session};
 use crate::access::{self, Role, Scope};
+use crate::anchors::placement as anchor;
+use crate::anchors::{AnchoredQuote, Quote};
 use crate::auth::{Caller, MaybeCaller};
+use crate::comments::posting::{self, Place, Post, Seen};
 use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::essays::revise::AnchorStatus;
-use crate::events::cursor as event_cursor;
 use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::threads;
 use crate::state::AppState;
+use crate::versions::cursor as event_cursor;
 use crate::views::thread::list::{ThreadAfter, ThreadListing, ThreadSort};
 use crate::views::{self, ThreadView, Viewer};
 

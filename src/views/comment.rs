@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Moderation, Reads, UserView, Viewer};
+use crate::comments::Comment;
 use crate::error::ApiResult;
 use crate::schema::{comments, users};
-use crate::threads::models::Comment;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommentView {

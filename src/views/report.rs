@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CommentView, UserView, Viewer};
+use crate::comments::Comment;
 use crate::error::{ApiError, ApiResult};
 use crate::moderation::reports::models::{Outcome, Report, ReportStatus};
 use crate::schema::users;
-use crate::threads::models::Comment;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReportView {

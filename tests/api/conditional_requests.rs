@@ -102,7 +102,7 @@ async fn members_and_moderators_get_different_tags_when_something_is_hidden() {
     let moderator = Some(cast.moderator.token.as_str());
     let comments = format!("/threads/{t}/comments");
     // Nothing hidden: both see the same comments (under tags of their own:
-    // a page's tag names the kind of reader as well, see src/threads/comments.rs).
+    // a page's tag names the kind of reader as well, see src/comments/routes.rs).
     assert_eq!(app.get(&comments, member).await.body, app.get(&comments, moderator).await.body);
 
     app.post(

@@ -13,7 +13,7 @@ impl TestApp {
     }
 
     /// A long-poll that waits `wait` seconds, in the background.
-    /// Answers with its status.
+    /// KeptResponses with its status.
     fn long_poll(&self, session_id: &str, token: Option<&str>, wait: u64) -> tokio::task::JoinHandle<u16> {
         let mut req = self.client.get(self.url(&format!("/sessions/{session_id}/events?wait={wait}")));
         if let Some(token) = token {

@@ -20,12 +20,12 @@ fn entry<'a>(counts: &'a Value, paragraph_id: &str) -> &'a Value {
 }
 
 pub fn hits(app: &TestApp) -> u64 {
-    app.answers.hits_and_misses().0
+    app.kept_responses.hits_and_misses().0
 }
 
 /// Reads `path` until an answer is sent from what was kept, and returns it.
 /// A version exists only once every older transaction in the cluster has
-/// ended (src/sessions/version.rs), and tests in other databases of the
+/// ended (src/versions/session.rs), and tests in other databases of the
 /// same cluster commit all the time, so the first reads may not be kept.
 pub async fn kept(app: &TestApp, path: &str, token: Option<&str>) -> Value {
     for _ in 0..100 {

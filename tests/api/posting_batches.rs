@@ -1,5 +1,5 @@
 //! Posts that arrive together are read and written together
-//! (src/threads/post_queue.rs, src/threads/posting.rs, `r.post_comments`):
+//! (src/comments/post_queue.rs, src/comments/posting.rs, `r.post_comments`):
 //! each is still decided alone, written once, counted once, in its thread's
 //! order, only if its thread and session are as it saw them, and a post that
 //! fails never fails the others of its batch.
@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::SimpleAsyncConnection;
+use pilcrow::comments::post_queue::PostQueue;
+use pilcrow::comments::posting::{self, Ask, Place, Post, Seen};
 use pilcrow::db::{build_pool, Connector};
 use pilcrow::sessions::models::Status;
-use pilcrow::threads::post_queue::PostQueue;
-use pilcrow::threads::posting::{self, Ask, Place, Post, Seen};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use diesel_async::RunQueryDsl;
+use pilcrow::anchors::Quote;
 use pilcrow::essays::revise::{self, OldParagraph, ThreadAnchor};
 use pilcrow::essays::split::{split_text, Kind};
-use pilcrow::threads::anchors::Quote;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -128,8 +128,8 @@ async fn the_shared_rules_are_inlined() {
     let caller = [q(&reader.id), "1".to_owned()];
     let with = |id: &str| vec![caller[0].clone(), caller[1].clone(), q(id)];
     let hot = [
-        ("src/threads/comments/thread_state.sql", with(&thread_id)),
-        ("src/sessions/version/state.sql", with(&reading.session_id)),
+        ("src/comments/routes/thread_state.sql", with(&thread_id)),
+        ("src/versions/session/state.sql", with(&reading.session_id)),
         ("src/access/thread.sql", with(&thread_id)),
         ("src/access/group.sql", with(&reading.group_id)),
     ];
@@ -146,7 +146,7 @@ async fn the_shared_rules_are_inlined() {
     );
     let seen = plan(
         &mut db,
-        &file("src/threads/posting/facts.sql"),
+        &file("src/comments/posting/facts.sql"),
         &["uuid[]", "int4[]", "uuid[]", "uuid[]"],
         &[asks],
         true,

@@ -41,7 +41,7 @@
 --   Row locks are always taken in the order comment -> thread ->
 --   paragraph_counts, so concurrent writers can neither deadlock nor lose an
 --   update:
---   - posting comments (src/threads/posting.rs, through r.post_comments
+--   - posting comments (src/comments/posting.rs, through r.post_comments
 --     at the end of this file) locks all their threads (FOR NO KEY UPDATE,
 --     in the order session, paragraph, thread) before inserting; each
 --     insert's trigger then updates its thread and its paragraph's counter
@@ -51,7 +51,7 @@
 --     (counter row) and its first comment through r.post_comments (thread,
 --     then counter row);
 --   - hiding, restoring or deleting a comment (src/moderation/comments.rs,
---     src/threads/comments.rs) locks the comment (FOR UPDATE); the update
+--     src/comments/routes.rs) locks the comment (FOR UPDATE); the update
 --     trigger then updates the thread and the counter row;
 --   - hiding or restoring a thread (src/moderation/threads.rs) locks the
 --     thread (FOR NO KEY UPDATE); the trigger updates the counter row.
@@ -264,7 +264,7 @@ CREATE TRIGGER threads_session_id_guard BEFORE UPDATE OF session_id ON threads
     EXECUTE FUNCTION r.refuse_move('session_id');
 
 -- ---------------------------------------------------------------------------
--- ESSAY REVISIONS (src/essays/revisions.rs, src/threads/anchor.rs)
+-- ESSAY REVISIONS (src/essays/revisions.rs, src/anchors/placement.rs)
 --
 -- A revision or a moderator's re-attach moves a thread to another paragraph
 -- of the same essay; its counts move with it in the same transaction.
@@ -282,7 +282,7 @@ CREATE TRIGGER threads_session_id_guard BEFORE UPDATE OF session_id ON threads
 --      rows of one move in paragraph-id order, so two moves cannot deadlock.
 -- A thread start (src/threads/routes.rs) takes session (FOR SHARE) ->
 -- paragraph (FOR SHARE, current only) -> inserts. A re-attach
--- (src/threads/anchor.rs) takes essay (FOR SHARE) -> paragraph (FOR SHARE)
+-- (src/anchors/placement.rs) takes essay (FOR SHARE) -> paragraph (FOR SHARE)
 -- -> thread (FOR NO KEY UPDATE).
 --
 -- Moving a thread and hiding or restoring it in one UPDATE is refused: the
@@ -661,10 +661,10 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- Posting comments, several in one statement
 -- ===========================================================================
 -- Every comment is inserted here: POST /threads/{id}/comments
--- (src/threads/comments.rs `create_comment`) queues its post on its worker's post queue (src/threads/post_queue.rs). A
+-- (src/comments/routes.rs `create_comment`) queues its post on its worker's post queue (src/comments/post_queue.rs). A
 -- batch of posts reads what they are decided on in one statement (access
 -- facts; the thread's locked and hidden; its session's status; the parent;
--- r.asks below), decides each in Rust (src/threads/posting.rs), and writes
+-- r.asks below), decides each in Rust (src/comments/posting.rs), and writes
 -- the allowed ones with one call of this function: one statement and one
 -- commit for all of them (measured with pgbench, 64 clients: one post a call
 -- 1,584-1,776 posts/s, eight a call 3,977-4,331; benches/RESULTS.md, "Posts
@@ -718,7 +718,7 @@ BEGIN
     END LOOP;
 END $$;
 
--- The asks of a batch of posts as rows (src/threads/posting.rs reads their
+-- The asks of a batch of posts as rows (src/comments/posting.rs reads their
 -- facts in one statement). A function, not unnest() in the statement: from
 -- the arrays themselves PostgreSQL would see each batch's size, find a plan
 -- for that size better than one for any size, and plan the statement (seven
@@ -731,7 +731,7 @@ BEGIN
     RETURN QUERY SELECT * FROM unnest(p_callers, p_versions, p_threads, p_parents) WITH ORDINALITY;
 END $$;
 
--- The settled event horizon (src/events/cursor.rs): pg_snapshot_xmin of the
+-- The settled event horizon (src/versions/cursor.rs): pg_snapshot_xmin of the
 -- calling statement's snapshot (STABLE: it runs in that snapshot), so a read
 -- can carry it as one more column instead of one more statement.
 CREATE FUNCTION r.event_horizon() RETURNS bigint LANGUAGE sql STABLE AS $$

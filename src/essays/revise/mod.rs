@@ -40,7 +40,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::split::{Block, Kind};
-use crate::threads::anchors::Quote;
+use crate::anchors::Quote;
 
 /// Two paragraphs this similar (character diff ratio) are the same paragraph, edited.
 pub const EDITED_RATIO: f32 = 0.6;

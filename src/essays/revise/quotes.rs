@@ -24,7 +24,7 @@ use super::{
     AnchorStatus, Change, OldParagraph, OrphanReason, Place, PlannedParagraph, ThreadAnchor, ThreadMove,
     MERGED_CONTAINMENT,
 };
-use crate::threads::anchors::Quote;
+use crate::anchors::Quote;
 
 /// A mapped span this similar to the quote is the quote, lightly edited.
 pub const FUZZY_RATIO: f32 = 0.8;

@@ -26,11 +26,11 @@ use self::anchor::AnchorColumns;
 pub use self::anchor::AnchorView;
 use super::{Moderation, Reads, UserView, Viewer};
 use crate::access::{self, GroupAccess, Scope};
+use crate::anchors::Quote;
 use crate::auth::Caller;
 use crate::db::rules::counts;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{comments, thread_anchors, thread_answers, thread_votes, threads, users};
-use crate::threads::anchors::Quote;
 use crate::threads::models::ThreadKind;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -15,8 +15,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The instance's live events hub (to shut its streams down as SIGTERM would).
     pub events: std::sync::Arc<pilcrow::events::EventHub>,
-    /// The instance's kept session answers (to see whether one was reused).
-    pub answers: std::sync::Arc<pilcrow::sessions::answers::Answers>,
+    /// The instance's kept responses (to see whether one was reused).
+    pub kept_responses: std::sync::Arc<pilcrow::versions::kept::KeptResponses>,
     drop_db: bool,
 }
 
@@ -72,7 +72,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     let app = Application::build(settings.clone()).await.expect("building the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let events = app.events();
-    let answers = app.answers();
+    let kept_responses = app.kept_responses();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -84,7 +84,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
         keys,
         settings,
         events,
-        answers,
+        kept_responses,
         drop_db: false,
     }
 }

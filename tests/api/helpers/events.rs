@@ -71,7 +71,7 @@ impl TestApp {
 /// How long the event tests wait for an event that must come: 10 s, though
 /// one comes in milliseconds. A stream sends an event once it is settled,
 /// below every transaction still running in the whole cluster (the horizon,
-/// src/events/cursor.rs), and the suite's other tests, each in its own
+/// src/versions/cursor.rs), and the suite's other tests, each in its own
 /// database of the same cluster, hold transactions with row locks open for a
 /// second or more (operations_timeouts, posting_races). With 3 s a CI run
 /// under load once missed a `thread.created`. A wait that ends early costs

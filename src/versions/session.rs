@@ -24,12 +24,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::answers::Answers;
+use super::kept::KeptResponses;
 use crate::access::{self, CallerFacts, GroupAccess};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::events::cursor::{self as event_cursor, Cursor};
 use crate::http::conditional;
+use crate::versions::cursor::{self as event_cursor, Cursor};
 
 #[derive(QueryableByName)]
 struct State {
@@ -93,7 +93,7 @@ pub async fn begin(
     answer: Answer,
 ) -> ApiResult<SessionRead> {
     let (uid, ver) = access::caller_key(caller);
-    let state: Option<State> = crate::sql!("version/state.sql")
+    let state: Option<State> = crate::sql!("session/state.sql")
         .bind::<SqlUuid, _>(uid)
         .bind::<diesel::sql_types::Integer, _>(ver)
         .bind::<SqlUuid, _>(session_id)
@@ -162,8 +162,8 @@ impl Versioned {
 
     /// The answer without reading what it is made of: the 304 when the client's
     /// `If-None-Match` names the current version, else the answer this
-    /// instance built for the same version before (src/sessions/answers.rs).
-    pub fn known(&self, req: &HttpRequest, answers: &Answers) -> Option<HttpResponse> {
+    /// instance built for the same version before (src/versions/kept.rs).
+    pub fn known(&self, req: &HttpRequest, answers: &KeptResponses) -> Option<HttpResponse> {
         let tag = self.version.as_ref()?;
         if conditional::none_match(req, tag) {
             return Some(conditional::not_modified(tag.clone(), std::slice::from_ref(&self.cursor)));
@@ -177,7 +177,7 @@ impl Versioned {
     pub fn json<T: Serialize>(
         self,
         req: &HttpRequest,
-        answers: &Answers,
+        answers: &KeptResponses,
         body: &T,
     ) -> ApiResult<HttpResponse> {
         let bytes = conditional::to_json(body)?;

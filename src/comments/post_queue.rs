@@ -1,7 +1,7 @@
 //! Posts that arrive together are read and written together.
 //!
 //! A post joins the others waiting on the same HTTP worker, and a batch goes
-//! through src/threads/posting.rs on one pooled connection: one statement
+//! through src/comments/posting.rs on one pooled connection: one statement
 //! reads every post's facts, each is decided alone by the rules there, and
 //! one call of `r.post_comments` (src/db/replaceable/triggers.sql) writes the
 //! ones allowed, in one commit. What a post costs PostgreSQL is mostly being

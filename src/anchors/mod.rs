@@ -1,9 +1,19 @@
 //! Quote anchors: a span of a paragraph in Unicode code points, as in the
 //! W3C TextPositionSelector, together with the exact text it covers
-//! (TextQuoteSelector), which must agree.
+//! (TextQuoteSelector), which must agree. `placement` puts a new thread's
+//! quote on its paragraph; `reanchor` is a moderator moving it; essay
+//! revisions move them all (`crate::essays::revise`). How a quote sits now
+//! is part of the thread's view (`crate::views::thread`).
+
+pub mod placement;
+pub mod reanchor;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(reanchor::routes);
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

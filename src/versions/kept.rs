@@ -1,6 +1,6 @@
-//! Answers kept by their version: a session's counts or paragraphs, or a
+//! Responses kept by their version: a session's counts or paragraphs, or a
 //! page of a thread's comments, as they were last sent, under the version
-//! tag that names them (src/sessions/version.rs, src/threads/comments.rs).
+//! tag that names them (src/versions/session.rs, src/comments/routes.rs).
 //!
 //! Exact by construction, for the reason a 304 is: a version names exactly
 //! one answer, and every write that could change the answer changes the
@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::web::Bytes;
 use moka::sync::Cache;
 
-pub struct Answers {
+pub struct KeptResponses {
     kept: Option<Cache<String, Bytes>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl Answers {
+impl KeptResponses {
     /// Keeps at most `max_bytes` of answers (0: keeps none).
     pub fn new(max_bytes: u64) -> Self {
         let kept = (max_bytes > 0).then(|| {
@@ -55,7 +55,7 @@ impl Answers {
         }
     }
 
-    /// Answers sent from the cache since start, and answers built.
+    /// KeptResponses sent from the cache since start, and answers built.
     pub fn hits_and_misses(&self) -> (u64, u64) {
         (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn keeps_by_version_and_counts_hits() {
-        let answers = Answers::new(1 << 20);
+        let answers = KeptResponses::new(1 << 20);
         assert!(answers.get("\"a\"").is_none());
         answers.keep("\"a\"", &Bytes::from_static(b"{\"n\":1}"));
         assert_eq!(answers.get("\"a\"").as_deref(), Some(&b"{\"n\":1}"[..]));
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn zero_bytes_keeps_nothing() {
-        let answers = Answers::new(0);
+        let answers = KeptResponses::new(0);
         answers.keep("\"a\"", &Bytes::from_static(b"{}"));
         assert!(answers.get("\"a\"").is_none());
     }

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::anchor;
-use super::anchors::{AnchoredQuote, Quote};
-use super::models::Thread;
+use super::placement as anchor;
+use super::{AnchoredQuote, Quote};
 use crate::access::{self, Role, Scope};
 use crate::auth::Caller;
 use crate::db::modlog::{self, Action, Target};
@@ -21,6 +20,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::Json;
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
+use crate::threads::models::Thread;
 use crate::views::{self, ThreadView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -1,4 +1,4 @@
--- Every ask's facts (src/threads/posting.rs `read_facts`): the caller's
+-- Every ask's facts (src/comments/posting.rs `read_facts`): the caller's
 -- access facts (which also read the author's profile), the thread's state
 -- with its session's status, and the parent's place. `f.ord` ties a row to
 -- its ask; an ask whose thread does not exist has no row. (`r.asks`, in

@@ -1,6 +1,6 @@
 //! A comment post: the facts it is decided on, the rules of posting, and its
 //! write, for one post or for several at once (the post queue,
-//! src/threads/post_queue.rs, hands a batch to [`post_all`]; a post under an
+//! src/comments/post_queue.rs, hands a batch to [`post_all`]; a post under an
 //! `Idempotency-Key` comes alone, inside the key's transaction).
 //!
 //! Nothing is locked while the facts are read and the rules applied. The
@@ -20,11 +20,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::models::Comment;
-use super::rules::{check_open, check_writable};
 use crate::access::{self, Role};
 use crate::db::is_timeout;
 use crate::error::{is_connection_loss, ApiError, ApiResult};
 use crate::sessions::models::Status;
+use crate::threads::rules::{check_open, check_writable};
 use crate::users::UserView;
 
 /// Replies nest at most this deep (a thread's top-level comments are depth 0).

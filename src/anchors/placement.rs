@@ -9,7 +9,7 @@ use diesel::sql_types::{Int4, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::anchors::AnchoredQuote;
+use super::AnchoredQuote;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::essays::revise::text::context;
 use crate::schema::thread_anchors;
@@ -40,7 +40,7 @@ pub async fn lock_paragraph(
     session_id: Uuid,
     paragraph_id: Uuid,
 ) -> ApiResult<LockedParagraph> {
-    let text: Option<String> = crate::sql!("anchor/lock_paragraph.sql")
+    let text: Option<String> = crate::sql!("placement/lock_paragraph.sql")
         .bind::<SqlUuid, _>(session_id)
         .bind::<SqlUuid, _>(paragraph_id)
         .get_result::<TextRow>(conn)
@@ -50,7 +50,7 @@ pub async fn lock_paragraph(
     // A statement of its own, after the lock: it sees a revision that
     // committed while we waited.
     let row: EssayRow =
-        crate::sql!("anchor/essay_revision.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await?;
+        crate::sql!("placement/essay_revision.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await?;
     Ok(LockedParagraph { essay_id: row.essay_id, revision: row.revision, text })
 }
 

@@ -1,5 +1,5 @@
--- The first statement of a read of a thread's comments (src/threads/
--- comments.rs `readable_thread`): the caller's access facts, the event
+-- The first statement of a read of a thread's comments
+-- (src/comments/routes.rs `readable_thread`): the caller's access facts, the event
 -- horizon, the thread's hidden flag and session, the session's newest event
 -- and retention's watermark, and the `profiles` watermark. Nothing of the
 -- session's events is read unless the caller may (`a.readable`).

@@ -1,5 +1,5 @@
 -- The first statement of a read of a session's paragraphs or counts
--- (src/sessions/version.rs `begin`): the caller's access facts, the event
+-- (src/versions/session.rs `begin`): the caller's access facts, the event
 -- horizon, the session's newest event and retention's watermark, and the
 -- reader's read marks (their count and sum). Nothing of the session is read
 -- unless the caller may (`a.readable`).

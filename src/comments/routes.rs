@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::models::Comment;
 use super::posting::{self, Ask, Outcome};
-use super::rules::{check_body, check_visible, check_writable};
 use crate::access::{self, GroupAccess, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::modlog::{self as modlog, Action, Target};
@@ -19,8 +18,9 @@ use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
-use crate::sessions::version::{SessionEvents, Versioned};
 use crate::state::AppState;
+use crate::threads::rules::{check_body, check_visible, check_writable};
+use crate::versions::session::{SessionEvents, Versioned};
 use crate::views::{self, CommentView, Viewer};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -61,13 +61,17 @@ pub async fn list_comments(
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
     let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit).await?;
-    if let Some(known) = read.answer.known(&http, &state.answers) {
+    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
     let viewer = Viewer::of(&read.access);
     let rows = views::comment::page_rows(&mut conn, *path, after.as_deref(), limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
-    read.answer.json(&http, &state.answers, &page.map(|(c, author)| CommentView::of(viewer, c, author)))
+    read.answer.json(
+        &http,
+        &state.kept_responses,
+        &page.map(|(c, author)| CommentView::of(viewer, c, author)),
+    )
 }
 
 #[derive(QueryableByName)]
@@ -112,7 +116,7 @@ async fn readable_thread(
     limit: i64,
 ) -> ApiResult<PageRead> {
     let (uid, ver) = access::caller_key(caller);
-    let row: Option<ThreadRead> = crate::sql!("comments/thread_state.sql")
+    let row: Option<ThreadRead> = crate::sql!("routes/thread_state.sql")
         .bind::<SqlUuid, _>(uid)
         .bind::<Integer, _>(ver)
         .bind::<SqlUuid, _>(thread_id)
@@ -210,7 +214,7 @@ trait PostPath {
 }
 
 /// The usual path: with the posts waiting on this worker
-/// (src/threads/post_queue.rs).
+/// (src/comments/post_queue.rs).
 struct Queued<'a>(&'a AppState);
 
 impl PostPath for Queued<'_> {
