@@ -14,16 +14,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::log::Page;
 use crate::comments::Comment;
 use crate::error::{ApiError, ApiResult};
-use crate::schema::{paragraph_counts as pc, paragraphs};
-use crate::sessions::counts::ParagraphCount;
 use crate::sessions::models::{self as sessions_db, SessionView};
 use crate::versions::cursor::Cursor;
 use crate::views::{self, CommentView, UserView, Viewer};
@@ -223,31 +220,6 @@ fn rendered(event: &'static str, data: serde_json::Value) -> ApiResult<Rendered>
 /// every reader, so without anyone's `unread_count` (a reader's own unread
 /// counts come from `/counts`).
 async fn counts(conn: &mut AsyncPgConnection, session_id: Uuid, touched: &[Uuid]) -> ApiResult<Rendered> {
-    // paragraph, position, threads, comments, open questions
-    type Row = (Uuid, i32, Option<i32>, Option<i32>, Option<i32>);
-    let rows: Vec<Row> = paragraphs::table
-        .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
-        .filter(paragraphs::id.eq_any(touched))
-        .order(paragraphs::position.asc())
-        .select((
-            paragraphs::id,
-            paragraphs::position,
-            pc::thread_count.nullable(),
-            pc::comment_count.nullable(),
-            pc::open_question_count.nullable(),
-        ))
-        .load(conn)
-        .await?;
-    let paragraphs: Vec<ParagraphCount> = rows
-        .into_iter()
-        .map(|(paragraph_id, position, threads, comments, open_questions)| ParagraphCount {
-            paragraph_id,
-            position,
-            thread_count: threads.unwrap_or(0),
-            comment_count: comments.unwrap_or(0),
-            open_question_count: open_questions.unwrap_or(0),
-            unread_count: None,
-        })
-        .collect();
+    let paragraphs = views::counts::for_live(conn, session_id, touched).await?;
     rendered("counts", json!({ "session_id": session_id, "paragraphs": paragraphs }))
 }

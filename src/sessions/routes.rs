@@ -7,7 +7,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::counts::{self, SessionCounts, SessionParagraphs};
 use super::models::{self as sessions_db, Session, SessionView, Status};
 use crate::access::{self, Role, Scope};
 use crate::auth::{Caller, MaybeCaller};
@@ -18,6 +17,7 @@ use crate::idempotency::{self, Reply};
 use crate::schema::{essays, reading_sessions as rs, threads};
 use crate::state::AppState;
 use crate::versions::session::{self, Answer};
+use crate::views::counts::{self, SessionCounts, SessionParagraphs};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_session)
@@ -243,8 +243,8 @@ pub async fn session_paragraphs(
     if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
-    let paragraphs = counts::paragraphs_with_counts(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.kept_responses, &SessionParagraphs { session_id: *path, paragraphs })
+    let paragraphs = counts::paragraphs(&mut conn, &read, *path).await?;
+    read.answer.json(&http, &state.kept_responses, &paragraphs)
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
@@ -264,6 +264,6 @@ pub async fn session_counts(
     if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
-    let (paragraphs, orphaned) = counts::counts(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.kept_responses, &SessionCounts { session_id: *path, paragraphs, orphaned })
+    let counts = counts::counts(&mut conn, &read, *path).await?;
+    read.answer.json(&http, &state.kept_responses, &counts)
 }

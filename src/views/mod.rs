@@ -14,6 +14,7 @@
 
 pub mod comment;
 pub mod comment_edit;
+pub mod counts;
 pub mod reads;
 pub mod report;
 pub mod thread;
@@ -69,5 +70,5 @@ impl Moderation {
 /// Every view's declaration, for the test that checks them against the
 /// triggers' watch lists.
 pub fn declarations() -> Vec<Reads> {
-    vec![thread::reads(), comment::reads(), user::reads()]
+    vec![thread::reads(), comment::reads(), user::reads(), counts::reads()]
 }

@@ -1,7 +1,10 @@
-//! Reading the per-paragraph counters. They are kept by the triggers in
-//! `src/db/replaceable/triggers.sql` (the one "is counted" rule) and only read
-//! here, so a read costs one index range scan however many comments the
-//! session holds.
+//! A session's paragraphs with their counts, as one reader sees them
+//! (`/counts`, `/paragraphs` and the live `counts` event): the one place
+//! these views are made. The counters are kept by the triggers in
+//! `src/db/replaceable/triggers.sql` (the one "is counted" rule) and only
+//! read here, so a read costs one index range scan however many comments
+//! the session holds. Both routes' answers are kept by version
+//! (`crate::versions`), so what they read is declared in [`reads`].
 
 use std::collections::HashMap;
 
@@ -11,59 +14,60 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Reads;
 use crate::error::ApiResult;
 use crate::schema::{paragraph_counts as pc, paragraphs, reading_sessions as rs};
 use crate::versions::session::SessionRead;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParagraphCount {
-    pub paragraph_id: Uuid,
-    pub position: i32,
-    pub thread_count: i32,
-    pub comment_count: i32,
+    paragraph_id: Uuid,
+    position: i32,
+    thread_count: i32,
+    comment_count: i32,
     /// Question threads that count and have no accepted answer that counts.
-    pub open_question_count: i32,
+    open_question_count: i32,
     /// Signed-in callers only: comments that count, by others, newer than
     /// the caller's read mark in their thread.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unread_count: Option<i64>,
+    unread_count: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParagraphWithCounts {
-    pub paragraph_id: Uuid,
-    pub position: i32,
-    pub text: String,
-    pub thread_count: i32,
-    pub comment_count: i32,
+    paragraph_id: Uuid,
+    position: i32,
+    text: String,
+    thread_count: i32,
+    comment_count: i32,
     /// Question threads that count and have no accepted answer that counts.
-    pub open_question_count: i32,
+    open_question_count: i32,
     /// Signed-in callers only: comments that count, by others, newer than
     /// the caller's read mark in their thread.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unread_count: Option<i64>,
+    unread_count: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionCounts {
-    pub session_id: Uuid,
-    pub paragraphs: Vec<ParagraphCount>,
+    session_id: Uuid,
+    paragraphs: Vec<ParagraphCount>,
     /// Threads left on paragraphs an essay revision retired, by the same
     /// rule: the paragraph totals plus these equal every counted thread and
     /// comment of the session.
-    pub orphaned: OrphanedCounts,
+    orphaned: OrphanedCounts,
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct OrphanedCounts {
-    pub thread_count: i32,
-    pub comment_count: i32,
+    thread_count: i32,
+    comment_count: i32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionParagraphs {
-    pub session_id: Uuid,
-    pub paragraphs: Vec<ParagraphWithCounts>,
+    session_id: Uuid,
+    paragraphs: Vec<ParagraphWithCounts>,
 }
 
 /// The session's paragraphs in essay order, and the retired paragraphs that
@@ -145,7 +149,7 @@ pub async fn counts(
     conn: &mut AsyncPgConnection,
     read: &SessionRead,
     session_id: Uuid,
-) -> ApiResult<(Vec<ParagraphCount>, OrphanedCounts)> {
+) -> ApiResult<SessionCounts> {
     let pipe: &AsyncPgConnection = conn;
     let rows = paragraph_rows(session_id).select((counters(),)).load(&mut &*pipe);
     let (rows, unread): (Vec<(Counters,)>, _) = with_unread(pipe, read, session_id, rows).await?;
@@ -166,20 +170,20 @@ pub async fn counts(
             unread_count: unread.of(id, comments),
         });
     }
-    Ok((paragraphs, orphaned))
+    Ok(SessionCounts { session_id, paragraphs, orphaned })
 }
 
 /// Every current paragraph with its text and counts, for a caller allowed
 /// to read the session.
-pub async fn paragraphs_with_counts(
+pub async fn paragraphs(
     conn: &mut AsyncPgConnection,
     read: &SessionRead,
     session_id: Uuid,
-) -> ApiResult<Vec<ParagraphWithCounts>> {
+) -> ApiResult<SessionParagraphs> {
     let pipe: &AsyncPgConnection = conn;
     let rows = paragraph_rows(session_id).select((counters(), paragraphs::text)).load(&mut &*pipe);
     let (rows, unread): (Vec<(Counters, String)>, _) = with_unread(pipe, read, session_id, rows).await?;
-    Ok(rows
+    let paragraphs = rows
         .into_iter()
         .filter(|((_, _, retired, ..), _)| !retired)
         .map(|((id, position, _, threads, comments, questions), text)| ParagraphWithCounts {
@@ -191,5 +195,84 @@ pub async fn paragraphs_with_counts(
             open_question_count: narrow(questions),
             unread_count: unread.of(id, comments),
         })
+        .collect();
+    Ok(SessionParagraphs { session_id, paragraphs })
+}
+
+/// The live `counts` event's paragraphs: the `touched` ones' current
+/// counters, shared by every reader, so without anyone's `unread_count` (a
+/// reader's own unread counts come from `/counts`).
+#[tracing::instrument(skip_all)]
+pub async fn for_live(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    touched: &[Uuid],
+) -> ApiResult<Vec<ParagraphCount>> {
+    // paragraph, position, threads, comments, open questions
+    type Row = (Uuid, i32, Option<i32>, Option<i32>, Option<i32>);
+    let rows: Vec<Row> = paragraphs::table
+        .left_join(pc::table.on(pc::paragraph_id.eq(paragraphs::id).and(pc::session_id.eq(session_id))))
+        .filter(paragraphs::id.eq_any(touched))
+        .order(paragraphs::position.asc())
+        .select((
+            paragraphs::id,
+            paragraphs::position,
+            pc::thread_count.nullable(),
+            pc::comment_count.nullable(),
+            pc::open_question_count.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(paragraph_id, position, threads, comments, open_questions)| ParagraphCount {
+            paragraph_id,
+            position,
+            thread_count: narrow(threads),
+            comment_count: narrow(comments),
+            open_question_count: narrow(open_questions),
+            unread_count: None,
+        })
         .collect())
+}
+
+/// Kept by version: the counters change only with the events their
+/// writers append (comment and thread events, each in the writer's
+/// transaction), paragraphs only with a revision (`essay.revised`); a
+/// reader's unread counts are versioned by their own read marks.
+pub fn reads() -> Reads {
+    Reads::new("session counts and paragraphs")
+        .query(&paragraph_rows(Uuid::nil()).select((counters(), paragraphs::text)))
+        .columns(&[
+            "thread_reads.user_id",
+            "thread_reads.session_id",
+            "thread_reads.thread_id",
+            "thread_reads.seq",
+        ])
+        .fixed(&[
+            "reading_sessions.id",
+            "reading_sessions.essay_id",
+            "paragraphs.id",
+            "paragraphs.essay_id",
+            "paragraph_counts.session_id",
+            "paragraph_counts.paragraph_id",
+            "thread_reads.user_id",
+            "thread_reads.session_id",
+            "thread_reads.thread_id",
+        ])
+        .follows(&[
+            ("paragraphs.position", "set by a revision, which appends essay.revised"),
+            ("paragraphs.text", "set by a revision, which appends essay.revised"),
+            ("paragraphs.retired_in", "set by a revision, which appends essay.revised"),
+            ("paragraph_counts.thread_count", "moved only with a thread event, in the same transaction"),
+            (
+                "paragraph_counts.comment_count",
+                "moved only with a comment or thread event, in the same transaction",
+            ),
+            (
+                "paragraph_counts.open_question_count",
+                "moved only with a thread or comment event, in the same transaction",
+            ),
+            ("thread_reads.seq", "the reader's own marks, counted into the version (versions::session)"),
+        ])
 }
