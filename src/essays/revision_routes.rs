@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::models as essays_db;
 use super::revise::{Plan, PlannedParagraph, RetiredParagraph, Summary, ThreadMove};
-use super::revisions::{self, NewRevision, RevisionSummary, RevisionText};
+use super::revisions::{self, NewRevision};
 use super::routes::{Format, MAX_BODY_BYTES, MAX_PARAGRAPHS};
 use super::split;
 use crate::access::{self, Role, Scope};
@@ -21,6 +21,7 @@ use crate::http::{Check, LateJson, Page, PageParams};
 use crate::idempotency::{self, Reply};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
+use crate::views::essay_revision::{self, RevisionSummary, RevisionText};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(revise_essay).service(list_essay_revisions).service(get_essay_revision);
@@ -276,7 +277,7 @@ pub async fn list_essay_revisions(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(*path)).await?;
     access.require_read()?;
-    let rows = revisions::list(&mut conn, *path, before, limit).await?;
+    let rows = essay_revision::history(&mut conn, *path, before, limit).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |r| r.revision)))
 }
 
@@ -295,5 +296,5 @@ pub async fn get_essay_revision(
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(essay_id)).await?;
     access.require_read()?;
-    Ok(web::Json(revisions::text_at(&mut conn, essay_id, n).await?))
+    Ok(web::Json(essay_revision::text_at(&mut conn, essay_id, n).await?))
 }

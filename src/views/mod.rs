@@ -15,6 +15,7 @@
 pub mod comment;
 pub mod comment_edit;
 pub mod counts;
+pub mod essay_revision;
 pub mod reads;
 pub mod report;
 pub mod thread;
