@@ -119,7 +119,7 @@ to_ms() { # wrk prints 812.00us / 1.23ms / 1.01s
 # wrk_step LABEL MODE CONNS
 wrk_step() {
     local label="$1" mode="$2" conns="$3" raw
-    raw="$OUT/raw/${label// /_}-c$conns.txt"
+    raw="$OUT/raw/${label//[^A-Za-z0-9@,.-]/_}-c$conns.txt"
     wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$HERE/wrk.lua" "$URL" -- "$mode" "$OUT" >"$raw" 2>&1
     local rps p50 p99 non2xx sock
     rps="$(awk '/^Requests\/sec/ { printf "%d", $2 }' "$raw")"

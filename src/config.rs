@@ -135,7 +135,17 @@ pub struct EventsSettings {
 /// In-process caches: see `[cache]` in config/default.toml.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
-    pub answers_max_bytes: u64,
+    pub kept_responses_max_bytes: u64,
+    /// The earlier name of `kept_responses_max_bytes`, still read (and
+    /// winning, since a deployment that sets it meant it).
+    #[serde(default)]
+    pub answers_max_bytes: Option<u64>,
+}
+
+impl CacheSettings {
+    pub fn kept_responses_max_bytes(&self) -> u64 {
+        self.answers_max_bytes.unwrap_or(self.kept_responses_max_bytes)
+    }
 }
 
 /// Full-text search: see `[search]` in config/default.toml.

@@ -121,7 +121,7 @@ impl Application {
             public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
             events: crate::events::EventHub::new(pool.clone(), settings.events.clone()),
             kept_responses: std::sync::Arc::new(crate::versions::kept::KeptResponses::new(
-                settings.cache.answers_max_bytes,
+                settings.cache.kept_responses_max_bytes(),
             )),
             cpu: crate::cpu::CpuQueue::background(
                 settings.max_concurrent_cpu(),

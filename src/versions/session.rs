@@ -78,7 +78,7 @@ pub struct SessionRead {
 
 /// An answer about to be sent, with the event cursor it hands out and, when
 /// one exists, the version that names it (its tag, and its key among the
-/// kept answers).
+/// kept responses).
 pub struct Versioned {
     cursor: (&'static str, String),
     version: Option<String>,

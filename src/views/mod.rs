@@ -4,7 +4,7 @@
 //! private to its module, so a half-built one cannot be made elsewhere.
 //!
 //! Each module also declares which columns its view reads ([`Reads`]). A
-//! view that is served again without being rebuilt (kept answers, a client's
+//! view that is served again without being rebuilt (kept responses, a client's
 //! 304, a live event) is exact only while every change to those columns
 //! either appends a session event or moves a watermark: the triggers of
 //! `src/db/replaceable/triggers.sql` that do so watch named columns

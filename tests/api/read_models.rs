@@ -180,7 +180,7 @@ async fn every_column_a_view_reads_is_watched_by_what_announces_its_changes() {
     assert!(
         unwatched.is_empty(),
         "columns read by a view but watched by no trigger that appends an event or moves a \
-         watermark (src/db/replaceable/triggers.sql); kept answers and live events would go \
+         watermark (src/db/replaceable/triggers.sql); kept responses and live events would go \
          stale when they change. Watch them, or declare them fixed or following another \
          column in the view's module: {unwatched:#?}"
     );
