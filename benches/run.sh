@@ -210,27 +210,38 @@ AUTHOR="$("${PSQL[@]}" -tAc "SELECT id FROM users WHERE username = 'bench0'")"
 TOKEN="$(head -1 "$OUT/tokens.txt")"
 S5="00000000-0000-7000-8000-000000000005"
 T5="00000000-0000-7000-9000-000000000005"
-# AB=<binary>: the same four measurements against that binary (the
-# baseline) and this build (the candidate), alternating, AB_ROUNDS rounds on
-# one database, the order swapped every round; the table gives each side's
-# median and candidate over baseline. Both binaries must share the schema's
-# tables (the replaceable triggers are re-applied at each start).
+# AB=<binary>: the same measurements against that binary (the baseline)
+# and this build (the candidate), alternating on one database, the order
+# swapped every round (ABBA), AB_ROUNDS rounds (4): first the reads (counts
+# anonymous and member, the first comment page), then posting, so the rows
+# that posting adds and the vacuum they bring fall on both sides alike
+# instead of on whichever read comes next. A checkpoint before each side
+# starts both from the same state. The table gives each side's median and
+# candidate over baseline. Both binaries must share the schema's tables
+# (the replaceable triggers are re-applied at each start).
 if [[ -n "${AB:-}" ]] && wants ab; then
-    AB_ROUNDS="${AB_ROUNDS:-3}"
-    AB_STEPS=("counts, anonymous:counts" "counts, member:counts_member"
-              "comments first page, member:comments_member" "post comment, random threads:post")
-    for round in $(seq 1 "$AB_ROUNDS"); do
-        sides=(baseline candidate)
-        (( round % 2 == 0 )) && sides=(candidate baseline)
-        for side in "${sides[@]}"; do
-            stop_server
-            if [[ "$side" == baseline ]]; then start_server "$AB"; else start_server; fi
-            for step in "${AB_STEPS[@]}"; do
-                warm "${step#*:}"
-                wrk_step "A/B $side $round: ${step%%:*}" "${step#*:}" 64
+    AB_ROUNDS="${AB_ROUNDS:-4}"
+    AB_READS=("counts, anonymous:counts" "counts, member:counts_member"
+              "comments first page, member:comments_member")
+    AB_WRITES=("post comment, random threads:post")
+    ab_phase() { # STEP...
+        for round in $(seq 1 "$AB_ROUNDS"); do
+            sides=(baseline candidate)
+            (( round % 2 == 0 )) && sides=(candidate baseline)
+            for side in "${sides[@]}"; do
+                stop_server
+                "${PSQL[@]}" -c CHECKPOINT >/dev/null
+                if [[ "$side" == baseline ]]; then start_server "$AB"; else start_server; fi
+                for step in "$@"; do
+                    warm "${step#*:}"
+                    wrk_step "A/B $side $round: ${step%%:*}" "${step#*:}" 64
+                done
             done
         done
-    done
+    }
+    ab_phase "${AB_READS[@]}"
+    ab_phase "${AB_WRITES[@]}"
+    AB_STEPS=("${AB_READS[@]}" "${AB_WRITES[@]}")
     stop_server
     start_server
     {
@@ -242,7 +253,7 @@ if [[ -n "${AB:-}" ]] && wants ab; then
         for step in "${AB_STEPS[@]}"; do
             label="${step%%:*}"
             median() { awk -F'|' -v l="A/B $1 [0-9]+: $label" '$2 ~ l { gsub(" ", "", $4); print $4 }' "$RESULTS" |
-                sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+                sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else if (NR) print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
             b="$(median baseline)"; c="$(median candidate)"
             echo "| $label | $b | $c | $(div "$c" "$b") |"
         done

@@ -704,8 +704,11 @@ BEGIN
     -- One statement a post, its values from the loop's row: a join of the
     -- posts with threads was planned anew on every call (its row count is
     -- known only from the values), which cost more than the inserts.
-    FOR p IN SELECT (jsonb_populate_record(NULL::r.post, e.value)).*
+    -- The record is made in FROM, once a post: `(jsonb_populate_record(…)).*`
+    -- in the select list would call it once for every column of r.post.
+    FOR p IN SELECT v.*
                FROM jsonb_array_elements(p_posts) WITH ORDINALITY e
+              CROSS JOIN LATERAL jsonb_populate_record(NULL::r.post, e.value) v
               ORDER BY e.ordinality LOOP
         -- sort_key is filled by the comments_posted trigger.
         RETURN QUERY
