@@ -266,7 +266,7 @@ pub fn run(
             tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one");
             pools.shared().clone()
         });
-        let worker = web::Data::new(WorkerState::new(pool));
+        let worker = web::Data::new(WorkerState::new(shared_state.clone(), pool));
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
             .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))

@@ -1,8 +1,10 @@
 //! What handlers reach, in two lifetimes: [`SharedState`] is built once at
 //! start-up and shared by every worker; [`WorkerState`] is built on each
 //! worker's thread (its own pool and post queue: see `crate::db::Pools`).
-//! They are registered as app data separately; [`AppState`], the handlers'
-//! extractor, takes both.
+//! They are registered as app data separately. [`AppState`], the handlers'
+//! extractor, takes the worker's, which points at the shared one: a request
+//! then touches only its worker's reference count, never one that every
+//! worker's thread bumps (a cache line bouncing between cores per request).
 
 use std::future::{ready, Ready};
 use std::ops::Deref;
@@ -45,6 +47,7 @@ pub struct SharedState {
 
 /// One per worker, built on its thread.
 pub struct WorkerState {
+    shared: web::Data<SharedState>,
     /// Connections opened by this worker's runtime.
     pub pool: Pool,
     /// Comment posts of this worker, batched (src/comments/post_queue.rs).
@@ -52,15 +55,14 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new(pool: Pool) -> Self {
-        WorkerState { posts: crate::comments::post_queue::PostQueue::new(pool.clone()), pool }
+    pub fn new(shared: web::Data<SharedState>, pool: Pool) -> Self {
+        WorkerState { shared, posts: crate::comments::post_queue::PostQueue::new(pool.clone()), pool }
     }
 }
 
 /// A handler's state: the shared part (through `Deref`) and its worker's.
 #[derive(Clone)]
 pub struct AppState {
-    shared: web::Data<SharedState>,
     worker: web::Data<WorkerState>,
 }
 
@@ -79,7 +81,7 @@ impl Deref for AppState {
     type Target = SharedState;
 
     fn deref(&self) -> &SharedState {
-        &self.shared
+        &self.worker.shared
     }
 }
 
@@ -88,11 +90,10 @@ impl FromRequest for AppState {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let shared = req.app_data::<web::Data<SharedState>>().cloned();
         let worker = req.app_data::<web::Data<WorkerState>>().cloned();
-        ready(match (shared, worker) {
-            (Some(shared), Some(worker)) => Ok(AppState { shared, worker }),
-            _ => Err(ApiError::internal(anyhow::anyhow!("the app's state is not registered"))),
+        ready(match worker {
+            Some(worker) => Ok(AppState { worker }),
+            None => Err(ApiError::internal(anyhow::anyhow!("the app's state is not registered"))),
         })
     }
 }

@@ -23,28 +23,48 @@ use diesel::QueryResult;
 
 type Bind<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
 
+/// A run of SQL text and the parameter after it, if any.
+pub type Piece = (&'static str, Option<usize>);
+
 /// `sql` with `$1`, `$2`… bound to the values given by [`Prepared::bind`],
 /// in that order. A parameter may appear more than once. `$` must not appear
 /// anywhere else in the text (no dollar quoting).
 pub struct Prepared<'a> {
-    sql: &'static str,
+    pieces: std::borrow::Cow<'static, [Piece]>,
     binds: Vec<Bind<'a>>,
     per_call: bool,
 }
 
 /// The statement in the `.sql` file `$file`, relative to the module that
 /// names it (as `include_str!`): `sql!("log/page.sql")` in src/events/log.rs
-/// is src/events/log/page.sql.
+/// is src/events/log/page.sql. The text is split at its parameters (and its
+/// comments left out) once, the first time it runs, not on every call.
 #[macro_export]
 macro_rules! sql {
-    ($file:literal) => {
-        $crate::db::prepared::Prepared::new(include_str!($file))
-    };
+    ($file:literal) => {{
+        static PIECES: ::std::sync::OnceLock<::std::vec::Vec<$crate::db::prepared::Piece>> =
+            ::std::sync::OnceLock::new();
+        $crate::db::prepared::Prepared::split(
+            PIECES.get_or_init(|| $crate::db::prepared::pieces(include_str!($file))),
+        )
+    }};
+}
+
+/// `sql` split at its `$n` parameters, its comments left out.
+pub fn pieces(sql: &'static str) -> Vec<Piece> {
+    placeholders(sql).filter(|(text, n)| !text.is_empty() || n.is_some()).collect()
 }
 
 impl<'a> Prepared<'a> {
+    /// `sql`, split on every call: for a statement chosen at run time among
+    /// several texts (prefer [`sql!`](crate::sql), which splits once).
     pub fn new(sql: &'static str) -> Self {
-        Prepared { sql, binds: Vec::new(), per_call: false }
+        Prepared { pieces: std::borrow::Cow::Owned(pieces(sql)), binds: Vec::new(), per_call: false }
+    }
+
+    /// A statement already split by [`pieces`].
+    pub fn split(pieces: &'static [Piece]) -> Self {
+        Prepared { pieces: std::borrow::Cow::Borrowed(pieces), binds: Vec::new(), per_call: false }
     }
 
     /// Planned anew on every call, with its values, instead of kept
@@ -113,7 +133,7 @@ impl QueryFragment<Pg> for Prepared<'_> {
         if self.per_call {
             out.unsafe_to_cache_prepared();
         }
-        for (text, n) in placeholders(self.sql) {
+        for &(text, n) in self.pieces.iter() {
             out.push_sql(text);
             if let Some(n) = n {
                 let bind = n.checked_sub(1).and_then(|i| self.binds.get(i)).ok_or_else(|| {
