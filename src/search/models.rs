@@ -6,7 +6,6 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::prepared::Prepared;
 use crate::error::ApiResult;
 
 /// Keyset position: newest first by (created_at, id of the comment or thread).
@@ -47,53 +46,37 @@ pub struct Search<'a> {
     pub max_matches: i64,
 }
 
-/// The statement [`hits`] runs for a search of this shape: `$1` the query
-/// text, `$2` the group, `$3` the cap on matches read, `$4` the rows wanted,
-/// then `$5` the session when `session` and the keyset position (two more)
-/// when `after`.
+/// The statement [`hits`] runs (src/search/models/hits.sql), for tests that
+/// look at its plans.
 ///
-/// Each shape has a file of its own (src/search/models/hits_*.sql), with
-/// the tsquery written inline beside each `@@`, so the planner sees a
-/// condition the GIN indexes answer (a tsquery taken from a CTE, or `$n OR …`
-/// guards, left it reading every comment of the group and testing each).
-/// A search is planned anew on every call ([`Prepared::per_call`]), with its
-/// own values, never with a generic plan that cannot tell a rare word from
-/// a common one. Each branch reads at most `$3` matches, in no particular
-/// order, before the newest are picked: a word in every comment of a million
-/// costs the same as one in a thousand.
-pub fn statement(include_hidden: bool, session: bool, after: bool) -> &'static str {
-    match (include_hidden, session, after) {
-        (false, false, false) => include_str!("models/hits_members_group_first.sql"),
-        (false, false, true) => include_str!("models/hits_members_group_after.sql"),
-        (false, true, false) => include_str!("models/hits_members_session_first.sql"),
-        (false, true, true) => include_str!("models/hits_members_session_after.sql"),
-        (true, false, false) => include_str!("models/hits_moderators_group_first.sql"),
-        (true, false, true) => include_str!("models/hits_moderators_group_after.sql"),
-        (true, true, false) => include_str!("models/hits_moderators_session_first.sql"),
-        (true, true, true) => include_str!("models/hits_moderators_session_after.sql"),
-    }
-}
+/// The tsquery is written inline beside each `@@`, so the planner sees a
+/// condition the GIN indexes answer (a tsquery taken from a CTE left it
+/// reading every comment of the group and testing each). A search is planned
+/// anew on every call ([`per_call`](crate::db::prepared::Prepared::per_call)), with its own values: the
+/// shape's `$n IS NULL OR …` tests fold away before planning, and no generic
+/// plan, which cannot tell a rare word from a common one, is ever kept. Each
+/// branch reads at most `$3` matches, in no particular order, before the
+/// newest are picked: a word in every comment of a million costs the same as
+/// one in a thousand.
+pub const HITS_SQL: &str = include_str!("models/hits.sql");
 
 /// Comment bodies and thread titles matching the query, newest first,
 /// `limit + 1` rows (the extra one only says another page exists).
 #[tracing::instrument(skip_all)]
 pub async fn hits(conn: &mut AsyncPgConnection, s: &Search<'_>) -> ApiResult<Vec<Hit>> {
-    let sql = statement(s.include_hidden, s.session_id.is_some(), s.after.is_some());
-    let query = Prepared::new(sql)
+    let (at, id) = s.after.unzip();
+    Ok(crate::sql!("models/hits.sql")
         .per_call()
         .bind::<Text, _>(s.query)
         .bind::<SqlUuid, _>(s.group_id)
         .bind::<BigInt, _>(s.max_matches)
-        .bind::<BigInt, _>(s.limit + 1);
-    let query = match s.session_id {
-        Some(session_id) => query.bind::<SqlUuid, _>(session_id),
-        None => query,
-    };
-    let query = match s.after {
-        Some((at, id)) => query.bind::<Timestamptz, _>(at).bind::<SqlUuid, _>(id),
-        None => query,
-    };
-    Ok(query.load(conn).await?)
+        .bind::<BigInt, _>(s.limit + 1)
+        .bind::<Bool, _>(s.include_hidden)
+        .bind::<Nullable<SqlUuid>, _>(s.session_id)
+        .bind::<Nullable<Timestamptz>, _>(at)
+        .bind::<Nullable<SqlUuid>, _>(id)
+        .load(conn)
+        .await?)
 }
 
 /// Marks the start and end of a match in `ts_headline`'s output. Control

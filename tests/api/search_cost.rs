@@ -3,9 +3,9 @@
 //! every shape it takes, and one search reads at most `search.max_matches`
 //! matches however common the word.
 
-use diesel::sql_types::{BigInt, Json, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Json, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use pilcrow::search::models::statement;
+use pilcrow::search::models::HITS_SQL;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -65,26 +65,17 @@ async fn explain(
     cap: i64,
     shape: &Shape,
 ) -> Vec<Node> {
-    let sql = format!(
-        "EXPLAIN ({}FORMAT JSON) {}",
-        if analyze { "ANALYZE, " } else { "" },
-        statement(shape.moderator, shape.session.is_some(), shape.after)
-    );
+    let sql = format!("EXPLAIN ({}FORMAT JSON) {}", if analyze { "ANALYZE, " } else { "" }, HITS_SQL);
     let query = diesel::sql_query(sql)
         .into_boxed::<diesel::pg::Pg>()
         .bind::<Text, _>(word.to_owned())
         .bind::<SqlUuid, _>(shape.group)
         .bind::<BigInt, _>(cap)
-        .bind::<BigInt, _>(51_i64);
-    let query = match shape.session {
-        Some(session) => query.bind::<SqlUuid, _>(session),
-        None => query,
-    };
-    let query = if shape.after {
-        query.bind::<Timestamptz, _>(chrono::Utc::now()).bind::<SqlUuid, _>(Uuid::max())
-    } else {
-        query
-    };
+        .bind::<BigInt, _>(51_i64)
+        .bind::<Bool, _>(shape.moderator)
+        .bind::<Nullable<SqlUuid>, _>(shape.session)
+        .bind::<Nullable<Timestamptz>, _>(shape.after.then(chrono::Utc::now))
+        .bind::<Nullable<SqlUuid>, _>(shape.after.then(Uuid::max));
     let explained: Explained = query.get_result(db).await.unwrap();
     let mut seen = Vec::new();
     nodes(&explained.plan[0]["Plan"], &mut seen);
@@ -94,17 +85,19 @@ async fn explain(
 /// The generic plan PostgreSQL would keep for the statement if it were
 /// prepared once and reused (as a cached statement is after five runs).
 async fn explain_generic(db: &mut AsyncPgConnection, word: &str, shape: &Shape) -> Vec<Node> {
-    let mut types = vec!["text", "uuid", "bigint", "bigint"];
-    let mut values = vec![format!("'{word}'"), format!("'{}'", shape.group), "1000".into(), "51".into()];
-    if let Some(session) = shape.session {
-        types.push("uuid");
-        values.push(format!("'{session}'"));
-    }
-    if shape.after {
-        types.extend(["timestamptz", "uuid"]);
-        values.extend(["now()".to_owned(), format!("'{}'", Uuid::max())]);
-    }
-    let sql = statement(shape.moderator, shape.session.is_some(), shape.after);
+    let types = ["text", "uuid", "bigint", "bigint", "boolean", "uuid", "timestamptz", "uuid"];
+    let quoted = |v: Option<String>| v.map_or("NULL".to_owned(), |v| format!("'{v}'"));
+    let values = [
+        format!("'{word}'"),
+        format!("'{}'", shape.group),
+        "1000".into(),
+        "51".into(),
+        shape.moderator.to_string(),
+        quoted(shape.session.map(|s| s.to_string())),
+        if shape.after { "now()".to_owned() } else { "NULL".to_owned() },
+        quoted(shape.after.then(|| Uuid::max().to_string())),
+    ];
+    let sql = HITS_SQL;
     diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(db).await.unwrap();
     diesel::sql_query(format!("PREPARE generic ({}) AS {sql}", types.join(", "))).execute(db).await.unwrap();
     let explained: Explained =
