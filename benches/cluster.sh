@@ -37,3 +37,14 @@ cluster_stop() {
     log "stopping PostgreSQL"
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -m fast -w -s stop || true
 }
+
+# await_server PID LOG: until $URL/ready answers; if the server (PID) exits
+# first, its LOG and the script's end.
+await_server() {
+    for _ in $(seq 1 120); do
+        curl -sf "$URL/ready" >/dev/null && return 0
+        kill -0 "$1" 2>/dev/null || { cat "$2" >&2; exit 1; }
+        sleep 0.5
+    done
+    curl -sf "$URL/ready" >/dev/null
+}

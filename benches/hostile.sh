@@ -61,11 +61,7 @@ start_server() { # LIMITS: true or false
         exec "$BIN" serve
     ) >>"$OUT/hostile-server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 120); do
-        curl -sf "$URL/ready" >/dev/null && return
-        kill -0 "$server" 2>/dev/null || { cat "$OUT/hostile-server.log" >&2; exit 1; }
-        sleep 0.5
-    done
+    await_server "$server" "$OUT/hostile-server.log"
 }
 stop_server() {
     if kill -0 "$server" 2>/dev/null; then kill -TERM "$server"; wait "$server" || true; fi

@@ -48,10 +48,10 @@ if [[ "$FRESH" == 1 && -d "$DATA_DIR" ]]; then
 fi
 mkdir -p "$DATA_DIR"
 
+# shellcheck source=cluster.sh
+source "$HERE/cluster.sh"
 server_env=()
 if [[ "$DB" == tcp ]]; then
-    # shellcheck source=cluster.sh
-    source "$HERE/cluster.sh"
     cluster_start
     export PGHOST="$PG_ROOT" PGPORT
     PG_LOG="$PG_ROOT/postgres.log"
@@ -78,12 +78,7 @@ start_server() {
         exec env "${server_env[@]}" "$binary" serve
     ) >>"$OUT/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 120); do
-        curl -sf "$URL/ready" >/dev/null && break
-        kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
-        sleep 0.5
-    done
-    curl -sf "$URL/ready" >/dev/null
+    await_server "$server" "$OUT/server.log"
 }
 stop_server() {
     if kill -0 "$server" 2>/dev/null; then
