@@ -1,7 +1,10 @@
 //! The notifier: derives notifications from the committed event log, off
 //! the write path, exactly once.
 //!
-//! Each round is one transaction: it takes the cursor row (`FOR UPDATE SKIP
+//! New comments tell the parent's and the thread's authors (`reply`) and
+//! watchers (`watching`); changes tell one person about their own content
+//! (`moderation`, `answer_accepted`, `reanchored`), from the detail the
+//! triggers put on those events. Each round is one transaction: it takes the cursor row (`FOR UPDATE SKIP
 //! LOCKED`, so one instance derives at a time and the others skip the
 //! round), reads how far the log has settled (src/events/log.rs, the same
 //! reading every live stream uses), derives every item of that range,
@@ -58,6 +61,7 @@ pub async fn derive_once(conn: &mut AsyncPgConnection) -> ApiResult<bool> {
                 .bind::<BigInt, _>(reached.id)
         };
         range(crate::sql!("notifier/derive.sql")).execute(conn).await?;
+        range(crate::sql!("notifier/derive_changes.sql")).execute(conn).await?;
         range(crate::sql!("notifier/auto_watch.sql")).execute(conn).await?;
         crate::sql!("notifier/advance.sql")
             .bind::<BigInt, _>(reached.xid)

@@ -40,6 +40,7 @@ mod moderation_idempotence;
 mod moderation_locks_and_bans;
 mod moderation_roles;
 mod modlog;
+mod notifications_changes;
 mod notifications_exactly_once;
 mod notifications_reads;
 mod notifications_reply;
