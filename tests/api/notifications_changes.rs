@@ -57,3 +57,23 @@ async fn an_accepted_answer_tells_its_author() {
     assert_eq!(item["actors"][0]["username"], "alice");
     assert_eq!(item["latest_comment_id"], answer.as_str());
 }
+
+#[tokio::test]
+async fn a_revision_that_orphans_a_thread_tells_its_author() {
+    let app = spawn_notifying_app().await;
+    let owner = app.register("organiser").await;
+    let reader = app.register("reader").await;
+    let reading = app.reading_with(&owner, "public", &[&reader]).await;
+    let (sid, essay_id) = (reading.session_id.as_str(), reading.essay["id"].as_str().unwrap().to_owned());
+    let quoted = app
+        .start_quoted(sid, &reader, &reading.paragraph_id(9), &reading.paragraph_text(9), "Charles Dickens")
+        .await;
+    app.notifier_settled().await;
+    assert!(items(&app.inbox(&reader, "").await).is_empty());
+    let mut blocks = crate::helpers::fixture_blocks();
+    blocks[9] = blocks[9].replace("Charles Dickens toured", "Mark Twain toured");
+    app.revise(&essay_id, &owner, &blocks, json!({})).await.expect(201);
+    let inbox = app.inbox_until(&reader, |i| !items(i).is_empty()).await;
+    assert_eq!(items(&inbox)[0]["reason"], "reanchored");
+    assert_eq!(items(&inbox)[0]["thread"]["id"], quoted["id"]);
+}

@@ -359,6 +359,10 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 --                                                                      quote in place)
 -- A revision also writes essay.revised itself (src/essays/revisions.rs),
 -- once per session of the essay.
+-- Detail for the notifier (src/notifications/): comment.updated carries
+-- {hidden} when hiding changed; thread.updated carries {locked} when the lock
+-- changed, {answer_accepted: comment id} when an answer was accepted, and
+-- {reanchored: status} when a revision changed the anchor's status.
 -- These only read and append; they lock nothing beyond the rows the write
 -- protocol above already holds (the thread lookup reads a row the counting
 -- trigger has just updated in the same transaction).
