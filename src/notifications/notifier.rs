@@ -16,8 +16,10 @@
 //! Auto-watch is done here rather than in the write: posting keeps its cost
 //! (no extra statement per post), and the level is set from the same
 //! committed comments that notifications are derived from. It is set after
-//! the range's items are derived, so a comment never notifies its own
-//! author's fresh watch of a thread within the same range.
+//! the range's items are derived, so nobody hears of comments written
+//! before they joined a thread; the price is that a comment landing in the
+//! same round just after someone's first one in that thread does not reach
+//! them as `watching` (replies to them and to their thread still do).
 
 use std::sync::Arc;
 use std::time::Duration;
