@@ -50,6 +50,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub events: EventsSettings,
+    pub notifications: NotificationsSettings,
     pub cache: CacheSettings,
     pub search: SearchSettings,
     pub cpu: CpuSettings,
@@ -130,6 +131,13 @@ pub struct EventsSettings {
     pub batch_window_ms: u64,
     pub notify_interval_ms: u64,
     pub ticket_ttl_secs: i64,
+}
+
+/// In-app notifications (src/notifications/): see `[notifications]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotificationsSettings {
+    pub derive_interval_ms: u64,
+    pub client_poll_interval_secs: u64,
 }
 
 /// In-process caches: see `[cache]` in config/default.toml.

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod mail;
 pub mod metrics;
 pub mod moderation;
+pub mod notifications;
 pub mod openapi;
 pub mod questions;
 pub mod ratelimit;

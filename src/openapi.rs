@@ -42,6 +42,7 @@ use crate::views::thread::list::ThreadSort;
         (name = "questions", description = "Question threads: votes and accepted answers"),
         (name = "unread", description = "Read marks: what each reader has seen"),
         (name = "search", description = "Full-text search over thread titles and comments"),
+        (name = "notifications", description = "The inbox: replies, mentions, watched activity; watch levels"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -28,6 +28,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::events::routes)
         .configure(crate::questions::routes)
         .configure(crate::unread::routes)
+        .configure(crate::notifications::routes)
         .configure(crate::search::routes);
 }
 

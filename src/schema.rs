@@ -370,6 +370,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        recipient_id -> Uuid,
+        thread_id -> Uuid,
+        group_id -> Uuid,
+        session_id -> Uuid,
+        paragraph_id -> Uuid,
+        reason -> Text,
+        latest_comment_id -> Nullable<Uuid>,
+        latest_seq -> Int8,
+        new_count -> Int4,
+        actor_ids -> Array<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (recipient_id, event_xid, event_id) {
+        recipient_id -> Uuid,
+        event_xid -> Int8,
+        event_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    watches (user_id, scope, scope_id, in_session) {
+        user_id -> Uuid,
+        scope -> Text,
+        scope_id -> Uuid,
+        in_session -> Uuid,
+        level -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifier_cursor (name) {
+        name -> Text,
+        xid -> Int8,
+        id -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
 /// SQL types Diesel does not define.
 pub mod sql_types {
     /// PostgreSQL's `tsvector` (full-text search documents), only ever
@@ -415,4 +461,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_votes,
     thread_answers,
     thread_reads,
+    notifications,
+    notification_deliveries,
+    watches,
+    notifier_cursor,
 );

@@ -43,6 +43,8 @@ pub struct SharedState {
     pub cpu: crate::cpu::CpuQueue,
     /// Matches one search reads at most (`search.max_matches`).
     pub search_max_matches: i64,
+    /// Sent as `X-Poll-Interval` with the inbox (`notifications.client_poll_interval_secs`).
+    pub notification_poll_secs: u64,
 }
 
 /// One per worker, built on its thread.

@@ -16,6 +16,7 @@ pub mod comment;
 pub mod comment_edit;
 pub mod counts;
 pub mod essay_revision;
+pub mod notification;
 pub mod reads;
 pub mod report;
 pub mod thread;

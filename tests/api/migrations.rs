@@ -187,6 +187,10 @@ pg_types!(
     schema::sql_types::TsVector => "tsvector",
 );
 
+impl<T: PgType + diesel::sql_types::SqlType> PgType for diesel::sql_types::Array<T> {
+    const NAME: &'static str = "ARRAY";
+}
+
 impl<T: PgType + diesel::sql_types::SqlType> PgType for Nullable<T> {
     const NAME: &'static str = T::NAME;
     const NULLABLE: bool = true;
@@ -275,6 +279,10 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::thread_votes::table>("thread_votes"),
         describe::<schema::thread_answers::table>("thread_answers"),
         describe::<schema::thread_reads::table>("thread_reads"),
+        describe::<schema::notifications::table>("notifications"),
+        describe::<schema::notification_deliveries::table>("notification_deliveries"),
+        describe::<schema::watches::table>("watches"),
+        describe::<schema::notifier_cursor::table>("notifier_cursor"),
     ]
     .concat();
     known.sort();

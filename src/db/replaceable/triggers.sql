@@ -359,6 +359,10 @@ CREATE TRIGGER threads_counted_move AFTER UPDATE OF paragraph_id ON threads
 --                                                                      quote in place)
 -- A revision also writes essay.revised itself (src/essays/revisions.rs),
 -- once per session of the essay.
+-- Detail for the notifier (src/notifications/): comment.updated carries
+-- {hidden} when hiding changed; thread.updated carries {locked} when the lock
+-- changed, {answer_accepted: comment id} when an answer was accepted, and
+-- {reanchored: status} when a revision changed the anchor's status.
 -- These only read and append; they lock nothing beyond the rows the write
 -- protocol above already holds (the thread lookup reads a row the counting
 -- trigger has just updated in the same transaction).
@@ -384,10 +388,13 @@ END;
 $$;
 
 -- An edited, hidden, restored or deleted comment (a posted one: r.comment_posted).
+-- A change of `hidden` says so in the detail: the notifier tells the author
+-- (src/notifications/notifier.rs).
 CREATE FUNCTION r.events_comment() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id)
-    SELECT t.session_id, 'comment.updated', t.paragraph_id, NEW.thread_id, NEW.id
+    INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id, detail)
+    SELECT t.session_id, 'comment.updated', t.paragraph_id, NEW.thread_id, NEW.id,
+           CASE WHEN OLD.hidden <> NEW.hidden THEN jsonb_build_object('hidden', NEW.hidden) END
       FROM threads t WHERE t.id = NEW.thread_id;
     RETURN NULL;
 END;
@@ -408,6 +415,17 @@ BEGIN
     IF TG_OP = 'UPDATE' AND OLD.paragraph_id <> NEW.paragraph_id THEN
         -- Both paragraphs' counts changed; the batch's counts carry both.
         detail := jsonb_build_object('old_paragraph_id', OLD.paragraph_id);
+    END IF;
+    -- For the notifier (src/notifications/notifier.rs): a lock or unlock,
+    -- and the answer just accepted (its row was inserted in this
+    -- transaction, whose counting trigger is what updated the thread).
+    IF TG_OP = 'UPDATE' AND OLD.locked <> NEW.locked THEN
+        detail := coalesce(detail, '{}') || jsonb_build_object('locked', NEW.locked);
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.answer_count > OLD.answer_count THEN
+        detail := coalesce(detail, '{}') || jsonb_build_object('answer_accepted',
+            (SELECT a.comment_id FROM thread_answers a WHERE a.thread_id = NEW.id
+              ORDER BY a.accepted_at DESC LIMIT 1));
     END IF;
     PERFORM r.emit_event(NEW.session_id, kind, NEW.paragraph_id, NEW.id, NULL, NULL, detail);
     RETURN NULL;
@@ -459,7 +477,9 @@ $$;
 -- A thread orphaned in place keeps its threads row; only its anchor changes.
 CREATE FUNCTION r.events_anchor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM r.emit_event(t.session_id, 'thread.updated', t.paragraph_id, t.id)
+    PERFORM r.emit_event(t.session_id, 'thread.updated', t.paragraph_id, t.id, NULL, NULL,
+                         CASE WHEN OLD.status IS DISTINCT FROM NEW.status
+                              THEN jsonb_build_object('reanchored', NEW.status) END)
        FROM threads t WHERE t.id = NEW.thread_id;
     RETURN NULL;
 END;

@@ -9,6 +9,7 @@ mod essay;
 mod events;
 mod limits;
 mod moderated;
+mod notifications;
 mod pooler;
 mod questions;
 mod reading;
@@ -29,6 +30,7 @@ pub use essay::{
 pub use events::{created_comment_ids, EventStream, Sse, SOON};
 pub use limits::{assert_rate_limited, limited, limited_behind_proxy, small};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
+pub use notifications::{items, notifying_instance_on, release_notifier, spawn_notifying_app, NOTIFIER_WAIT};
 pub use pooler::{shared_session_pooler, PgBouncer, PoolMode};
 pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
