@@ -65,14 +65,32 @@ pub async fn list_notifications(
 
 /// Either the items to mark read or all of them.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MarkRead {
+    Ids(MarkIds),
+    All(MarkAll),
+}
+
+/// These items; ids that are not the caller's are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MarkRead {
-    /// Item ids (at most 500); ids that are not the caller's are ignored.
-    #[serde(default)]
-    pub ids: Option<Vec<Uuid>>,
-    /// Every item.
-    #[serde(default)]
-    pub all: Option<bool>,
+pub struct MarkIds {
+    #[schema(max_items = 500)]
+    pub ids: Vec<Uuid>,
+}
+
+/// Every item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkAll {
+    #[schema(schema_with = only_true)]
+    pub all: bool,
+}
+
+/// `all` means something only as `true`.
+fn only_true() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])).build()
 }
 
 /// Mark items read: the same as reading their threads up to the latest
@@ -90,10 +108,12 @@ pub async fn mark_notifications_read(
     caller: Caller,
     body: Json<MarkRead>,
 ) -> ApiResult<HttpResponse> {
-    let (ids, all) = match (body.0.ids, body.0.all) {
-        (Some(ids), None | Some(false)) => (ids, false),
-        (None, Some(true)) => (Vec::new(), true),
-        _ => return Err(ApiError::invalid_field("ids", "give either ids or all: true")),
+    let (ids, all) = match body.0 {
+        MarkRead::Ids(MarkIds { ids }) => (ids, false),
+        MarkRead::All(MarkAll { all: true }) => (Vec::new(), true),
+        MarkRead::All(MarkAll { all: false }) => {
+            return Err(ApiError::invalid_field("all", "must be true (or give ids)"))
+        }
     };
     if ids.len() > READ_MARKS {
         return Err(ApiError::invalid_field("ids", format!("at most {READ_MARKS} ids per request")));
