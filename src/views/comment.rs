@@ -58,10 +58,6 @@ impl CommentView {
             moderation: Moderation::shown_to(viewer, c.hidden, c.hidden_by, c.hidden_reason),
         }
     }
-
-    pub fn id(&self) -> Uuid {
-        self.id
-    }
 }
 
 #[diesel::dsl::auto_type(no_type_alias)]
