@@ -248,6 +248,7 @@ pub struct RateLimitSettings {
     pub event_tickets_per_user: Window,
     pub search_per_address: Window,
     pub search_per_user: Window,
+    pub mentions_per_recipient: Window,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

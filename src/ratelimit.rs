@@ -177,6 +177,7 @@ pub struct RateLimits {
     event_tickets: Limit<Uuid>,
     search_address: Limit<IpAddr>,
     search_user: Limit<Uuid>,
+    mentions: Limit<(Uuid, Uuid)>,
 }
 
 impl RateLimits {
@@ -210,6 +211,7 @@ impl RateLimits {
             event_tickets: Limit::new("event-tickets", settings.event_tickets_per_user),
             search_address: Limit::new("search-address", settings.search_per_address),
             search_user: Limit::new("search-user", settings.search_per_user),
+            mentions: Limit::new("mentions", settings.mentions_per_recipient),
         }))
     }
 
@@ -300,6 +302,13 @@ impl RateLimits {
         }
     }
 
+    /// Whether `author` may tell `recipient` of one more mention now. Past
+    /// the limit the comment is still posted; the mention reports
+    /// `rate_limited` and tells nobody.
+    pub fn mention(&self, author: Uuid, recipient: Uuid) -> bool {
+        !self.enabled || self.mentions.check(&(author, recipient)).is_ok()
+    }
+
     /// A create by `user` (from a well-signed token: a revoked one is refused
     /// later by the access policy, and counting it first does no harm).
     pub fn create(&self, what: Create, caller: &Caller) -> ApiResult<()> {
@@ -342,6 +351,7 @@ impl RateLimits {
         ] {
             l.limiter.retain_recent();
         }
+        self.mentions.limiter.retain_recent();
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {

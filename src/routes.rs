@@ -21,6 +21,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::anchors::routes)
         .configure(crate::auth::routes::routes)
         .configure(crate::users::routes::routes)
+        .configure(crate::users::blocks::routes)
         .configure(crate::groups::routes)
         .configure(crate::essays::routes)
         .configure(crate::moderation::routes)

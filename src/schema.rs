@@ -416,6 +416,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comment_mentions (comment_id, user_id) {
+        comment_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> Uuid,
+        blocked_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
 /// SQL types Diesel does not define.
 pub mod sql_types {
     /// PostgreSQL's `tsvector` (full-text search documents), only ever
@@ -465,4 +480,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_deliveries,
     watches,
     notifier_cursor,
+    comment_mentions,
+    blocks,
 );

@@ -38,6 +38,8 @@ pub struct Ask {
     pub thread_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub body: String,
+    /// Whom it tells of a mention (src/notifications/mentions.rs).
+    pub mentioned: Vec<Uuid>,
 }
 
 /// A post written, with what its answer shows.
@@ -104,6 +106,7 @@ pub struct Post {
     pub depth: i16,
     pub author_id: Uuid,
     pub body: String,
+    pub mentioned: Vec<Uuid>,
     pub seen: Seen,
     pub place: Place,
 }
@@ -174,6 +177,7 @@ fn decide(facts: Facts, ask: &Ask) -> ApiResult<(Post, UserView, bool)> {
         depth,
         author_id,
         body: ask.body.clone(),
+        mentioned: ask.mentioned.clone(),
         seen: facts.seen,
         place: facts.place,
     };
@@ -240,6 +244,7 @@ pub async fn write_now(conn: &mut AsyncPgConnection, posts: &[(Uuid, &Post)]) ->
                 "seen_locked": p.seen.locked,
                 "seen_hidden": p.seen.hidden,
                 "seen_status": p.seen.status.as_str(),
+                "mentions": p.mentioned,
             })
         })
         .collect();

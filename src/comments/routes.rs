@@ -3,7 +3,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ use crate::domain::limits;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::http::{Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
+use crate::notifications::mentions::{self, Mention};
 use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
 use crate::state::AppState;
@@ -171,7 +172,7 @@ async fn lock_writable_thread(
     request_body = CreateComment,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
-        (status = 201, body = CommentView),
+        (status = 201, body = PostedComment),
         (status = 403, description = "Not a member, or banned", body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "`thread_locked` or `session_closed`", body = Problem),
@@ -191,21 +192,40 @@ pub async fn create_comment(
     let mut check = Check::new();
     check_body(&mut check, &req.body);
     check.done()?;
-    let ask = Ask {
+    let names = mentions::names(&req.body);
+    let mut ask = Ask {
         caller: access::caller_key(Some(&caller)),
         thread_id: *path,
         parent_id: req.parent_id,
         body: req.body,
+        mentioned: Vec::new(),
     };
     if idempotency::requested(&http)? {
         let mut conn = state.conn().await?;
         idempotency::once(&mut conn, &http, &caller, async |conn| {
-            post(&mut InKeyTransaction(conn), &ask).await
+            let named = mentions::resolve(conn, &state.limits, ask.thread_id, ask.caller.0, &names).await?;
+            let ask = Ask { mentioned: named.recipients, ..ask.clone() };
+            post(&mut InKeyTransaction(conn), &ask, named.report).await
         })
         .await
     } else {
-        Ok(post(&mut Queued(&state), &ask).await?.into_response())
+        let mut report = Vec::new();
+        if !names.is_empty() {
+            let mut conn = state.conn().await?;
+            let named =
+                mentions::resolve(&mut conn, &state.limits, ask.thread_id, ask.caller.0, &names).await?;
+            (ask.mentioned, report) = (named.recipients, named.report);
+        }
+        Ok(post(&mut Queued(&state), &ask, report).await?.into_response())
     }
+}
+
+/// A comment's 201: the comment, and what became of each name it mentions.
+#[derive(Serialize, ToSchema)]
+pub struct PostedComment {
+    #[serde(flatten)]
+    comment: CommentView,
+    mentions: Vec<Mention>,
 }
 
 /// Where a post is decided and written.
@@ -235,16 +255,13 @@ impl PostPath for InKeyTransaction<'_> {
 
 /// Posts `ask`; again when the thread or its session changed between its
 /// facts and its write.
-async fn post(path: &mut impl PostPath, ask: &Ask) -> ApiResult<Reply> {
+async fn post(path: &mut impl PostPath, ask: &Ask, mentions: Vec<Mention>) -> ApiResult<Reply> {
     for _ in 0..POST_ATTEMPTS {
         if let Some(posted) = path.attempt(ask).await? {
+            let viewer = Viewer { user_id: Some(posted.comment.author_id), moderator: posted.moderator };
             return Reply::created(
                 format!("/api/v1/comments/{}", posted.comment.id),
-                &CommentView::of(
-                    Viewer { user_id: Some(posted.comment.author_id), moderator: posted.moderator },
-                    posted.comment,
-                    posted.author,
-                ),
+                &PostedComment { comment: CommentView::of(viewer, posted.comment, posted.author), mentions },
             );
         }
     }

@@ -6,6 +6,7 @@
 //! however many people are to be told, and a server killed right after its
 //! 201 loses nothing, since the notifier reads what committed.
 
+pub mod mentions;
 pub mod notifier;
 pub mod routes;
 pub mod watches;

@@ -2,7 +2,7 @@ use actix_web::{get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::essays::revise::AnchorStatus;
 use crate::http::{conditional, Check, Json, Page, PageParams};
 use crate::idempotency::{self, Reply};
+use crate::notifications::mentions::{self, Mention};
 use crate::ratelimit::Create;
 use crate::schema::threads;
 use crate::state::AppState;
@@ -72,7 +73,7 @@ pub struct ThreadFilter {
     request_body = CreateThread,
     responses(
         (status = 429, description = "`rate_limited`: too many created by this user; see Retry-After", body = Problem),
-        (status = 201, body = ThreadView),
+        (status = 201, body = PostedThread),
         (status = 403, description = "Not a member, or banned", body = Problem),
         (status = 404, body = Problem),
         (status = 409, description = "`session_closed`, or `essay_revised` when `essay_revision` is stale", body = Problem),
@@ -96,11 +97,13 @@ pub async fn create_thread(
         check.chars("title", title, limits::THREAD_TITLE);
     }
     check.done()?;
+    let names = mentions::names(&req.body);
     let mut conn = state.conn().await?;
     idempotency::once(&mut conn, &http, &caller, async |conn| {
         let access = access::resolve(conn, Some(&caller), Scope::Session(session_id)).await?;
         let author_id = access.require(Role::Member)?;
-        let thread = conn
+        let limits = &state.limits;
+        let (thread, mentions) = conn
             .transaction::<_, ApiError, _>(async move |conn| {
                 let status = lock_open_session(conn, session_id).await?;
                 // FOR SHARE: a revision editing this paragraph waits for this
@@ -138,6 +141,7 @@ pub async fn create_thread(
                     .get_result(conn)
                     .await?;
                 anchor::record_new(conn, thread_id, &text, paragraph.revision, quote.as_ref()).await?;
+                let named = mentions::resolve(conn, limits, thread_id, author_id, &names).await?;
                 // The first comment is posted as every comment is: the
                 // thread is new and the session share-locked, so it is as seen.
                 let opening = Post {
@@ -146,6 +150,7 @@ pub async fn create_thread(
                     depth: 0,
                     author_id,
                     body: req.body.clone(),
+                    mentioned: named.recipients,
                     seen: Seen { locked: false, hidden: false, status },
                     place: Place { session_id, paragraph_id: req.paragraph_id },
                 };
@@ -155,14 +160,22 @@ pub async fn create_thread(
                         "a new thread refused its first comment"
                     )));
                 }
-                Ok(thread_id)
+                Ok((thread_id, named.report))
             })
             .await?;
         // Read after the triggers ran: comment_count and last activity.
-        let view = views::thread::one(conn, Viewer::of(&access), thread).await?;
-        Reply::created(format!("/api/v1/threads/{}", view.id()), &view)
+        let thread = views::thread::one(conn, Viewer::of(&access), thread).await?;
+        Reply::created(format!("/api/v1/threads/{}", thread.id()), &PostedThread { thread, mentions })
     })
     .await
+}
+
+/// A new thread's 201: the thread, and what became of each name its body mentions.
+#[derive(Serialize, ToSchema)]
+pub struct PostedThread {
+    #[serde(flatten)]
+    thread: ThreadView,
+    mentions: Vec<Mention>,
 }
 
 /// The session's threads: pinned first, then by `sort` (latest activity by

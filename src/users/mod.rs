@@ -1,5 +1,6 @@
 //! Accounts as others see them, and `/me`.
 
+pub mod blocks;
 pub mod models;
 pub mod routes;
 

@@ -34,7 +34,9 @@ async fn a_reader_sees_threads_comments_and_counts_as_they_happen() {
     assert!(stream.retries.len() == 1, "retry is sent once: {:?}", stream.retries);
 
     let posted_at = Instant::now();
-    let reply = app.comment(t, &cast.member, None, "a reply").await;
+    let mut reply = app.comment(t, &cast.member, None, "a reply").await;
+    // The 201 also reports the body's mentions, beside the comment.
+    assert_eq!(reply.as_object_mut().and_then(|c| c.remove("mentions")), Some(json!([])));
     let got = stream.until(SOON, |e| e.event == "comment.created").await;
     assert!(posted_at.elapsed() < Duration::from_secs(2), "delivered within 2 s");
     assert_eq!(got.data["comment"], reply, "the comment exactly as the reader would GET it");

@@ -218,6 +218,8 @@ macro_rules! tuple_columns {
         }
     };
 }
+tuple_columns!(A, B);
+tuple_columns!(A, B, C);
 tuple_columns!(A, B, C, D);
 tuple_columns!(A, B, C, D, E);
 tuple_columns!(A, B, C, D, E, F);
@@ -283,6 +285,8 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_deliveries::table>("notification_deliveries"),
         describe::<schema::watches::table>("watches"),
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
+        describe::<schema::comment_mentions::table>("comment_mentions"),
+        describe::<schema::blocks::table>("blocks"),
     ]
     .concat();
     known.sort();

@@ -29,6 +29,7 @@ fn decided(place: Place, thread: &str, author: Uuid, body: &str) -> Post {
         depth: 0,
         author_id: author,
         body: body.to_owned(),
+        mentioned: Vec::new(),
         seen: Seen { locked: false, hidden: false, status: Status::Open },
         place,
     }
@@ -49,6 +50,7 @@ async fn ask(app: &TestApp, who: &TestUser, thread: &str, parent: Option<&str>, 
         thread_id: uuid(thread),
         parent_id: parent.map(uuid),
         body: body.to_owned(),
+        mentioned: Vec::new(),
     }
 }
 

@@ -709,7 +709,9 @@ CREATE TRIGGER threads_open_questions_update AFTER UPDATE OF hidden, answer_coun
 -- thread and session looked like when it was decided (`seen_*`).
 CREATE TYPE r.post AS (
     id uuid, thread_id uuid, parent_id uuid, depth smallint, author_id uuid, body text,
-    seen_locked boolean, seen_hidden boolean, seen_status text
+    seen_locked boolean, seen_hidden boolean, seen_status text,
+    -- Whom the comment tells of a mention (src/notifications/mentions.rs).
+    mentions uuid[]
 );
 
 -- p_posts: a JSON array of r.post objects, in the order to write them.
@@ -738,6 +740,11 @@ BEGIN
                             WHERE t.id = p.thread_id AND t.locked = p.seen_locked
                               AND t.hidden = p.seen_hidden AND rs.status = p.seen_status)
             RETURNING *;
+        IF FOUND AND cardinality(p.mentions) > 0 THEN
+            INSERT INTO comment_mentions (comment_id, user_id)
+            SELECT p.id, m FROM unnest(p.mentions) m ORDER BY m
+            ON CONFLICT DO NOTHING;
+        END IF;
     END LOOP;
 END $$;
 

@@ -1,4 +1,5 @@
--- The comments posted in the log range ($1, $2] .. ($3, $4]: who is told,
+-- The comments posted in the log range ($1, $2] .. ($3, $4]: who is told
+-- (replied to, named, watching),
 -- once per recipient and event (notification_deliveries absorbs a repeat),
 -- folded into one item per recipient and thread.
 WITH post AS (
@@ -16,6 +17,9 @@ WITH post AS (
       FROM post p JOIN comments pc ON pc.id = p.parent_id
     UNION ALL
     SELECT p.*, p.thread_author, 'reply' FROM post p
+    UNION ALL
+    -- Decided when the comment was written (src/notifications/mentions.rs).
+    SELECT p.*, m.user_id, 'mention' FROM post p JOIN comment_mentions m ON m.comment_id = p.comment_id
     UNION ALL
     SELECT p.*, w.user_id, 'watching'
       FROM post p
@@ -43,6 +47,8 @@ WITH post AS (
       JOIN groups g ON g.id = c.group_id
       LEFT JOIN memberships m ON m.group_id = c.group_id AND m.user_id = c.recipient
      WHERE c.recipient <> c.author_id
+       -- Someone the recipient blocked tells them nothing.
+       AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE bl.blocker_id = c.recipient AND bl.blocked_id = c.author_id)
        AND (l.level = 'watching' OR (l.level = 'normal' AND c.reason <> 'watching'))
        -- Only in a group the recipient may read now (the rule of r.caller_access).
        AND (g.visibility = 'public' OR m.role IS NOT NULL)
