@@ -314,7 +314,7 @@ diesel::table! {
     event_tickets (token_hash) {
         token_hash -> Bytea,
         user_id -> Uuid,
-        session_id -> Uuid,
+        session_id -> Nullable<Uuid>,
         token_version -> Int4,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
@@ -431,6 +431,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    inbox_events (id) {
+        id -> Int8,
+        xid -> Int8,
+        recipient_id -> Uuid,
+        kind -> Text,
+        ids -> Array<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 /// SQL types Diesel does not define.
 pub mod sql_types {
     /// PostgreSQL's `tsvector` (full-text search documents), only ever
@@ -482,4 +493,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifier_cursor,
     comment_mentions,
     blocks,
+    inbox_events,
 );

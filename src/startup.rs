@@ -101,6 +101,7 @@ impl Application {
         )?);
         let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
+        let events = crate::events::EventHub::new(pool.clone(), settings.events.clone());
         let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
@@ -119,7 +120,8 @@ impl Application {
             )?,
             essay_body_limit: settings.server.essay_body_limit_bytes,
             public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
-            events: crate::events::EventHub::new(pool.clone(), settings.events.clone()),
+            events: events.clone(),
+            inbox: crate::notifications::live::Inbox::new(events.clone()),
             kept_responses: std::sync::Arc::new(crate::versions::kept::KeptResponses::new(
                 settings.cache.kept_responses_max_bytes(),
             )),
@@ -133,6 +135,8 @@ impl Application {
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
         };
         start_events(&state.events, direct);
+        tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
+        tokio::spawn(crate::notifications::live::retention(state.events.clone()));
         tokio::spawn(crate::notifications::notifier::run(
             state.events.clone(),
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),

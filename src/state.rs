@@ -36,6 +36,8 @@ pub struct SharedState {
     pub public_base_url: String,
     /// Live session events: feeds, streams and their limits (src/events/).
     pub events: std::sync::Arc<crate::events::EventHub>,
+    /// The inbox's live streams on this instance (src/notifications/live.rs).
+    pub inbox: std::sync::Arc<crate::notifications::live::Inbox>,
     /// Responses kept by version: session counts and paragraphs, comment
     /// pages (src/versions/kept.rs).
     pub kept_responses: std::sync::Arc<crate::versions::kept::KeptResponses>,

@@ -49,6 +49,8 @@ pub struct EventHub {
     started: Instant,
     /// Milliseconds after `started` of the last local write (0: none yet).
     last_write_ms: AtomicU64,
+    /// Rung when the inbox log may have grown (src/notifications/live.rs).
+    inbox_bell: watch::Sender<u64>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,6 +72,7 @@ impl EventHub {
             closing: watch::Sender::new(false),
             started: Instant::now(),
             last_write_ms: AtomicU64::new(0),
+            inbox_bell: watch::Sender::new(0),
         })
     }
 
@@ -99,6 +102,16 @@ impl EventHub {
         for feed in locked(&self.feeds).values() {
             feed.doorbell.send_modify(|n| *n = n.wrapping_add(1));
         }
+        self.ring_inbox();
+    }
+
+    /// The inbox log may have grown: this instance's inbox pump reads now.
+    pub fn ring_inbox(&self) {
+        self.inbox_bell.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn inbox_bell(&self) -> watch::Receiver<u64> {
+        self.inbox_bell.subscribe()
     }
 
     /// A write succeeded on this instance: the notifier reads the log's tail

@@ -150,6 +150,18 @@ pub async fn too_old(conn: &mut AsyncPgConnection, position: Cursor) -> ApiResul
     Ok(mark != Cursor::default() && position < mark)
 }
 
+/// Takes advisory lock `key` until the transaction ends, unless another
+/// session holds it: whether it was taken.
+pub async fn try_xact_lock(conn: &mut AsyncPgConnection, key: i64) -> ApiResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    let got: Locked = crate::sql!("log/prune_lock.sql").bind::<BigInt, _>(key).get_result(conn).await?;
+    Ok(got.locked)
+}
+
 /// Any number that is not another advisory lock of this application.
 const PRUNE_LOCK: i64 = 0x7069_6c63_6576_7473; // "pilcevts"
 
@@ -160,14 +172,7 @@ const PRUNE_LOCK: i64 = 0x7069_6c63_6576_7473; // "pilcevts"
 pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResult<usize> {
     let keep_secs = keep.as_secs() as f64;
     conn.transaction::<_, ApiError, _>(async move |conn| {
-        #[derive(QueryableByName)]
-        struct Locked {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            locked: bool,
-        }
-        let got: Locked =
-            crate::sql!("log/prune_lock.sql").bind::<BigInt, _>(PRUNE_LOCK).get_result(conn).await?;
-        if !got.locked {
+        if !try_xact_lock(conn, PRUNE_LOCK).await? {
             return Ok(0);
         }
         let gone: Vec<Mark> =

@@ -27,6 +27,8 @@ use crate::db::{pool, Connector};
 use crate::versions::cursor::{self, Cursor};
 
 pub const CHANNEL: &str = "pilcrow_events";
+/// The payload that wakes every instance's inbox pump (src/notifications/live.rs).
+pub const INBOX: &str = "inbox";
 const LISTEN: &str = "LISTEN pilcrow_events";
 /// Session ids per NOTIFY: 200 × 37 bytes stays under the 8,000-byte payload limit.
 const IDS_PER_NOTIFY: usize = 200;
@@ -89,6 +91,18 @@ async fn notify_once(hub: &EventHub, tail: &mut Option<Cursor>, notify: bool) ->
     Ok(())
 }
 
+/// Wakes every instance's inbox pump (src/notifications/live.rs), in an
+/// autocommit statement of its own.
+pub async fn wake_inboxes(hub: &EventHub) -> crate::error::ApiResult<()> {
+    let mut conn = pool::conn(&hub.pool).await?;
+    crate::sql!("notify/notify.sql")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<Text, _>(INBOX)
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
 /// The one LISTEN connection of this instance: reconnects with back-off.
 pub async fn listener(connector: Arc<Connector>, hub: Arc<EventHub>) {
     let mut backoff = Duration::from_millis(100);
@@ -117,6 +131,9 @@ pub async fn listener(connector: Arc<Connector>, hub: Arc<EventHub>) {
                     loop {
                         tokio::select! {
                             message = messages.next() => match message {
+                                Some(Ok(AsyncMessage::Notification(n))) if n.payload() == INBOX => {
+                                    hub.ring_inbox();
+                                }
                                 Some(Ok(AsyncMessage::Notification(n))) => {
                                     for id in n.payload().split(',') {
                                         if let Ok(id) = id.parse() {

@@ -132,7 +132,7 @@ pub async fn session_events(
             let ticket = tickets::find(&mut conn, ticket).await?.ok_or_else(|| {
                 ApiError::unauthorized(ErrorCode::InvalidToken, "This ticket is unknown or has expired.")
             })?;
-            if ticket.session_id != session_id {
+            if ticket.session_id != Some(session_id) {
                 // A ticket is for its own session only.
                 return Err(ApiError::not_found());
             }
@@ -190,7 +190,7 @@ pub async fn session_events(
 }
 
 /// A slot for one more stream or waiting long-poll of `holder`.
-fn permit(hub: &std::sync::Arc<EventHub>, holder: Holder) -> ApiResult<StreamPermit> {
+pub fn permit(hub: &std::sync::Arc<EventHub>, holder: Holder) -> ApiResult<StreamPermit> {
     hub.stream_permit(holder).map_err(|refused| match refused {
         Refused::Holder(limit) => {
             let mut e = ApiError::too_many_requests(5);
@@ -340,7 +340,7 @@ pub async fn create_ticket(
     let user_id = access.user_id.ok_or_else(ApiError::not_found)?;
     let ttl = state.events.settings.ticket_ttl_secs.clamp(1, tickets::MAX_TTL_SECS);
     let (_, version) = caller.unverified_key();
-    let ticket = tickets::issue(&mut conn, user_id, version, session_id, ttl).await?;
+    let ticket = tickets::issue(&mut conn, user_id, version, Some(session_id), ttl).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/sessions/{session_id}/events")))
         .json(EventTicket { ticket, expires_in: ttl }))

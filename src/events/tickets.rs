@@ -1,6 +1,7 @@
 //! Event tickets: browsers' `EventSource` cannot send `Authorization`, so a
 //! signed-in reader trades their token for a ticket that works as
-//! `?ticket=` on one session's events route and nowhere else. Random 256
+//! `?ticket=` on one session's events route (or, issued without a session,
+//! on the caller's notification stream) and nowhere else. Random 256
 //! bits, stored only as SHA-256; reusable until it expires (the browser
 //! reconnects on its own), and dead as soon as the user's tokens are
 //! revoked: it carries the token version, which the access policy checks.
@@ -21,14 +22,14 @@ pub async fn issue(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     token_version: i32,
-    session_id: Uuid,
+    session_id: Option<Uuid>,
     ttl_secs: i64,
 ) -> ApiResult<String> {
     let ticket = secrets::random_token(32);
     crate::sql!("tickets/issue.sql")
         .bind::<Bytea, _>(secrets::sha256(&ticket))
         .bind::<SqlUuid, _>(user_id)
-        .bind::<SqlUuid, _>(session_id)
+        .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(session_id)
         .bind::<Integer, _>(token_version)
         .bind::<diesel::sql_types::Double, _>(ttl_secs as f64)
         .execute(conn)
@@ -40,8 +41,9 @@ pub async fn issue(
 pub struct Ticket {
     #[diesel(sql_type = SqlUuid)]
     pub user_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    pub session_id: Uuid,
+    /// `None`: a ticket for the caller's notification stream.
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    pub session_id: Option<Uuid>,
     #[diesel(sql_type = Integer)]
     pub token_version: i32,
     #[diesel(sql_type = Timestamptz)]

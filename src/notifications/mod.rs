@@ -6,13 +6,15 @@
 //! however many people are to be told, and a server killed right after its
 //! 201 loses nothing, since the notifier reads what committed.
 
+pub mod live;
 pub mod mentions;
 pub mod notifier;
 pub mod routes;
+pub mod stream_routes;
 pub mod watches;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.configure(routes::routes).configure(watches::routes);
+    cfg.configure(routes::routes).configure(stream_routes::routes).configure(watches::routes);
 }
 
 crate::db_enum! {

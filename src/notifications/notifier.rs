@@ -87,7 +87,13 @@ pub async fn run(hub: Arc<EventHub>, every: Duration) {
         let Ok(mut conn) = crate::db::pool::conn(&hub.pool).await else { continue };
         loop {
             match derive_once(&mut conn).await {
-                Ok(true) => continue,
+                Ok(true) => {
+                    // Items may have been written: the inbox pump reads
+                    // them now, and announces them to the other instances.
+                    hub.touch();
+                    hub.ring_inbox();
+                    continue;
+                }
                 Ok(false) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "deriving notifications");

@@ -18,6 +18,12 @@ use crate::http::Page;
 use crate::notifications::Reason;
 use crate::schema::users;
 
+impl NotificationView {
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     id: Uuid,
@@ -115,7 +121,30 @@ pub async fn inbox(
         .get_result(conn)
         .await?;
     let page = Page::from_rows(rows, limit, |r| InboxKey(r.updated_at, r.id));
-    let mut actor_ids: Vec<Uuid> = page.items.iter().flat_map(|r| r.actor_ids.iter().copied()).collect();
+    let items = views_of(conn, page.items).await?;
+    Ok(Inbox { items, next_cursor: page.next_cursor, unread_count: count.n })
+}
+
+/// The items `ids` of `user_id`'s inbox that the inbox would show now, as it
+/// would show them (the live stream's `notification` events).
+#[tracing::instrument(skip_all)]
+pub async fn by_ids(
+    conn: &mut AsyncPgConnection,
+    (user_id, version): (Uuid, i32),
+    ids: &[Uuid],
+) -> ApiResult<Vec<NotificationView>> {
+    let rows: Vec<Row> = crate::sql!("notification/by_ids.sql")
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Integer, _>(version)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+        .await?;
+    views_of(conn, rows).await
+}
+
+/// Rows made whole: each with its actors' user views.
+async fn views_of(conn: &mut AsyncPgConnection, rows: Vec<Row>) -> ApiResult<Vec<NotificationView>> {
+    let mut actor_ids: Vec<Uuid> = rows.iter().flat_map(|r| r.actor_ids.iter().copied()).collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
     let actors: HashMap<Uuid, UserView> = users::table
@@ -126,21 +155,23 @@ pub async fn inbox(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let page = page.map(|r| NotificationView {
-        id: r.id,
-        reason: r.reason,
-        thread: NotifiedThread {
-            id: r.thread_id,
-            title: r.title,
-            session_id: r.session_id,
-            group_id: r.group_id,
-            paragraph_id: r.paragraph_id,
-        },
-        latest_comment_id: r.latest_comment_id,
-        new_count: r.new_count,
-        actors: r.actor_ids.iter().filter_map(|a| actors.get(a).cloned()).collect(),
-        unread: r.unread,
-        updated_at: r.updated_at,
-    });
-    Ok(Inbox { items: page.items, next_cursor: page.next_cursor, unread_count: count.n })
+    Ok(rows
+        .into_iter()
+        .map(|r| NotificationView {
+            id: r.id,
+            reason: r.reason,
+            thread: NotifiedThread {
+                id: r.thread_id,
+                title: r.title,
+                session_id: r.session_id,
+                group_id: r.group_id,
+                paragraph_id: r.paragraph_id,
+            },
+            latest_comment_id: r.latest_comment_id,
+            new_count: r.new_count,
+            actors: r.actor_ids.iter().filter_map(|a| actors.get(a).cloned()).collect(),
+            unread: r.unread,
+            updated_at: r.updated_at,
+        })
+        .collect())
 }

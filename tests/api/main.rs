@@ -43,6 +43,7 @@ mod moderation_roles;
 mod modlog;
 mod notifications_changes;
 mod notifications_exactly_once;
+mod notifications_live;
 mod notifications_mentions;
 mod notifications_reads;
 mod notifications_reply;

@@ -287,6 +287,7 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
         describe::<schema::comment_mentions::table>("comment_mentions"),
         describe::<schema::blocks::table>("blocks"),
+        describe::<schema::inbox_events::table>("inbox_events"),
     ]
     .concat();
     known.sort();

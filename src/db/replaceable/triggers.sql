@@ -767,3 +767,28 @@ END $$;
 CREATE FUNCTION r.event_horizon() RETURNS bigint LANGUAGE sql STABLE AS $$
     SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
 $$;
+
+-- NOTIFICATIONS (src/notifications/): the inbox is written by the notifier
+-- alone, after the fact; the one rule here is that a read mark which comes
+-- to cover an item's latest comment tells the recipient's live streams
+-- (`notification.read` in inbox_events, src/notifications/live.rs). One
+-- read state: the item is read exactly when the mark covers it, whichever
+-- way the mark rose (reading the thread, marking the item read, posting).
+--
+-- WHICH COLUMNS EACH TRIGGER WATCHES
+--   thread_reads   AFTER INSERT OR UPDATE OF seq   thread_reads_cover        inbox_events
+--
+-- It reads the one item of (reader, thread) by its unique key and locks
+-- nothing, so it adds no step to the write protocol.
+CREATE FUNCTION r.thread_reads_cover() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO inbox_events (recipient_id, kind, ids)
+    SELECT NEW.user_id, 'notification.read', ARRAY[n.id]
+      FROM notifications n
+     WHERE n.recipient_id = NEW.user_id AND n.thread_id = NEW.thread_id
+       AND n.latest_seq <= NEW.seq
+       AND (TG_OP = 'INSERT' OR n.latest_seq > OLD.seq);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER thread_reads_cover AFTER INSERT OR UPDATE OF seq ON thread_reads
+    FOR EACH ROW EXECUTE FUNCTION r.thread_reads_cover();

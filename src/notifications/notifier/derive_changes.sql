@@ -80,30 +80,35 @@ WITH ev AS (
       FROM told t
       JOIN fresh f ON f.recipient_id = t.recipient AND f.event_xid = t.xid AND f.event_id = t.event_id
      GROUP BY t.recipient, t.thread_id
+), upserted AS (
+    INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
+                                    latest_comment_id, latest_seq, new_count, actor_ids, updated_at)
+    SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
+           0, actor_ids, now()
+      FROM item
+     ORDER BY recipient, thread_id
+    ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
+        reason = CASE
+            WHEN EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = n.recipient_id
+                            AND r.session_id = n.session_id AND r.thread_id = n.thread_id AND r.seq >= n.latest_seq)
+              OR array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
+                                EXCLUDED.reason)
+               < array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
+                                n.reason)
+            THEN EXCLUDED.reason ELSE n.reason END,
+        new_count = CASE
+            WHEN EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = n.recipient_id
+                            AND r.session_id = n.session_id AND r.thread_id = n.thread_id AND r.seq >= n.latest_seq)
+            THEN 0 ELSE n.new_count END,
+        actor_ids = ARRAY(SELECT DISTINCT a FROM unnest(n.actor_ids || EXCLUDED.actor_ids) AS a),
+        latest_comment_id = CASE WHEN EXCLUDED.latest_seq > n.latest_seq
+                                 THEN EXCLUDED.latest_comment_id ELSE n.latest_comment_id END,
+        latest_seq = greatest(n.latest_seq, EXCLUDED.latest_seq),
+        paragraph_id = EXCLUDED.paragraph_id,
+        session_id = EXCLUDED.session_id,
+        updated_at = now()
+    RETURNING n.id, n.recipient_id
 )
-INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
-                                latest_comment_id, latest_seq, new_count, actor_ids, updated_at)
-SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
-       0, actor_ids, now()
-  FROM item
- ORDER BY recipient, thread_id
-ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
-    reason = CASE
-        WHEN EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = n.recipient_id
-                        AND r.session_id = n.session_id AND r.thread_id = n.thread_id AND r.seq >= n.latest_seq)
-          OR array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
-                            EXCLUDED.reason)
-           < array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
-                            n.reason)
-        THEN EXCLUDED.reason ELSE n.reason END,
-    new_count = CASE
-        WHEN EXISTS (SELECT 1 FROM thread_reads r WHERE r.user_id = n.recipient_id
-                        AND r.session_id = n.session_id AND r.thread_id = n.thread_id AND r.seq >= n.latest_seq)
-        THEN 0 ELSE n.new_count END,
-    actor_ids = ARRAY(SELECT DISTINCT a FROM unnest(n.actor_ids || EXCLUDED.actor_ids) AS a),
-    latest_comment_id = CASE WHEN EXCLUDED.latest_seq > n.latest_seq
-                             THEN EXCLUDED.latest_comment_id ELSE n.latest_comment_id END,
-    latest_seq = greatest(n.latest_seq, EXCLUDED.latest_seq),
-    paragraph_id = EXCLUDED.paragraph_id,
-    session_id = EXCLUDED.session_id,
-    updated_at = now()
+-- Each item created or changed goes to its recipient's live streams.
+INSERT INTO inbox_events (recipient_id, kind, ids)
+SELECT recipient_id, 'notification', ARRAY[id] FROM upserted ORDER BY recipient_id, id

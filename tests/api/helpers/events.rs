@@ -38,10 +38,27 @@ impl TestApp {
         query: &str,
         last_event_id: Option<&str>,
     ) -> EventStream {
-        let mut req = self
-            .client
-            .get(self.url(&format!("/sessions/{session_id}/events{query}")))
-            .header("accept", "text/event-stream");
+        self.open_sse(&format!("/sessions/{session_id}/events{query}"), token, last_event_id).await
+    }
+
+    /// Opens the caller's notification stream, `GET /me/notifications/events{query}`.
+    pub async fn open_inbox_events(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> EventStream {
+        self.open_sse(&format!("/me/notifications/events{query}"), token, last_event_id).await
+    }
+
+    /// Opens `path` as an SSE client.
+    pub async fn open_sse(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> EventStream {
+        let mut req = self.client.get(self.url(path)).header("accept", "text/event-stream");
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }

@@ -1,0 +1,1 @@
+SELECT xid, id FROM event_watermarks WHERE name = 'inbox_pruned'
