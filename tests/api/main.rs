@@ -42,6 +42,7 @@ mod moderation_locks_and_bans;
 mod moderation_roles;
 mod modlog;
 mod notifications_changes;
+mod notifications_crash;
 mod notifications_exactly_once;
 mod notifications_live;
 mod notifications_mentions;
