@@ -254,6 +254,61 @@ if [[ -n "${AB:-}" ]] && wants ab; then
         done
     } >>"$RESULTS"
 fi
+# Posting while many are to be told: the hot paragraph's threads at 64
+# connections, with no watchers and with 2,000 members watching (1,000 the
+# session, 1,000 the paragraph), alternating W_ROUNDS times in one run. The
+# notifier is left to catch up before every step, and how long it took after
+# each step is recorded: posting must not wait for it, and it must not fall
+# behind for good.
+if wants watchers; then
+    W_ROUNDS="${W_ROUNDS:-2}"
+    "${PSQL[@]}" -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO users (id, username, email, display_name, password_hash)
+SELECT ('00000000-0000-7000-a000-' || lpad(n::text, 12, '0'))::uuid, 'watcher' || n,
+       'watcher' || n || '@bench.invalid', 'Watcher ' || n, 'no password'
+  FROM generate_series(1, 2000) n
+ON CONFLICT DO NOTHING;
+INSERT INTO memberships (group_id, user_id, role)
+SELECT g.id, u.id, 'member' FROM groups g, users u
+ WHERE g.slug = 'pilcrow-bench' AND u.id::text LIKE '00000000-0000-7000-a000-%'
+ON CONFLICT DO NOTHING;
+SQL
+    read -r HOT_SESSION HOT_PARAGRAPH < <("${PSQL[@]}" -tA -F' ' -c         "SELECT session_id, paragraph_id FROM threads WHERE id = '$(head -1 "$OUT/hot_threads.txt")'")
+    watchers_off() { "${PSQL[@]}" -c "DELETE FROM watches WHERE user_id::text LIKE '00000000-0000-7000-a000-%'" >/dev/null; }
+    watchers_on() {
+        "${PSQL[@]}" -v ON_ERROR_STOP=1 -c "
+INSERT INTO watches (user_id, scope, scope_id, in_session, level)
+SELECT ('00000000-0000-7000-a000-' || lpad(n::text, 12, '0'))::uuid,
+       CASE WHEN n <= 1000 THEN 'session' ELSE 'paragraph' END,
+       CASE WHEN n <= 1000 THEN '$HOT_SESSION'::uuid ELSE '$HOT_PARAGRAPH'::uuid END,
+       CASE WHEN n <= 1000 THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE '$HOT_SESSION'::uuid END,
+       'watching'
+  FROM generate_series(1, 2000) n ON CONFLICT DO NOTHING" >/dev/null
+    }
+    # Seconds until the notifier has derived everything logged so far.
+    settle() {
+        local top started=$SECONDS
+        top="$("${PSQL[@]}" -tAc "SELECT coalesce(max(xid), 0) || ' ' || coalesce(max(id), 0) FROM session_events
+                                  WHERE xid = (SELECT max(xid) FROM session_events)")"
+        until "${PSQL[@]}" -tAc "SELECT (xid, id) >= (${top% *}, ${top#* }) FROM notifier_cursor" | grep -q t; do
+            (( SECONDS - started > 900 )) && { log "the notifier did not catch up in 900 s"; break; }
+            sleep 0.2
+        done
+        echo $(( SECONDS - started ))
+    }
+    warm hot
+    for round in $(seq 1 "$W_ROUNDS"); do
+        watchers_off; settle >/dev/null
+        wrk_step "post, hot paragraph, no watchers ($round)" hot 64
+        lag_off="$(settle)"
+        watchers_on; settle >/dev/null
+        wrk_step "post, hot paragraph, 2,000 watching ($round)" hot 64
+        lag_on="$(settle)"
+        echo "| notifier caught up after round $round: no watchers ${lag_off} s, 2,000 watching ${lag_on} s | | | | | |" >>"$RESULTS"
+        log "notifier caught up: ${lag_off} s / ${lag_on} s"
+    done
+    watchers_off
+fi
 if wants counts; then
     warm counts
     wrk_step "counts @1M comments, anonymous" counts 8
