@@ -7,6 +7,7 @@
 //! 201 loses nothing, since the notifier reads what committed.
 
 pub mod notifier;
+pub mod push;
 pub mod routes;
 pub mod watches;
 
