@@ -83,10 +83,8 @@ mod tests {
     fn a_generated_key_parses_and_signs_what_its_public_key_verifies() {
         let key = VapidKey::parse(&VapidKey::generate()).expect("valid");
         let header = key.authorization("https://push.example", "mailto:a@example.org", 1_000);
-        let (t, k) = header
-            .strip_prefix("vapid t=")
-            .and_then(|rest| rest.split_once(", k="))
-            .expect("vapid t=…, k=…");
+        let (t, k) =
+            header.strip_prefix("vapid t=").and_then(|rest| rest.split_once(", k=")).expect("vapid t=…, k=…");
         assert_eq!(k, key.public_key());
         let public = URL_SAFE_NO_PAD.decode(k).unwrap();
         assert_eq!(public.len(), 65);

@@ -185,10 +185,7 @@ pub async fn subscribe(
     let Some(inserted) = inserted else {
         return Err(ApiError::unprocessable(
             ErrorCode::TooManyPushSubscriptions,
-            format!(
-                "at most {} push subscriptions per user: remove one first",
-                state.push.max_subscriptions
-            ),
+            format!("at most {} push subscriptions per user: remove one first", state.push.max_subscriptions),
         ));
     };
     Ok(HttpResponse::Created().json(SubscriptionId { id: inserted.id }))
@@ -208,8 +205,10 @@ pub async fn list_subscriptions(state: AppState, caller: Caller) -> ApiResult<we
         .select((push_subscriptions::id, push_subscriptions::endpoint, push_subscriptions::created_at))
         .load(&mut conn)
         .await?;
-    let items =
-        rows.into_iter().map(|(id, endpoint, created_at)| SubscriptionView { id, endpoint, created_at }).collect();
+    let items = rows
+        .into_iter()
+        .map(|(id, endpoint, created_at)| SubscriptionView { id, endpoint, created_at })
+        .collect();
     Ok(web::Json(SubscriptionList { items }))
 }
 

@@ -73,8 +73,8 @@ struct Due {
     reason: String,
     #[diesel(sql_type = Integer)]
     new_count: i32,
-    #[diesel(sql_type = Text)]
-    title: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    title: Option<String>,
     #[diesel(sql_type = Bool)]
     public_group: bool,
     #[diesel(sql_type = Array<Text>)]
@@ -99,7 +99,7 @@ fn payload(due: &Due) -> serde_json::Value {
     });
     if due.public_group {
         body["reason"] = due.reason.clone().into();
-        body["title"] = due.title.chars().take(TITLE_CHARS).collect::<String>().into();
+        body["title"] = due.title.as_ref().map(|t| t.chars().take(TITLE_CHARS).collect::<String>()).into();
         body["new_count"] = due.new_count.into();
         body["actors"] = due.actors.iter().take(5).cloned().collect::<Vec<_>>().into();
     }
@@ -255,14 +255,15 @@ pub async fn push_once(pool: &crate::db::pool::Pool, push: &Arc<Push>) -> ApiRes
         let push = push.clone();
         async move { (o.notification_id, o.subscription_id, send(&push, &o, deadline).await) }
     });
-    let outcomes: Vec<(Uuid, Uuid, Outcome)> = futures_util::stream::iter(sends)
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let outcomes: Vec<(Uuid, Uuid, Outcome)> =
+        futures_util::stream::iter(sends).buffer_unordered(concurrency).collect().await;
 
     let mut conn = crate::db::pool::conn(pool).await?;
-    let gone: Vec<Uuid> =
-        outcomes.iter().filter(|(_, _, o)| *o == Outcome::Gone).map(|(_, subscription, _)| *subscription).collect();
+    let gone: Vec<Uuid> = outcomes
+        .iter()
+        .filter(|(_, _, o)| *o == Outcome::Gone)
+        .map(|(_, subscription, _)| *subscription)
+        .collect();
     if !gone.is_empty() {
         diesel::delete(push_subscriptions::table.filter(push_subscriptions::id.eq_any(&gone)))
             .execute(&mut conn)
@@ -332,7 +333,7 @@ mod tests {
             reason: "answer_accepted".into(),
             new_count: i32::MAX,
             // Control characters escape to six bytes each in JSON.
-            title: "\u{1}".repeat(200),
+            title: Some("\u{1}".repeat(200)),
             public_group: true,
             actors: vec!["x".repeat(64); 20],
             subscription_id: Uuid::new_v4(),
