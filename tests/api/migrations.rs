@@ -283,6 +283,7 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_deliveries::table>("notification_deliveries"),
         describe::<schema::watches::table>("watches"),
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
+        describe::<schema::push_subscriptions::table>("push_subscriptions"),
     ]
     .concat();
     known.sort();

@@ -8,11 +8,11 @@ WITH due AS (
      WHERE pushed_for IS DISTINCT FROM updated_at
        AND (push_not_before IS NULL OR push_not_before <= now())
      ORDER BY updated_at
-     LIMIT $1
+     LIMIT $1::bigint
        FOR UPDATE SKIP LOCKED
 )
 UPDATE notifications n
-   SET push_not_before = now() + make_interval(secs => $2)
+   SET push_not_before = now() + make_interval(secs => $2::float8)
   FROM due
  WHERE n.id = due.id
 RETURNING n.id, n.updated_at, n.push_attempts, n.push_retry

@@ -3,8 +3,8 @@
 -- Not done: the subscriptions $4 are owed it, tried again after $5 seconds;
 -- if the row changed meanwhile, the newer change is owed to everyone.
 UPDATE notifications
-   SET pushed_for = CASE WHEN $3 THEN $2 ELSE pushed_for END,
+   SET pushed_for = CASE WHEN $3::boolean THEN $2::timestamptz ELSE pushed_for END,
        push_attempts = CASE WHEN NOT $3 AND updated_at = $2 THEN push_attempts + 1 ELSE 0 END,
-       push_retry = CASE WHEN NOT $3 AND updated_at = $2 THEN $4 END,
-       push_not_before = CASE WHEN $3 THEN NULL ELSE now() + make_interval(secs => $5) END
- WHERE id = $1
+       push_retry = CASE WHEN NOT $3 AND updated_at = $2 THEN $4::uuid[] END,
+       push_not_before = CASE WHEN $3 THEN NULL ELSE now() + make_interval(secs => $5::float8) END
+ WHERE id = $1::uuid

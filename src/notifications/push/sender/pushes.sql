@@ -18,7 +18,7 @@ SELECT n.id AS notification_id, n.thread_id, n.reason, n.new_count, t.title,
   CROSS JOIN LATERAL r.caller_access(n.group_id, n.recipient_id, rcpt.token_version) a
   LEFT JOIN thread_reads rd ON rd.user_id = n.recipient_id AND rd.session_id = n.session_id
                            AND rd.thread_id = n.thread_id
- WHERE n.id = ANY($1)
+ WHERE n.id = ANY($1::uuid[])
    AND a.readable AND NOT a.banned
    AND (NOT t.hidden OR (n.reason = 'moderation' AND t.author_id = n.recipient_id))
    AND (rd.seq IS NULL OR rd.seq < n.latest_seq)
