@@ -6,7 +6,8 @@
 # itself (`pilcrow healthcheck`), so no curl is needed.
 #
 #   docker build -t pilcrow .
-#   docker run -e DATABASE_URL=... -e PILCROW__AUTH__JWT_SECRET=... -p 8080:8080 pilcrow
+#   docker run -e DATABASE_URL=... -e PILCROW__AUTH__JWT_SECRET=... \
+#     -e PILCROW__PUSH__VAPID_PRIVATE_KEY=... -p 8080:8080 pilcrow   (docker run --rm pilcrow vapid-key)
 #
 # The image has no PostgreSQL server: set DATABASE_URL (see compose.yaml).
 

@@ -51,6 +51,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub events: EventsSettings,
     pub notifications: NotificationsSettings,
+    pub push: PushSettings,
     pub cache: CacheSettings,
     pub search: SearchSettings,
     pub cpu: CpuSettings,
@@ -138,6 +139,27 @@ pub struct EventsSettings {
 pub struct NotificationsSettings {
     pub derive_interval_ms: u64,
     pub client_poll_interval_secs: u64,
+}
+
+/// Web Push (src/notifications/push/): see `[push]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushSettings {
+    /// The VAPID key: a P-256 private scalar, 32 bytes in base64url.
+    #[serde(default)]
+    pub vapid_private_key: Option<SecretString>,
+    /// Who runs this server, for push services: `mailto:` or `https:`.
+    pub subject: String,
+    /// Endpoints on loopback, private or link-local addresses, and plain
+    /// `http`, are accepted (tests only).
+    pub allow_private_endpoints: bool,
+    pub max_subscriptions_per_user: i64,
+    pub interval_ms: u64,
+    pub batch: i64,
+    pub ttl_secs: u64,
+    pub request_timeout_ms: u64,
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub max_attempts: i16,
 }
 
 /// In-process caches: see `[cache]` in config/default.toml.
@@ -332,7 +354,43 @@ impl Settings {
                  set PILCROW__AUTH__JWT_SECRET"
             );
         }
+        match &self.push.vapid_private_key {
+            Some(key) => {
+                crate::notifications::push::keys::VapidKey::parse(key.expose_secret())
+                    .context("push.vapid_private_key")?;
+            }
+            None if self.environment == Environment::Production => bail!(
+                "production needs a VAPID key for Web Push: set PILCROW__PUSH__VAPID_PRIVATE_KEY \
+                 (`pilcrow vapid-key` makes one)"
+            ),
+            None => {}
+        }
+        let subject = &self.push.subject;
+        if !(subject.starts_with("mailto:") || subject.starts_with("https://")) {
+            bail!("push.subject must be a mailto: or https: URL, not {subject:?}");
+        }
         Ok(())
+    }
+
+    /// The configured VAPID key or, outside production, one kept under the
+    /// data directory (made on first use), so browsers' subscriptions, which
+    /// are bound to the key, survive a restart.
+    pub fn vapid_key(&self) -> anyhow::Result<crate::notifications::push::keys::VapidKey> {
+        use crate::notifications::push::keys::VapidKey;
+        if let Some(key) = &self.push.vapid_private_key {
+            return VapidKey::parse(key.expose_secret());
+        }
+        let path = self.database.data_dir.join("vapid_private_key");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            if let Ok(key) = VapidKey::parse(existing.trim()) {
+                return Ok(key);
+            }
+        }
+        std::fs::create_dir_all(&self.database.data_dir)
+            .with_context(|| format!("creating {}", self.database.data_dir.display()))?;
+        let encoded = VapidKey::generate();
+        write_private(&path, &encoded)?;
+        VapidKey::parse(&encoded)
     }
 
     /// Where a reset mail links: `mail.reset_link`, or the reset page under

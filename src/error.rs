@@ -71,6 +71,12 @@ pub enum ErrorCode {
     NotAuthor,
     NotFound,
     PayloadTooLarge,
+    /// A push endpoint that is plain `http`.
+    PushEndpointInsecure,
+    /// A push endpoint whose host is, or resolves to, an address that is not public.
+    PushEndpointNotPublic,
+    /// A push endpoint whose host does not resolve.
+    PushEndpointUnresolvable,
     RateLimited,
     RefreshTokenReused,
     RequestTimeout,
@@ -91,6 +97,8 @@ pub enum ErrorCode {
     DeadlineExceeded,
     /// The instance holds as many live event streams as it may.
     TooManyStreams,
+    /// The user holds `push.max_subscriptions_per_user` push subscriptions already.
+    TooManyPushSubscriptions,
 }
 
 impl ErrorCode {

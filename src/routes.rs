@@ -30,6 +30,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::questions::routes)
         .configure(crate::unread::routes)
         .configure(crate::notifications::routes)
+        .configure(crate::notifications::push::routes::routes)
         .configure(crate::search::routes);
 }
 

@@ -324,6 +324,7 @@ diesel::table! {
 diesel::joinable!(event_tickets -> users (user_id));
 diesel::joinable!(event_tickets -> reading_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
@@ -384,6 +385,10 @@ diesel::table! {
         new_count -> Int4,
         actor_ids -> Array<Uuid>,
         updated_at -> Timestamptz,
+        pushed_for -> Nullable<Timestamptz>,
+        push_not_before -> Nullable<Timestamptz>,
+        push_attempts -> Int2,
+        push_retry -> Nullable<Array<Uuid>>,
     }
 }
 
@@ -442,6 +447,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_subscriptions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        endpoint -> Text,
+        p256dh -> Bytea,
+        auth -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 /// SQL types Diesel does not define.
 pub mod sql_types {
     /// PostgreSQL's `tsvector` (full-text search documents), only ever
@@ -494,4 +511,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     comment_mentions,
     blocks,
     inbox_events,
+    push_subscriptions,
 );

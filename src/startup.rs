@@ -133,6 +133,7 @@ impl Application {
             )?,
             search_max_matches: settings.search.max_matches.max(1),
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
+            push: std::sync::Arc::new(crate::notifications::push::Push::new(&settings)?),
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
@@ -141,6 +142,7 @@ impl Application {
             state.events.clone(),
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),
         ));
+        tokio::spawn(crate::notifications::push::sender::run(state.events.clone(), state.push.clone()));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

@@ -47,6 +47,8 @@ pub struct SharedState {
     pub search_max_matches: i64,
     /// Sent as `X-Poll-Interval` with the inbox (`notifications.client_poll_interval_secs`).
     pub notification_poll_secs: u64,
+    /// Web Push: the VAPID key, subscription rules and the pusher's client.
+    pub push: std::sync::Arc<crate::notifications::push::Push>,
 }
 
 /// One per worker, built on its thread.

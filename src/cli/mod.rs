@@ -57,6 +57,10 @@ enum Command {
     /// Print the OpenAPI document (needs no server, database or configuration),
     /// so a frontend's CI can generate its client from the binary alone.
     Openapi,
+    /// Print a new VAPID key pair for Web Push (needs no server or
+    /// configuration): the private key for `push.vapid_private_key`, and the
+    /// public key browsers will see.
+    VapidKey,
     /// Exit 0 when the server on this machine answers /health (for container health checks).
     Healthcheck {
         /// Default: the configured port on 127.0.0.1.
@@ -92,6 +96,13 @@ pub fn main() -> i32 {
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
+    if let Command::VapidKey = command {
+        let private = crate::notifications::push::keys::VapidKey::generate();
+        let key = crate::notifications::push::keys::VapidKey::parse(&private)?;
+        println!("PILCROW__PUSH__VAPID_PRIVATE_KEY={private}");
+        println!("# public key (GET /api/v1/push/public-key): {}", key.public_key());
+        return Ok(());
+    }
     if let Command::Openapi = command {
         let document = crate::routes::openapi_document().to_pretty_json().context("writing the document")?;
         println!("{document}");
@@ -125,7 +136,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let (mut conn, _cluster) = connect(&settings).await?;
                 demo::run(&mut conn, &settings).await
             }
-            Command::Healthcheck { .. } | Command::Openapi => Ok(()),
+            Command::Healthcheck { .. } | Command::Openapi | Command::VapidKey => Ok(()),
         }
     })
 }

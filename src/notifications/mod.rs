@@ -1,6 +1,6 @@
 //! In-app notifications: who is told what, derived after the fact from the
 //! committed event log (`notifier`), the inbox and its read state (`routes`),
-//! and watch levels (`watches`).
+//! watch levels (`watches`), and Web Push to subscribed browsers (`push`).
 //!
 //! A write never notifies anyone itself: posting a comment costs the same
 //! however many people are to be told, and a server killed right after its
@@ -9,6 +9,7 @@
 pub mod live;
 pub mod mentions;
 pub mod notifier;
+pub mod push;
 pub mod routes;
 pub mod stream_routes;
 pub mod watches;

@@ -288,6 +288,7 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::comment_mentions::table>("comment_mentions"),
         describe::<schema::blocks::table>("blocks"),
         describe::<schema::inbox_events::table>("inbox_events"),
+        describe::<schema::push_subscriptions::table>("push_subscriptions"),
     ]
     .concat();
     known.sort();

@@ -231,6 +231,7 @@ async fn production_logs_json_whatever_the_configured_format() {
             .env("PILCROW_ENV", "production")
             .env("DATABASE_URL", url)
             .env("PILCROW__AUTH__JWT_SECRET", "y".repeat(48))
+            .env("PILCROW__PUSH__VAPID_PRIVATE_KEY", pilcrow::notifications::push::keys::VapidKey::generate())
             .env("PILCROW__LOG__FORMAT", "pretty")
             .env("RUST_LOG", "info")
             .output()

@@ -35,6 +35,8 @@ pub fn test_settings() -> Settings {
     settings.database.pool_size = 8;
     settings.database.pool_timeout_ms = 1500;
     settings.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4()).into());
+    // Not the development key kept under data_dir: tests run in parallel.
+    settings.push.vapid_private_key = Some(pilcrow::notifications::push::keys::VapidKey::generate().into());
     // Every test comes from 127.0.0.1 and many post in bulk (concurrency
     // tests post hundreds of comments): rate limits and the per-client share
     // of the hashing queue are off here, and tests/api/rate_limits.rs turns
