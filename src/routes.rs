@@ -29,6 +29,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::questions::routes)
         .configure(crate::unread::routes)
         .configure(crate::notifications::routes)
+        .configure(crate::mailing::routes)
         .configure(crate::search::routes);
 }
 

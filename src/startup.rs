@@ -34,6 +34,7 @@ pub struct Application {
     cluster: Option<Cluster>,
     events: std::sync::Arc<crate::events::EventHub>,
     kept_responses: std::sync::Arc<crate::versions::kept::KeptResponses>,
+    mailing: std::sync::Arc<crate::mailing::Mailing>,
 }
 
 /// Where requests' connections go, and where migrations, LISTEN and
@@ -101,6 +102,7 @@ impl Application {
         )?);
         let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
+        let mailing = std::sync::Arc::new(crate::mailing::Mailing::new(&settings, pool.clone(), &secret)?);
         let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
@@ -131,6 +133,7 @@ impl Application {
             )?,
             search_max_matches: settings.search.max_matches.max(1),
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
+            mailing: mailing.clone(),
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::notifier::run(
@@ -150,7 +153,7 @@ impl Application {
         let kept_responses = state.kept_responses.clone();
         let server = run(listener, state, pools, &settings, workers)?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, metrics, cluster, events, kept_responses })
+        Ok(Self { port, server, metrics, cluster, events, kept_responses, mailing })
     }
 
     pub fn port(&self) -> u16 {
@@ -165,6 +168,11 @@ impl Application {
     /// Responses kept by version (how often they were reused).
     pub fn kept_responses(&self) -> std::sync::Arc<crate::versions::kept::KeptResponses> {
         self.kept_responses.clone()
+    }
+
+    /// Notification mail of this instance (to run a digest round as of a given time).
+    pub fn mailing(&self) -> std::sync::Arc<crate::mailing::Mailing> {
+        self.mailing.clone()
     }
 
     /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.

@@ -45,6 +45,8 @@ pub struct SharedState {
     pub search_max_matches: i64,
     /// Sent as `X-Poll-Interval` with the inbox (`notifications.client_poll_interval_secs`).
     pub notification_poll_secs: u64,
+    /// Notification mail, address verification and unsubscribe (src/mailing/).
+    pub mailing: std::sync::Arc<crate::mailing::Mailing>,
 }
 
 /// One per worker, built on its thread.

@@ -42,6 +42,8 @@ mod moderation_roles;
 mod modlog;
 mod notifications_changes;
 mod notifications_exactly_once;
+mod notifications_mail_settings;
+mod notifications_mail_verification;
 mod notifications_reads;
 mod notifications_reply;
 mod notifications_visibility;

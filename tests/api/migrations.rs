@@ -218,6 +218,7 @@ macro_rules! tuple_columns {
         }
     };
 }
+tuple_columns!(A, B, C);
 tuple_columns!(A, B, C, D);
 tuple_columns!(A, B, C, D, E);
 tuple_columns!(A, B, C, D, E, F);
@@ -283,6 +284,10 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_deliveries::table>("notification_deliveries"),
         describe::<schema::watches::table>("watches"),
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
+        describe::<schema::email_verifications::table>("email_verifications"),
+        describe::<schema::notification_settings::table>("notification_settings"),
+        describe::<schema::notification_mails::table>("notification_mails"),
+        describe::<schema::notification_digests::table>("notification_digests"),
     ]
     .concat();
     known.sort();

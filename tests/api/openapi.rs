@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 7] = [
+const ANONYMOUS_ONLY: [&str; 8] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
@@ -15,6 +15,7 @@ const ANONYMOUS_ONLY: [&str; 7] = [
     "post /api/v1/auth/refresh",
     "post /api/v1/auth/password-reset",
     "post /api/v1/auth/password-reset/confirm",
+    "post /api/v1/auth/verify-email",
 ];
 
 async fn document() -> Value {

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub events: std::sync::Arc<pilcrow::events::EventHub>,
     /// The instance's kept responses (to see whether one was reused).
     pub kept_responses: std::sync::Arc<pilcrow::versions::kept::KeptResponses>,
+    /// The instance's notification mail (to run a digest round as of a given time).
+    pub mailing: std::sync::Arc<pilcrow::mailing::Mailing>,
     drop_db: bool,
 }
 
@@ -41,6 +43,9 @@ pub fn test_settings() -> Settings {
     // them on with small numbers.
     settings.rate_limit.enabled = false;
     settings.auth.max_hashes_per_client = 1_000;
+    // Registration mails a verification link; without SMTP it is a file under
+    // data_dir, kept with the build's scratch files rather than in ./data.
+    settings.database.data_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-data");
     settings
 }
 
@@ -73,6 +78,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     let address = format!("http://127.0.0.1:{}", app.port());
     let events = app.events();
     let kept_responses = app.kept_responses();
+    let mailing = app.mailing();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -85,6 +91,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
         settings,
         events,
         kept_responses,
+        mailing,
         drop_db: false,
     }
 }

@@ -1,0 +1,57 @@
+//! Notification mail: address verification (`verify`), each reader's mail
+//! settings (`settings`), the immediate mail of replies, mentions and
+//! moderation (`immediate`), daily and weekly digests (`digest`), and
+//! one-click unsubscribe (`unsubscribe`). The texts are built in `compose`.
+//!
+//! What a setting means (`GET /me/notification-settings`):
+//! - `email: "immediate"`: reply, mention and moderation items are mailed
+//!   one by one (`notifications.email_delay_secs` after their latest
+//!   activity, unless read by then), and digests come at the `digest` rhythm.
+//! - `email: "digest"`: no mail per item; digests at the `digest` rhythm.
+//! - `email: "off"`: no notification mail at all, whatever `digest` says.
+//! - `digest: "off"`: no digests.
+//!
+//! Nothing is ever mailed to an address that is not verified, and nothing
+//! is shown that the recipient may not see now: visibility, membership and
+//! bans are checked again in the statement that picks what to send.
+//!
+//! Exactly once across instances, and what a crash does: every mail is sent
+//! inside the transaction that records it (the item's row locked with
+//! `FOR UPDATE SKIP LOCKED`, or the digest's `(user, rhythm, period_end)`
+//! key inserted), and that transaction commits only after the SMTP server
+//! has accepted the message. A failed send rolls back, so the mail is tried
+//! again later: none is lost. A crash after the SMTP server accepted a
+//! message and before the commit sends it again: the one way a repeat can happen.
+
+use secrecy::SecretString;
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::mail::Mailer;
+
+pub mod compose;
+pub mod settings;
+pub mod verify;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(verify::routes).configure(settings::routes);
+}
+
+/// What mail work needs, built once per instance.
+pub struct Mailing {
+    /// The background pool: mail work belongs to no request.
+    pub(crate) pool: Pool,
+    pub(crate) mailer: Mailer,
+    /// Where a verification mail links (`mail.verify_link`).
+    pub(crate) verify_link: String,
+}
+
+impl Mailing {
+    pub fn new(settings: &Settings, pool: Pool, _secret: &SecretString) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            mailer: Mailer::new(settings)?,
+            verify_link: settings.verify_link(),
+        })
+    }
+}
