@@ -140,6 +140,7 @@ impl Application {
             state.events.clone(),
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),
         ));
+        crate::mailing::start(mailing.clone(), &state.events);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

@@ -23,18 +23,24 @@
 //! again later: none is lost. A crash after the SMTP server accepted a
 //! message and before the commit sends it again: the one way a repeat can happen.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use secrecy::SecretString;
 
-use crate::config::Settings;
+use crate::config::{NotificationsSettings, Settings};
 use crate::db::Pool;
+use crate::events::EventHub;
 use crate::mail::Mailer;
 
 pub mod compose;
+pub mod immediate;
 pub mod settings;
+pub mod unsubscribe;
 pub mod verify;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.configure(verify::routes).configure(settings::routes);
+    cfg.configure(verify::routes).configure(settings::routes).configure(unsubscribe::routes);
 }
 
 /// What mail work needs, built once per instance.
@@ -42,16 +48,33 @@ pub struct Mailing {
     /// The background pool: mail work belongs to no request.
     pub(crate) pool: Pool,
     pub(crate) mailer: Mailer,
+    /// The frontend's base URL (`mail.app_url`), without a trailing slash.
+    pub(crate) app_url: String,
     /// Where a verification mail links (`mail.verify_link`).
     pub(crate) verify_link: String,
+    /// `server.public_base_url`, without a trailing slash: unsubscribe URLs
+    /// are this server's.
+    pub(crate) public_base_url: String,
+    pub(crate) unsubscribe: unsubscribe::Keys,
+    pub(crate) settings: NotificationsSettings,
 }
 
 impl Mailing {
-    pub fn new(settings: &Settings, pool: Pool, _secret: &SecretString) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, pool: Pool, secret: &SecretString) -> anyhow::Result<Self> {
         Ok(Self {
             pool,
             mailer: Mailer::new(settings)?,
+            app_url: settings.app_url(),
             verify_link: settings.verify_link(),
+            public_base_url: settings.server.public_base_url.trim_end_matches('/').to_owned(),
+            unsubscribe: unsubscribe::Keys::new(secret),
+            settings: settings.notifications.clone(),
         })
     }
+}
+
+/// Starts the immediate mailer; it ends when the instance shuts down.
+pub fn start(mailing: Arc<Mailing>, hub: &Arc<EventHub>) {
+    let every = Duration::from_millis(mailing.settings.email_interval_ms.max(10));
+    tokio::spawn(immediate::run(mailing, hub.closing(), every));
 }

@@ -1,0 +1,89 @@
+//! One-click unsubscribe exactly as a mailbox provider does it: the URL from
+//! the received List-Unsubscribe header, the form body
+//! `List-Unsubscribe=One-Click`, no credentials. GET changes nothing.
+
+use crate::helpers::{id, spawn_mail_app, to, Mail, SmtpInbox, TestApp};
+
+/// The URL inside `List-Unsubscribe: <…>`, moved to the test server (the
+/// mail names the configured public base URL).
+fn unsubscribe_url(app: &TestApp, mail: &Mail) -> String {
+    let header = mail.header("list-unsubscribe").expect("List-Unsubscribe");
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    url.replace("https://api.reading.example", &app.address)
+}
+
+#[tokio::test]
+async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
+    let mut inbox = SmtpInbox::start().await;
+    let app = spawn_mail_app(&inbox, 1).await;
+    let owner = app.register("owner").await;
+    let alice = app.register_verified(&mut inbox, "alice").await;
+    let bob = app.register("bob").await;
+    let reading = app.reading_with(&owner, "public", &[&alice, &bob]).await;
+    let (sid, para) = (&reading.session_id, reading.paragraph_id(0));
+    let t = id(&app.start_thread(sid, &alice, &para, "a question").await);
+    let b1 = id(&app.comment(&t, &bob, None, "an answer").await);
+    let mail = inbox.next_where(20, |m| to(m, &alice)).await.expect("a reply mail");
+    let url = unsubscribe_url(&app, &mail);
+    let settings = "/me/notification-settings";
+
+    // Opening the link (as a person or a link scanner) changes nothing.
+    let page = app.client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\"") && html.contains("name=\"List-Unsubscribe\""), "{html}");
+    assert_eq!(app.get(settings, Some(&alice.token)).await.expect(200)["email"], "immediate");
+
+    // Bad bodies are refused and change nothing.
+    let bad = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=Maybe")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad =
+        app.client.post(&url).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(bad.status(), 415);
+    assert_eq!(app.get(settings, Some(&alice.token)).await.expect(200)["email"], "immediate");
+
+    // What a mailbox provider sends: the form, no Authorization, no cookies.
+    let done = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        app.get(settings, Some(&alice.token)).await.expect(200),
+        serde_json::json!({"email": "digest", "digest": "daily"}),
+        "the immediate mails stop; digests stay as chosen"
+    );
+
+    // No more such mail: a new episode after reading stays unmailed.
+    app.mark_read(sid, &alice, &t, &b1).await;
+    app.comment(&t, &bob, None, "another answer").await;
+    assert!(inbox.next_where(5, |m| to(m, &alice)).await.is_none(), "mailed after unsubscribing");
+
+    // Tokens are signed: an altered one is unknown.
+    let mut altered = url.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(app.client.get(&altered).send().await.unwrap().status(), 404);
+    let res = app
+        .client
+        .post(&altered)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
