@@ -34,6 +34,7 @@ use crate::events::EventHub;
 use crate::mail::Mailer;
 
 pub mod compose;
+pub mod digest;
 pub mod immediate;
 pub mod settings;
 pub mod unsubscribe;
@@ -71,10 +72,19 @@ impl Mailing {
             settings: settings.notifications.clone(),
         })
     }
+
+    /// One digest round as of `now` (what the background task runs every
+    /// `notifications.digest_interval_secs`): see [`digest::round`].
+    pub async fn digest_round(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<digest::Round> {
+        digest::round(self, now).await
+    }
 }
 
-/// Starts the immediate mailer; it ends when the instance shuts down.
+/// Starts the immediate mailer and the digest rounds; both end when the
+/// instance shuts down.
 pub fn start(mailing: Arc<Mailing>, hub: &Arc<EventHub>) {
     let every = Duration::from_millis(mailing.settings.email_interval_ms.max(10));
-    tokio::spawn(immediate::run(mailing, hub.closing(), every));
+    tokio::spawn(immediate::run(mailing.clone(), hub.closing(), every));
+    let every = Duration::from_secs(mailing.settings.digest_interval_secs.max(1));
+    tokio::spawn(digest::run(mailing, hub.closing(), every));
 }

@@ -42,6 +42,7 @@ mod moderation_roles;
 mod modlog;
 mod notifications_changes;
 mod notifications_exactly_once;
+mod notifications_mail_digest;
 mod notifications_mail_immediate;
 mod notifications_mail_settings;
 mod notifications_mail_unsubscribe;

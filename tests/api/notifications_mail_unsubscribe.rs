@@ -87,3 +87,46 @@ async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
     assert_eq!(res.status(), 404);
 }
 
+#[tokio::test]
+async fn one_click_from_a_digest_stops_the_digests() {
+    let mut inbox = SmtpInbox::start().await;
+    let app = spawn_mail_app(&inbox, 3600).await;
+    let owner = app.register("owner").await;
+    let alice = app.register_verified(&mut inbox, "alice").await;
+    let bob = app.register("bob").await;
+    let reading = app.reading_with(&owner, "public", &[&alice, &bob]).await;
+    let t = id(&app.start_thread(&reading.session_id, &alice, &reading.paragraph_id(0), "a question").await);
+    app.comment(&t, &bob, None, "an answer").await;
+    app.inbox_until(&alice, |i| !crate::helpers::items(i).is_empty()).await;
+
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    assert_eq!(app.mailing.digest_round(tomorrow).await.unwrap().sent, 1);
+    let digest =
+        inbox.next_where(10, |m| to(m, &alice) && m.subject().contains("unread")).await.expect("a digest");
+    let url = unsubscribe_url(&app, &digest);
+    let done = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        app.get("/me/notification-settings", Some(&alice.token)).await.expect(200),
+        serde_json::json!({"email": "immediate", "digest": "off"})
+    );
+
+    // The same unread item in yesterday's period would have made a digest today: none comes.
+    let mut db = app.db().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE notifications SET updated_at = updated_at - interval '1 day'"),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    let round = app.mailing.digest_round(chrono::Utc::now()).await.unwrap();
+    assert_eq!(round.sent, 0, "{round:?}");
+    assert!(inbox.next_where(2, |m| to(m, &alice)).await.is_none());
+}

@@ -101,7 +101,14 @@ impl TestApp {
     /// key, its own port, pool, hub and LISTEN connection.
     pub async fn second_instance(&self) -> TestApp {
         let secret = self.settings.auth.jwt_secret.clone();
-        spawn_app_on(&self.db_url, move |s| s.auth.jwt_secret = secret).await
+        // Mail goes where the first instance's goes, with its links.
+        let (mail, base) = (self.settings.mail.clone(), self.settings.server.public_base_url.clone());
+        spawn_app_on(&self.db_url, move |s| {
+            s.auth.jwt_secret = secret;
+            s.mail = mail;
+            s.server.public_base_url = base;
+        })
+        .await
     }
 
     /// A direct connection to this test's database, for checking what the API wrote.
