@@ -131,6 +131,7 @@ pub async fn unsubscribe_page(state: AppState, token: web::Path<String>) -> ApiR
         Kind::Digest => "notification digests",
     };
     // The token is base64url (checked by `open`): safe inside an attribute.
+    // Relative, so the form posts to the very URL the page came from.
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -139,7 +140,7 @@ pub async fn unsubscribe_page(state: AppState, token: web::Path<String>) -> ApiR
          <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
          <button type=\"submit\">Unsubscribe</button></form>\
          <p>You can choose again at any time in your notification settings.</p></body></html>\n",
-        html_escape(&format!("{}/api/v1/unsubscribe/{}", state.mailing.public_base_url, token.as_str())),
+        html_escape(token.as_str()),
     );
     Ok(page(body))
 }

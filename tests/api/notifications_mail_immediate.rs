@@ -90,3 +90,35 @@ async fn nothing_is_mailed_to_an_unverified_address_or_about_what_was_read_in_ti
     let mails = inbox.drain(6).await;
     assert!(mails.iter().all(|m| !m.body.contains("something rude")), "{mails:?}");
 }
+
+#[tokio::test]
+async fn a_reader_banned_or_gone_during_the_delay_is_not_mailed() {
+    let mut inbox = SmtpInbox::start().await;
+    let app = spawn_mail_app(&inbox, 3).await;
+    let owner = app.register("owner").await;
+    let alice = app.register_verified(&mut inbox, "alice").await;
+    let carol = app.register_verified(&mut inbox, "carol").await;
+    let bob = app.register("bob").await;
+    let public = app.reading_with(&owner, "public", &[&alice, &bob]).await;
+    let private = app.reading_with(&owner, "private", &[&carol, &bob]).await;
+    let ta = id(&app.start_thread(&public.session_id, &alice, &public.paragraph_id(0), "alice asks").await);
+    let tc = id(&app.start_thread(&private.session_id, &carol, &private.paragraph_id(0), "carol asks").await);
+    app.comment(&ta, &bob, None, "an answer for alice").await;
+    app.comment(&tc, &bob, None, "an answer for carol").await;
+    app.inbox_until(&alice, |i| !items(i).is_empty()).await;
+    app.inbox_until(&carol, |i| !items(i).is_empty()).await;
+
+    // Within the delay: alice is banned from the public group, carol leaves the private one.
+    app.post(
+        &format!("/groups/{}/bans", public.group_id),
+        Some(&owner.token),
+        json!({"user_id": alice.id, "reason": "spam"}),
+    )
+    .await
+    .expect(201);
+    app.delete(&format!("/groups/{}/members/me", private.group_id), Some(&carol.token)).await.expect(204);
+
+    let mails = inbox.drain(7).await;
+    let told: Vec<_> = mails.iter().filter(|m| m.header("list-unsubscribe").is_some()).collect();
+    assert!(told.is_empty(), "{told:?}");
+}

@@ -15,7 +15,13 @@ fn unsubscribe_url(app: &TestApp, mail: &Mail) -> String {
 #[tokio::test]
 async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
     let mut inbox = SmtpInbox::start().await;
-    let app = spawn_mail_app(&inbox, 1).await;
+    let smtp = inbox.url.clone();
+    // With CORS on for the frontend, as in production.
+    let app = crate::helpers::spawn_app_with(move |s| {
+        crate::helpers::mail_settings(s, &smtp, 1);
+        s.server.cors_allowed_origins = vec![crate::helpers::APP_URL.to_owned()];
+    })
+    .await;
     let owner = app.register("owner").await;
     let alice = app.register_verified(&mut inbox, "alice").await;
     let bob = app.register("bob").await;
@@ -33,6 +39,8 @@ async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("<form method=\"post\"") && html.contains("name=\"List-Unsubscribe\""), "{html}");
+    let token = url.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("action=\"{token}\"")), "the form posts to the page's own URL: {html}");
     assert_eq!(app.get(settings, Some(&alice.token)).await.expect(200)["email"], "immediate");
 
     // Bad bodies are refused and change nothing.
@@ -65,6 +73,19 @@ async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
         serde_json::json!({"email": "digest", "digest": "daily"}),
         "the immediate mails stop; digests stay as chosen"
     );
+    // The page's button, pressed in a browser (Origin: null under the
+    // server's no-referrer policy): accepted too, and changes nothing more.
+    let button = app
+        .client
+        .post(&url)
+        .header("origin", "null")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(button.status(), 200);
+    assert_eq!(app.get(settings, Some(&alice.token)).await.expect(200)["email"], "digest");
 
     // No more such mail: a new episode after reading stays unmailed.
     app.mark_read(sid, &alice, &t, &b1).await;
