@@ -150,7 +150,8 @@ pub struct NotificationsSettings {
     pub digest_interval_secs: u64,
     /// Readers a digest round reads and mails per page (its memory bound).
     pub digest_batch_size: i64,
-    /// Digests mailed at once within a page, each on its own connection.
+    /// Digests mailed at once within a page, each on its own connection of
+    /// mail's pool (which has this many and one more).
     pub digest_concurrency: usize,
     /// Items listed in one digest at most; the rest are counted.
     pub digest_max_items: i64,

@@ -102,7 +102,15 @@ impl Application {
         )?);
         let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
-        let mailing = std::sync::Arc::new(crate::mailing::Mailing::new(&settings, pool.clone(), &secret)?);
+        // Mail has connections of its own: each mail holds one while the SMTP
+        // server takes it (the mail is recorded in that transaction), which
+        // must not take the live events' turns.
+        let mail_pool = crate::db::build_pool(
+            connector.clone(),
+            settings.notifications.digest_concurrency.max(1) + 1,
+            Duration::from_millis(settings.database.pool_timeout_ms),
+        )?;
+        let mailing = std::sync::Arc::new(crate::mailing::Mailing::new(&settings, mail_pool, &secret)?);
         let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),

@@ -46,7 +46,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// What mail work needs, built once per instance.
 pub struct Mailing {
-    /// The background pool: mail work belongs to no request.
+    /// Mail's own pool (`notifications.digest_concurrency` + 1
+    /// connections, opened when needed): a mail holds a connection while
+    /// the SMTP server takes it.
     pub(crate) pool: Pool,
     pub(crate) mailer: Mailer,
     /// The frontend's base URL (`mail.app_url`), without a trailing slash.
