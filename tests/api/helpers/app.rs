@@ -44,8 +44,16 @@ pub fn test_settings() -> Settings {
     settings.rate_limit.enabled = false;
     settings.auth.max_hashes_per_client = 1_000;
     // Registration mails a verification link; without SMTP it is a file under
-    // data_dir, kept with the build's scratch files rather than in ./data.
-    settings.database.data_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-data");
+    // data_dir, kept with the build's scratch files rather than in ./data,
+    // and only the latest run's.
+    static DATA_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    settings.database.data_dir = DATA_DIR
+        .get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-data");
+            let _ = std::fs::remove_dir_all(dir.join("mail"));
+            dir
+        })
+        .clone();
     settings
 }
 
