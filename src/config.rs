@@ -139,6 +139,23 @@ pub struct EventsSettings {
 pub struct NotificationsSettings {
     pub derive_interval_ms: u64,
     pub client_poll_interval_secs: u64,
+    /// Notification mail (src/mailing/): an item is mailed this long after
+    /// its latest activity unless read by then.
+    pub email_delay_secs: u64,
+    /// How often an instance looks for items due for an immediate mail.
+    pub email_interval_ms: u64,
+    /// Items one look claims and mails at most (then it looks again).
+    pub email_batch_size: i64,
+    /// How often an instance runs a digest round (each digest goes out once
+    /// per period whichever instance sends it).
+    pub digest_interval_secs: u64,
+    /// Readers a digest round reads and mails per page (its memory bound).
+    pub digest_batch_size: i64,
+    /// Digests mailed at once within a page, each on its own connection of
+    /// mail's pool (which has this many and one more).
+    pub digest_concurrency: usize,
+    /// Items listed in one digest at most; the rest are counted.
+    pub digest_max_items: i64,
 }
 
 /// Web Push (src/notifications/push/): see `[push]` in config/default.toml.
@@ -228,6 +245,14 @@ pub struct MailSettings {
     /// Empty: `<server.public_base_url>/reset-password` (see [`Settings::reset_link`]).
     #[serde(default)]
     pub reset_link: String,
+    /// The frontend's base URL: every link in notification mail points
+    /// under it. Empty: `server.public_base_url` (see [`Settings::app_url`]).
+    #[serde(default)]
+    pub app_url: String,
+    /// The page that takes a verification token: the mail links `<this>?token=…`.
+    /// Empty: `<app_url>/verify-email` (see [`Settings::verify_link`]).
+    #[serde(default)]
+    pub verify_link: String,
 }
 
 /// `requests` per `window_secs`, replenished evenly, at most `burst` at once
@@ -260,6 +285,7 @@ pub struct RateLimitSettings {
     pub register_per_address: Window,
     pub password_reset_per_address: Window,
     pub password_reset_per_recipient: Window,
+    pub email_verification_per_user: Window,
     pub groups_per_user: Window,
     pub threads_per_user: Window,
     pub comments_per_user: Window,
@@ -338,6 +364,20 @@ impl Settings {
         if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(['?', '#', ' ']) {
             bail!("server.public_base_url must be an http(s) URL without query or fragment, not {base:?}");
         }
+        let app = &self.mail.app_url;
+        if !app.trim().is_empty()
+            && (!(app.starts_with("https://") || app.starts_with("http://")) || app.contains(['?', '#', ' ']))
+        {
+            bail!("mail.app_url must be an http(s) URL without query or fragment, not {app:?}");
+        }
+        if self.notifications.email_batch_size < 1
+            || self.notifications.digest_batch_size < 1
+            || self.notifications.digest_max_items < 1
+        {
+            bail!(
+                "notifications.email_batch_size, digest_batch_size and digest_max_items must be at least 1"
+            );
+        }
         if self.auth.access_token_ttl_secs <= 0
             || self.auth.refresh_token_ttl_days <= 0
             || self.auth.refresh_token_idle_days <= 0
@@ -400,6 +440,27 @@ impl Settings {
             format!("{}/reset-password", self.server.public_base_url.trim_end_matches('/'))
         } else {
             self.mail.reset_link.clone()
+        }
+    }
+
+    /// The frontend notification mail links to: `mail.app_url`, or
+    /// `server.public_base_url`; without a trailing slash.
+    pub fn app_url(&self) -> String {
+        let url = if self.mail.app_url.trim().is_empty() {
+            &self.server.public_base_url
+        } else {
+            &self.mail.app_url
+        };
+        url.trim().trim_end_matches('/').to_owned()
+    }
+
+    /// Where a verification mail links: `mail.verify_link`, or the
+    /// verification page under [`Self::app_url`].
+    pub fn verify_link(&self) -> String {
+        if self.mail.verify_link.trim().is_empty() {
+            format!("{}/verify-email", self.app_url())
+        } else {
+            self.mail.verify_link.trim().to_owned()
         }
     }
 
@@ -502,5 +563,18 @@ mod tests {
         assert_eq!(settings.reset_link(), "https://reading.example/reset-password");
         settings.mail.reset_link = "https://app.reading.example/reset".into();
         assert_eq!(settings.reset_link(), "https://app.reading.example/reset");
+    }
+
+    #[test]
+    fn mail_links_follow_the_app_url_which_follows_the_public_base_url() {
+        let mut settings =
+            Settings::load_from(std::path::Path::new("/nonexistent")).expect("built-in defaults");
+        settings.server.public_base_url = "https://reading.example/".into();
+        assert_eq!(settings.app_url(), "https://reading.example");
+        assert_eq!(settings.verify_link(), "https://reading.example/verify-email");
+        settings.mail.app_url = "https://app.reading.example/".into();
+        assert_eq!(settings.verify_link(), "https://app.reading.example/verify-email");
+        settings.mail.verify_link = "https://app.reading.example/confirm".into();
+        assert_eq!(settings.verify_link(), "https://app.reading.example/confirm");
     }
 }

@@ -57,6 +57,8 @@ pub enum ErrorCode {
     InvalidRefreshToken,
     InvalidResetToken,
     InvalidToken,
+    /// An e-mail verification link that is unknown, used or expired.
+    InvalidVerificationToken,
     InviteExpired,
     InviteOnly,
     InviteUsedUp,

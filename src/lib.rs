@@ -19,6 +19,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod mail;
+pub mod mailing;
 pub mod metrics;
 pub mod moderation;
 pub mod notifications;

@@ -3,11 +3,16 @@
 //! `smtps://host` TLS; `user:password@` for credentials), otherwise each
 //! message is written as an `.eml` file under `<data_dir>/mail/` and its path
 //! logged, so a developer can follow the link by hand.
+//!
+//! Every message has a `Date` and a `Message-ID` (`<uuid@domain of mail.from>`)
+//! and a plain-text part. Notification mail also carries `List-Unsubscribe`
+//! and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use lettre::message::{header::ContentType, Mailbox, Message};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -22,7 +27,21 @@ enum Transport {
 #[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
+    /// The right-hand side of every Message-ID: the sender's domain.
+    id_domain: String,
     transport: Transport,
+}
+
+/// One message to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The one-click unsubscribe URL of a notification mail: sent as
+    /// `List-Unsubscribe: <url>` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub unsubscribe: Option<String>,
 }
 
 impl Mailer {
@@ -36,18 +55,52 @@ impl Mailer {
             ),
             _ => Transport::Files(settings.database.data_dir.join("mail")),
         };
-        Ok(Self { from, transport })
+        let id_domain = from.email.domain().to_owned();
+        Ok(Self { from, id_domain, transport })
     }
 
     /// Sends a plain-text message.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
-        let message = Message::builder()
+        self.send_message(Outgoing {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            text: body,
+            unsubscribe: None,
+        })
+        .await
+    }
+
+    /// Sends `out`; returns once the SMTP server has accepted it (or the file is written).
+    pub async fn send_message(&self, out: Outgoing) -> anyhow::Result<()> {
+        let mut message = Message::builder()
             .from(self.from.clone())
-            .to(to.parse().context("recipient address")?)
-            .subject(subject)
+            .to(out.to.parse().context("recipient address")?)
+            .subject(out.subject)
+            .message_id(Some(format!("<{}@{}>", uuid::Uuid::new_v4(), self.id_domain)))
             .header(ContentType::TEXT_PLAIN)
-            .body(body)
+            .body(out.text)
             .context("building the message")?;
+        if let Some(url) = out.unsubscribe {
+            // Sent as built: lettre's encoder may fold or encode a long
+            // value, and a URL must reach the mailbox provider untouched.
+            anyhow::ensure!(
+                url.bytes().all(|b| b.is_ascii_graphic()) && url.len() < 900,
+                "an unsubscribe URL must be printable ASCII without spaces"
+            );
+            let headers = message.headers_mut();
+            let value = format!("<{url}>");
+            headers.insert_raw(HeaderValue::dangerous_new_pre_encoded(
+                HeaderName::new_from_ascii("List-Unsubscribe".into())?,
+                value.clone(),
+                value,
+            ));
+            let one_click = "List-Unsubscribe=One-Click".to_owned();
+            headers.insert_raw(HeaderValue::dangerous_new_pre_encoded(
+                HeaderName::new_from_ascii("List-Unsubscribe-Post".into())?,
+                one_click.clone(),
+                one_click,
+            ));
+        }
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("sending over SMTP")?;

@@ -167,6 +167,7 @@ pub struct RateLimits {
     register_address: Limit<IpAddr>,
     password_reset_address: Limit<IpAddr>,
     password_reset_recipient: Limit<Uuid>,
+    email_verification_user: Limit<Uuid>,
     groups: Limit<Uuid>,
     threads: Limit<Uuid>,
     comments: Limit<Uuid>,
@@ -200,6 +201,10 @@ impl RateLimits {
             password_reset_recipient: Limit::new(
                 "password-reset-recipient",
                 settings.password_reset_per_recipient,
+            ),
+            email_verification_user: Limit::new(
+                "email-verification-user",
+                settings.email_verification_per_user,
             ),
             groups: Limit::new("groups", settings.groups_per_user),
             threads: Limit::new("threads", settings.threads_per_user),
@@ -290,6 +295,13 @@ impl RateLimits {
         !self.enabled || self.password_reset_recipient.check(&account).is_ok()
     }
 
+    /// Whether another verification mail may go to `account` now
+    /// (`POST /me/email-verification`). Past the limit the request is still
+    /// answered 202, and nothing is sent.
+    pub fn verification_mail(&self, account: Uuid) -> bool {
+        !self.enabled || self.email_verification_user.check(&account).is_ok()
+    }
+
     /// A search, per client address and, signed in, per user.
     pub fn search(&self, client: ClientAddr, user: Option<Uuid>) -> ApiResult<()> {
         if !self.enabled {
@@ -339,6 +351,7 @@ impl RateLimits {
         }
         for l in [
             &self.password_reset_recipient,
+            &self.email_verification_user,
             &self.groups,
             &self.threads,
             &self.comments,

@@ -31,6 +31,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::unread::routes)
         .configure(crate::notifications::routes)
         .configure(crate::notifications::push::routes::routes)
+        .configure(crate::mailing::routes)
         .configure(crate::search::routes);
 }
 

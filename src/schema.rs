@@ -13,6 +13,7 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -436,6 +437,18 @@ diesel::table! {
     }
 }
 
+// Notification mail (src/mailing/).
+diesel::table! {
+    email_verifications (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        email -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::table! {
     inbox_events (id) {
         id -> Int8,
@@ -456,6 +469,33 @@ diesel::table! {
         auth -> Bytea,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_settings (user_id) {
+        user_id -> Uuid,
+        email -> Text,
+        digest -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_mails (notification_id) {
+        notification_id -> Uuid,
+        mailed_seq -> Int8,
+        mailed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_digests (user_id, rhythm, period_end) {
+        user_id -> Uuid,
+        rhythm -> Text,
+        period_end -> Timestamptz,
+        items -> Int4,
+        sent_at -> Timestamptz,
     }
 }
 
@@ -512,4 +552,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     inbox_events,
     push_subscriptions,
+    email_verifications,
+    notification_settings,
+    notification_mails,
+    notification_digests,
 );

@@ -34,6 +34,7 @@ pub struct Application {
     cluster: Option<Cluster>,
     events: std::sync::Arc<crate::events::EventHub>,
     kept_responses: std::sync::Arc<crate::versions::kept::KeptResponses>,
+    mailing: std::sync::Arc<crate::mailing::Mailing>,
 }
 
 /// Where requests' connections go, and where migrations, LISTEN and
@@ -102,6 +103,15 @@ impl Application {
         let pool = pools.shared().clone();
         let secret = settings.jwt_secret()?;
         let events = crate::events::EventHub::new(pool.clone(), settings.events.clone());
+        // Mail has connections of its own: each mail holds one while the SMTP
+        // server takes it (the mail is recorded in that transaction), which
+        // must not take the live events' turns.
+        let mail_pool = crate::db::build_pool(
+            connector.clone(),
+            settings.notifications.digest_concurrency.max(1) + 1,
+            Duration::from_millis(settings.database.pool_timeout_ms),
+        )?;
+        let mailing = std::sync::Arc::new(crate::mailing::Mailing::new(&settings, mail_pool, &secret)?);
         let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
@@ -134,6 +144,7 @@ impl Application {
             search_max_matches: settings.search.max_matches.max(1),
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
             push: std::sync::Arc::new(crate::notifications::push::Push::new(&settings)?),
+            mailing: mailing.clone(),
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
@@ -143,6 +154,7 @@ impl Application {
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),
         ));
         tokio::spawn(crate::notifications::push::sender::run(state.events.clone(), state.push.clone()));
+        crate::mailing::start(mailing.clone(), &state.events);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -156,7 +168,7 @@ impl Application {
         let kept_responses = state.kept_responses.clone();
         let server = run(listener, state, pools, &settings, workers)?;
         tracing::info!(host = %settings.server.host, port, "listening");
-        Ok(Self { port, server, metrics, cluster, events, kept_responses })
+        Ok(Self { port, server, metrics, cluster, events, kept_responses, mailing })
     }
 
     pub fn port(&self) -> u16 {
@@ -171,6 +183,11 @@ impl Application {
     /// Responses kept by version (how often they were reused).
     pub fn kept_responses(&self) -> std::sync::Arc<crate::versions::kept::KeptResponses> {
         self.kept_responses.clone()
+    }
+
+    /// Notification mail of this instance (to run a digest round as of a given time).
+    pub fn mailing(&self) -> std::sync::Arc<crate::mailing::Mailing> {
+        self.mailing.clone()
     }
 
     /// The port `/metrics` listens on when `metrics.bind` gives it one of its own.

@@ -49,6 +49,8 @@ pub struct SharedState {
     pub notification_poll_secs: u64,
     /// Web Push: the VAPID key, subscription rules and the pusher's client.
     pub push: std::sync::Arc<crate::notifications::push::Push>,
+    /// Notification mail, address verification and unsubscribe (src/mailing/).
+    pub mailing: std::sync::Arc<crate::mailing::Mailing>,
 }
 
 /// One per worker, built on its thread.

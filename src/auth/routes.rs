@@ -159,6 +159,13 @@ pub async fn register(
     )
     .await?;
     let refresh_token = store::issue_new_family(&mut conn, user.id, state.tokens.refresh_ttl_days).await?;
+    drop(conn);
+    crate::mailing::verify::send_later(
+        state.mailing.clone(),
+        user.id,
+        user.display_name.clone(),
+        user.email.clone(),
+    );
     let (tokens, cookie) = pair_with_device(&state, &user, refresh_token)?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", "/api/v1/me"));

@@ -54,7 +54,7 @@ async fn insert(
 }
 
 enum Rotation {
-    Rotated { user: User, token: String },
+    Rotated { user: Box<User>, token: String },
     Reused,
     Invalid,
 }
@@ -118,11 +118,11 @@ pub async fn rotate(conn: &mut AsyncPgConnection, token: &str, idle_days: i64) -
                 .execute(conn)
                 .await?;
             let token = insert(conn, stored.user_id, stored.family_id, stored.expires_at).await?;
-            Ok(Rotation::Rotated { user, token })
+            Ok(Rotation::Rotated { user: Box::new(user), token })
         })
         .await?;
     match outcome {
-        Rotation::Rotated { user, token } => Ok((user, token)),
+        Rotation::Rotated { user, token } => Ok((*user, token)),
         Rotation::Reused => Err(ApiError::unauthorized(
             ErrorCode::RefreshTokenReused,
             "That refresh token was already used; every token of its sign-in has been revoked.",

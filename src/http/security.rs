@@ -53,6 +53,11 @@ pub fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        // One-click unsubscribe takes no credentials and answers nothing
+        // private: its page's own button (which a browser sends with this
+        // server's origin, or `null` under `Referrer-Policy: no-referrer`)
+        // and any mailbox provider may post to it.
+        .allowed_origin_fn(|_, head| head.uri.path().starts_with("/api/v1/unsubscribe/"))
         .allowed_methods(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"])
         .allowed_headers(allowed_request_headers())
         .expose_headers([

@@ -25,6 +25,8 @@ pub struct User {
     pub is_admin: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the current address was verified (src/mailing/verify.rs).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -43,11 +45,14 @@ pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub email: String,
+    /// Whether `email` is verified (by the link mailed to it); notification
+    /// mail goes only to a verified address.
+    pub email_verified: bool,
 }
 
 impl From<&User> for MeView {
     fn from(u: &User) -> Self {
-        MeView { user: u.into(), email: u.email.clone() }
+        MeView { user: u.into(), email: u.email.clone(), email_verified: u.email_verified_at.is_some() }
     }
 }
 

@@ -36,7 +36,8 @@ async fn register_answers_201_with_a_token_pair_and_no_secrets() {
     let user = body["user"].as_object().expect("user");
     let mut keys: Vec<&str> = user.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["bio", "created_at", "display_name", "email", "id", "username"]);
+    assert_eq!(keys, ["bio", "created_at", "display_name", "email", "email_verified", "id", "username"]);
+    assert_eq!(user["email_verified"], false);
     assert_eq!(user["username"], "Bob_the-2nd");
     assert_eq!(user["display_name"], "Bob", "display name is trimmed");
     assert_eq!(user["bio"], Value::Null);

@@ -289,6 +289,10 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::blocks::table>("blocks"),
         describe::<schema::inbox_events::table>("inbox_events"),
         describe::<schema::push_subscriptions::table>("push_subscriptions"),
+        describe::<schema::email_verifications::table>("email_verifications"),
+        describe::<schema::notification_settings::table>("notification_settings"),
+        describe::<schema::notification_mails::table>("notification_mails"),
+        describe::<schema::notification_digests::table>("notification_digests"),
     ]
     .concat();
     known.sort();

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 8] = [
+const ANONYMOUS_ONLY: [&str; 11] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
@@ -16,6 +16,9 @@ const ANONYMOUS_ONLY: [&str; 8] = [
     "post /api/v1/auth/password-reset",
     "post /api/v1/auth/password-reset/confirm",
     "get /api/v1/push/public-key",
+    "post /api/v1/auth/verify-email",
+    "get /api/v1/unsubscribe/{token}",
+    "post /api/v1/unsubscribe/{token}",
 ];
 
 async fn document() -> Value {

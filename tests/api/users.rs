@@ -13,7 +13,7 @@ async fn me_shows_the_account_with_email_and_no_secrets() {
     let me = resp.expect(200);
     let mut keys: Vec<&str> = me.as_object().expect("object").keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["bio", "created_at", "display_name", "email", "id", "username"]);
+    assert_eq!(keys, ["bio", "created_at", "display_name", "email", "email_verified", "id", "username"]);
     assert_eq!(me["id"], alice.id.as_str());
     assert_eq!(me["email"], "alice@example.org");
     let created_at = me["created_at"].as_str().expect("created_at");

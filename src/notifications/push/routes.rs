@@ -22,7 +22,10 @@ use crate::state::AppState;
 use crate::users::models as users;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(public_key).service(subscribe).service(list_subscriptions).service(unsubscribe);
+    cfg.service(public_key)
+        .service(create_push_subscription)
+        .service(list_push_subscriptions)
+        .service(delete_push_subscription);
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,7 +161,7 @@ fn refused(refusal: Refusal) -> ApiError {
     ))]
 #[post("/me/push-subscriptions")]
 #[tracing::instrument(skip_all)]
-pub async fn subscribe(
+pub async fn create_push_subscription(
     state: AppState,
     caller: Caller,
     body: Json<NewSubscription>,
@@ -196,7 +199,10 @@ pub async fn subscribe(
     responses((status = 200, body = SubscriptionList), (status = 401, body = Problem)))]
 #[get("/me/push-subscriptions")]
 #[tracing::instrument(skip_all)]
-pub async fn list_subscriptions(state: AppState, caller: Caller) -> ApiResult<web::Json<SubscriptionList>> {
+pub async fn list_push_subscriptions(
+    state: AppState,
+    caller: Caller,
+) -> ApiResult<web::Json<SubscriptionList>> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     let rows: Vec<(Uuid, String, DateTime<Utc>)> = push_subscriptions::table
@@ -218,7 +224,11 @@ pub async fn list_subscriptions(state: AppState, caller: Caller) -> ApiResult<we
               (status = 404, description = "No such subscription of the caller's", body = Problem)))]
 #[delete("/me/push-subscriptions/{subscription_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
-pub async fn unsubscribe(state: AppState, caller: Caller, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_push_subscription(
+    state: AppState,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let user = users::current(&mut conn, &caller).await?;
     let deleted = diesel::delete(

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub events: std::sync::Arc<pilcrow::events::EventHub>,
     /// The instance's kept responses (to see whether one was reused).
     pub kept_responses: std::sync::Arc<pilcrow::versions::kept::KeptResponses>,
+    /// The instance's notification mail (to run a digest round as of a given time).
+    pub mailing: std::sync::Arc<pilcrow::mailing::Mailing>,
     drop_db: bool,
 }
 
@@ -43,6 +45,17 @@ pub fn test_settings() -> Settings {
     // them on with small numbers.
     settings.rate_limit.enabled = false;
     settings.auth.max_hashes_per_client = 1_000;
+    // Registration mails a verification link; without SMTP it is a file under
+    // data_dir, kept with the build's scratch files rather than in ./data,
+    // and only the latest run's.
+    static DATA_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    settings.database.data_dir = DATA_DIR
+        .get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-data");
+            let _ = std::fs::remove_dir_all(dir.join("mail"));
+            dir
+        })
+        .clone();
     settings
 }
 
@@ -75,6 +88,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
     let address = format!("http://127.0.0.1:{}", app.port());
     let events = app.events();
     let kept_responses = app.kept_responses();
+    let mailing = app.mailing();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -87,6 +101,7 @@ pub async fn spawn_app_on(db_url: &str, customize: impl FnOnce(&mut Settings)) -
         settings,
         events,
         kept_responses,
+        mailing,
         drop_db: false,
     }
 }
@@ -96,7 +111,14 @@ impl TestApp {
     /// key, its own port, pool, hub and LISTEN connection.
     pub async fn second_instance(&self) -> TestApp {
         let secret = self.settings.auth.jwt_secret.clone();
-        spawn_app_on(&self.db_url, move |s| s.auth.jwt_secret = secret).await
+        // Mail goes where the first instance's goes, with its links.
+        let (mail, base) = (self.settings.mail.clone(), self.settings.server.public_base_url.clone());
+        spawn_app_on(&self.db_url, move |s| {
+            s.auth.jwt_secret = secret;
+            s.mail = mail;
+            s.server.public_base_url = base;
+        })
+        .await
     }
 
     /// A direct connection to this test's database, for checking what the API wrote.
