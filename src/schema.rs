@@ -390,15 +390,10 @@ diesel::table! {
         push_not_before -> Nullable<Timestamptz>,
         push_attempts -> Int2,
         push_retry -> Nullable<Array<Uuid>>,
-    }
-}
-
-diesel::table! {
-    notification_deliveries (recipient_id, event_xid, event_id) {
-        recipient_id -> Uuid,
-        event_xid -> Int8,
-        event_id -> Int8,
-        created_at -> Timestamptz,
+        comments_xid -> Int8,
+        comments_id -> Int8,
+        changes_xid -> Int8,
+        changes_id -> Int8,
     }
 }
 
@@ -545,7 +540,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_answers,
     thread_reads,
     notifications,
-    notification_deliveries,
     watches,
     notifier_cursor,
     comment_mentions,

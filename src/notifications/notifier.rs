@@ -1,17 +1,20 @@
 //! The notifier: derives notifications from the committed event log, off
 //! the write path, exactly once.
 //!
-//! New comments tell the parent's and the thread's authors (`reply`) and
-//! watchers (`watching`); changes tell one person about their own content
+//! New comments tell the parent's and the thread's authors (`reply`), the
+//! people they name (`mention`, decided when written) and watchers
+//! (`watching`); changes tell one person about their own content
 //! (`moderation`, `answer_accepted`, `reanchored`), from the detail the
-//! triggers put on those events. Each round is one transaction: it takes the cursor row (`FOR UPDATE SKIP
-//! LOCKED`, so one instance derives at a time and the others skip the
-//! round), reads how far the log has settled (src/events/log.rs, the same
-//! reading every live stream uses), derives every item of that range,
-//! sets the authors' threads to watching and moves the cursor, all or
-//! nothing. A round that fails leaves the cursor where it was; the next one
-//! derives the range again, and the per-recipient, per-event delivery key
-//! absorbs anything already written.
+//! triggers put on those events. Each round is one transaction: it takes
+//! the cursor row (`FOR UPDATE SKIP LOCKED`, so one instance derives at a
+//! time and the others skip the round), takes the next settled events of the
+//! log (below the horizon, as every live stream reads it; at most a bounded
+//! number, so a round stays short however many are to be told), derives
+//! every item of that range, sets the authors' threads to watching and
+//! moves the cursor, all or nothing. A round that fails leaves the cursor
+//! where it was, and the next one takes the range again, in fewer events.
+//! Each item also records the log positions it has taken in (`comments_*`,
+//! `changes_*`), so deriving a range twice adds nothing the second time.
 //!
 //! Auto-watch is done here rather than in the write: posting keeps its cost
 //! (no extra statement per post), and the level is set from the same
@@ -30,8 +33,13 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::error::{ApiError, ApiResult};
-use crate::events::{log, EventHub};
-use crate::versions::cursor::Cursor;
+use crate::events::EventHub;
+use crate::versions::cursor::{self, Cursor};
+
+/// Events one round derives at most: a round is one transaction, holding
+/// the cursor's lock, and should end well within the statement timeout
+/// even when every event has thousands of watchers.
+const MAX_EVENTS_PER_ROUND: i64 = 500;
 
 #[derive(QueryableByName)]
 struct Mark {
@@ -41,18 +49,32 @@ struct Mark {
     id: i64,
 }
 
-/// One round. Returns whether it found events (`false` also when another
-/// instance holds the cursor). The cursor moves even over an empty range:
-/// the settled horizon rises with every transaction, this one's included.
+/// One round over at most `max_events` events of the log. Returns whether
+/// it found events (`false` also when another instance holds the cursor).
+/// The cursor moves even over an empty range: the settled horizon rises
+/// with every transaction, this one's included.
 #[tracing::instrument(skip_all)]
-pub async fn derive_once(conn: &mut AsyncPgConnection) -> ApiResult<bool> {
+pub async fn derive_once(conn: &mut AsyncPgConnection, max_events: i64) -> ApiResult<bool> {
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let Some(mark) = crate::sql!("notifier/lock_cursor.sql").get_result::<Mark>(conn).await.optional()?
         else {
             return Ok(false);
         };
+        crate::sql!("notifier/no_jit.sql").execute(conn).await?;
         let after = Cursor { xid: mark.xid, id: mark.id };
-        let (sessions, reached) = log::settled_sessions(conn, after).await?;
+        let xmin = cursor::horizon(conn).await?;
+        let events: Vec<Mark> = crate::sql!("notifier/range.sql")
+            .bind::<BigInt, _>(after.xid)
+            .bind::<BigInt, _>(after.id)
+            .bind::<BigInt, _>(xmin)
+            .bind::<BigInt, _>(max_events.max(1))
+            .load(conn)
+            .await?;
+        let last = events.last().map_or(after, |m| Cursor { xid: m.xid, id: m.id });
+        // A full page ends at its last event; otherwise everything below
+        // the horizon has been seen.
+        let reached =
+            if (events.len() as i64) < max_events.max(1) { last.max(Cursor::at_horizon(xmin)) } else { last };
         if reached <= after {
             return Ok(false);
         }
@@ -62,15 +84,17 @@ pub async fn derive_once(conn: &mut AsyncPgConnection) -> ApiResult<bool> {
                 .bind::<BigInt, _>(reached.xid)
                 .bind::<BigInt, _>(reached.id)
         };
-        range(crate::sql!("notifier/derive.sql")).execute(conn).await?;
-        range(crate::sql!("notifier/derive_changes.sql")).execute(conn).await?;
-        range(crate::sql!("notifier/auto_watch.sql")).execute(conn).await?;
+        if !events.is_empty() {
+            range(crate::sql!("notifier/derive.sql")).execute(conn).await?;
+            range(crate::sql!("notifier/derive_changes.sql")).execute(conn).await?;
+            range(crate::sql!("notifier/auto_watch.sql")).execute(conn).await?;
+        }
         crate::sql!("notifier/advance.sql")
             .bind::<BigInt, _>(reached.xid)
             .bind::<BigInt, _>(reached.id)
             .execute(conn)
             .await?;
-        Ok(!sessions.is_empty())
+        Ok(!events.is_empty())
     })
     .await
 }
@@ -79,6 +103,10 @@ pub async fn derive_once(conn: &mut AsyncPgConnection) -> ApiResult<bool> {
 /// again while rounds find events.
 pub async fn run(hub: Arc<EventHub>, every: Duration) {
     let mut closing = hub.closing();
+    // Events per round: halved after a round that failed (a range too
+    // large for the statement timeout would otherwise fail for ever), grown
+    // back after rounds that succeed.
+    let mut batch = MAX_EVENTS_PER_ROUND;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -86,17 +114,20 @@ pub async fn run(hub: Arc<EventHub>, every: Duration) {
         }
         let Ok(mut conn) = crate::db::pool::conn(&hub.pool).await else { continue };
         loop {
-            match derive_once(&mut conn).await {
-                Ok(true) => {
+            match derive_once(&mut conn, batch).await {
+                Ok(found) => {
+                    batch = (batch * 2).min(MAX_EVENTS_PER_ROUND);
+                    if !found {
+                        break;
+                    }
                     // Items may have been written: the inbox pump reads
                     // them now, and announces them to the other instances.
                     hub.touch();
                     hub.ring_inbox();
-                    continue;
                 }
-                Ok(false) => break,
                 Err(e) => {
-                    tracing::warn!(error = %e, "deriving notifications");
+                    batch = (batch / 2).max(1);
+                    tracing::warn!(error = %e, events = batch, "deriving notifications; next round takes fewer events");
                     break;
                 }
             }

@@ -282,7 +282,6 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::thread_answers::table>("thread_answers"),
         describe::<schema::thread_reads::table>("thread_reads"),
         describe::<schema::notifications::table>("notifications"),
-        describe::<schema::notification_deliveries::table>("notification_deliveries"),
         describe::<schema::watches::table>("watches"),
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
         describe::<schema::comment_mentions::table>("comment_mentions"),

@@ -1,7 +1,7 @@
 -- The comments posted in the log range ($1, $2] .. ($3, $4]: who is told
 -- (replied to, named, watching),
--- once per recipient and event (notification_deliveries absorbs a repeat),
--- folded into one item per recipient and thread.
+-- once per recipient and event (an item takes in only events after its
+-- comments_* position), folded into one item per recipient and thread.
 WITH post AS (
     SELECT e.xid, e.id AS event_id, c.id AS comment_id, c.seq, c.author_id, c.parent_id,
            t.id AS thread_id, t.author_id AS thread_author, t.session_id, t.paragraph_id, s.group_id
@@ -56,11 +56,6 @@ WITH post AS (
      ORDER BY c.recipient, c.xid, c.event_id,
               array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
                              c.reason)
-), fresh AS (
-    INSERT INTO notification_deliveries (recipient_id, event_xid, event_id)
-    SELECT recipient, xid, event_id FROM told
-    ON CONFLICT DO NOTHING
-    RETURNING recipient_id, event_xid, event_id
 ), item AS (
     SELECT t.recipient, t.thread_id,
            (array_agg(t.group_id))[1] AS group_id,
@@ -72,15 +67,20 @@ WITH post AS (
            (array_agg(t.comment_id ORDER BY t.seq DESC))[1] AS latest_comment_id,
            max(t.seq) AS latest_seq,
            count(*)::integer AS new_count,
-           array_agg(DISTINCT t.author_id) AS actor_ids
+           array_agg(DISTINCT t.author_id) AS actor_ids,
+           (array_agg(t.xid ORDER BY t.xid DESC, t.event_id DESC))[1] AS comments_xid,
+           (array_agg(t.event_id ORDER BY t.xid DESC, t.event_id DESC))[1] AS comments_id
       FROM told t
-      JOIN fresh f ON f.recipient_id = t.recipient AND f.event_xid = t.xid AND f.event_id = t.event_id
+      -- Only what the item has not taken in yet: a repeat changes nothing.
+      LEFT JOIN notifications n0 ON n0.recipient_id = t.recipient AND n0.thread_id = t.thread_id
+     WHERE n0.id IS NULL OR (t.xid, t.event_id) > (n0.comments_xid, n0.comments_id)
      GROUP BY t.recipient, t.thread_id
 ), upserted AS (
     INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
-                                    latest_comment_id, latest_seq, new_count, actor_ids, updated_at)
+                                    latest_comment_id, latest_seq, new_count, actor_ids, updated_at,
+                                    comments_xid, comments_id)
     SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
-           new_count, actor_ids, now()
+           new_count, actor_ids, now(), comments_xid, comments_id
       FROM item
      ORDER BY recipient, thread_id
     ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
@@ -108,7 +108,9 @@ WITH post AS (
         latest_seq = greatest(n.latest_seq, EXCLUDED.latest_seq),
         paragraph_id = EXCLUDED.paragraph_id,
         session_id = EXCLUDED.session_id,
-        updated_at = now()
+        updated_at = now(),
+        comments_xid = EXCLUDED.comments_xid,
+        comments_id = EXCLUDED.comments_id
     RETURNING n.id, n.recipient_id
 )
 -- Each item created or changed goes to its recipient's live streams.

@@ -2,8 +2,9 @@
 -- their own content: a thread or comment hidden, restored or locked
 -- (moderation, even when muted), an answer accepted (its author), a thread
 -- moved or orphaned by a revision (its author). Once per recipient and event
--- (notification_deliveries), folded into the thread's item; they bring no
--- new comment, so the item's latest comment is the thread's.
+-- (an item takes in only events after its changes_* position), folded into
+-- the thread's item; they bring no new comment, so the item's latest comment
+-- is the thread's.
 WITH ev AS (
     SELECT e.xid, e.id AS event_id, e.kind, e.thread_id, e.comment_id, coalesce(e.detail, '{}') AS detail
       FROM session_events e
@@ -59,11 +60,6 @@ WITH ev AS (
      ORDER BY c.recipient, c.xid, c.event_id,
               array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
                              c.reason)
-), fresh AS (
-    INSERT INTO notification_deliveries (recipient_id, event_xid, event_id)
-    SELECT recipient, xid, event_id FROM told
-    ON CONFLICT DO NOTHING
-    RETURNING recipient_id, event_xid, event_id
 ), item AS (
     SELECT t.recipient, t.thread_id,
            (array_agg(t.group_id))[1] AS group_id,
@@ -76,15 +72,20 @@ WITH ev AS (
            max(t.latest_seq) AS latest_seq,
            -- Moderators act unnamed; whoever accepted an answer is named.
            coalesce(array_agg(DISTINCT t.actor) FILTER (WHERE t.reason = 'answer_accepted' AND t.actor IS NOT NULL),
-                    '{}') AS actor_ids
+                    '{}') AS actor_ids,
+           (array_agg(t.xid ORDER BY t.xid DESC, t.event_id DESC))[1] AS changes_xid,
+           (array_agg(t.event_id ORDER BY t.xid DESC, t.event_id DESC))[1] AS changes_id
       FROM told t
-      JOIN fresh f ON f.recipient_id = t.recipient AND f.event_xid = t.xid AND f.event_id = t.event_id
+      -- Only what the item has not taken in yet: a repeat changes nothing.
+      LEFT JOIN notifications n0 ON n0.recipient_id = t.recipient AND n0.thread_id = t.thread_id
+     WHERE n0.id IS NULL OR (t.xid, t.event_id) > (n0.changes_xid, n0.changes_id)
      GROUP BY t.recipient, t.thread_id
 ), upserted AS (
     INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
-                                    latest_comment_id, latest_seq, new_count, actor_ids, updated_at)
+                                    latest_comment_id, latest_seq, new_count, actor_ids, updated_at,
+                                    changes_xid, changes_id)
     SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
-           0, actor_ids, now()
+           0, actor_ids, now(), changes_xid, changes_id
       FROM item
      ORDER BY recipient, thread_id
     ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
@@ -106,7 +107,9 @@ WITH ev AS (
         latest_seq = greatest(n.latest_seq, EXCLUDED.latest_seq),
         paragraph_id = EXCLUDED.paragraph_id,
         session_id = EXCLUDED.session_id,
-        updated_at = now()
+        updated_at = now(),
+        changes_xid = EXCLUDED.changes_xid,
+        changes_id = EXCLUDED.changes_id
     RETURNING n.id, n.recipient_id
 )
 -- Each item created or changed goes to its recipient's live streams.

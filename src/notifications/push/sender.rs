@@ -228,8 +228,10 @@ pub async fn push_once(pool: &crate::db::pool::Pool, push: &Arc<Push>) -> ApiRes
     let ids: Vec<Uuid> = claimed.iter().map(|c| c.id).collect();
     let owed: HashMap<Uuid, Option<HashSet<Uuid>>> =
         claimed.iter().map(|c| (c.id, c.push_retry.as_ref().map(|r| r.iter().copied().collect()))).collect();
+    let changes: Vec<chrono::DateTime<Utc>> = claimed.iter().map(|c| c.updated_at).collect();
     let rows: Vec<Due> = crate::sql!("sender/pushes.sql")
         .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Timestamptz>, _>(&changes)
         .load(&mut conn)
         .await?
         .into_iter()

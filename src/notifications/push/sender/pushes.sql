@@ -1,4 +1,7 @@
--- What to push for the claimed notifications $1: one row per notification
+-- What to push for the claimed notifications $1 at their claimed changes $2
+-- (a row changed since its claim renders nothing now: its newer change stays
+-- due, so no push ever shows a later change under an earlier one's claim and
+-- the later one pushed again): one row per notification
 -- and subscription of its recipient, only while the item is unread and the
 -- recipient may still see it (the inbox's rule, src/views/notification/
 -- inbox.sql: a group they may read now through r.caller_access, not banned,
@@ -18,7 +21,7 @@ SELECT n.id AS notification_id, n.thread_id, n.reason, n.new_count, t.title,
   CROSS JOIN LATERAL r.caller_access(n.group_id, n.recipient_id, rcpt.token_version) a
   LEFT JOIN thread_reads rd ON rd.user_id = n.recipient_id AND rd.session_id = n.session_id
                            AND rd.thread_id = n.thread_id
- WHERE n.id = ANY($1::uuid[])
+ WHERE (n.id, n.updated_at) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]))
    AND a.readable AND NOT a.banned
    AND (NOT t.hidden OR (n.reason = 'moderation' AND t.author_id = n.recipient_id))
    AND (rd.seq IS NULL OR rd.seq < n.latest_seq)
