@@ -309,6 +309,34 @@ SELECT ('00000000-0000-7000-a000-' || lpad(n::text, 12, '0'))::uuid,
     done
     watchers_off
 fi
+# From a comment's 201 to its notification, on the posting instance's inbox
+# and on a notification stream held on a second instance (benches/inbox_latency.rs).
+if wants latency; then
+    (cd "$ROOT" && cargo bench --no-run --quiet --bench inbox_latency)
+    driver="$(ls -t "$ROOT"/target/release/deps/inbox_latency-* | grep -v '\.d$' | head -1)"
+    PORT_B=$((PORT + 1))
+    log "starting a second instance on 127.0.0.1:$PORT_B"
+    (
+        cd "$ROOT"
+        export PILCROW__SERVER__PORT="$PORT_B" PILCROW__SERVER__HOST=127.0.0.1 \
+            PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
+            PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false
+        exec env "${server_env[@]}" target/release/pilcrow serve
+    ) >>"$OUT/server-b.log" 2>&1 &
+    second=$!
+    URL="http://127.0.0.1:$PORT_B" await_server "$second" "$OUT/server-b.log"
+    {
+        echo
+        echo "From a comment's 201 (instance A) to its inbox item on A and its \`notification\` event on instance B, ms."
+        echo
+        echo "| load | comments | item p50 | item p99 | event p50 | event p99 | never seen | errors |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    } >>"$RESULTS"
+    for rate in ${LATENCY_RATES:-200}; do
+        BASE_URL_B="http://127.0.0.1:$PORT_B/api/v1" RATE="$rate" DURATION="$DURATION" "$driver" | tee -a "$RESULTS"
+    done
+    kill -TERM "$second"; wait "$second" || true
+fi
 if wants counts; then
     warm counts
     wrk_step "counts @1M comments, anonymous" counts 8

@@ -1,7 +1,16 @@
--- The comments posted in the log range ($1, $2] .. ($3, $4]: who is told
--- (replied to, named, watching),
--- once per recipient and event (an item takes in only events after its
--- comments_* position), folded into one item per recipient and thread.
+-- The comments posted in the log range ($1, $2] .. ($3, $4]: who is told,
+-- folded into one item per recipient and thread.
+--
+-- Work is per (recipient, thread), never per (recipient, comment): a round
+-- of 500 comments in a thread 2,000 people watch is 2,000 items to write,
+-- not a million rows. Replies and mentions (a few recipients a comment) are
+-- found per comment; watchers per thread. A recipient whose level for the
+-- thread is `watching` is told of every comment in it but their own and
+-- those of anyone they blocked; at `normal`, of the replies to them and the
+-- mentions of them (not by anyone they blocked); at `muted`, of nothing
+-- here. An item takes in a thread's comments only when they are newer than
+-- what it holds (its comments_* position), so deriving a range again adds
+-- nothing.
 WITH post AS (
     SELECT e.xid, e.id AS event_id, c.id AS comment_id, c.seq, c.author_id, c.parent_id,
            t.id AS thread_id, t.author_id AS thread_author, t.session_id, t.paragraph_id, s.group_id
@@ -12,69 +21,104 @@ WITH post AS (
      WHERE e.kind = 'comment.created' AND (e.xid, e.id) > ($1, $2) AND (e.xid, e.id) <= ($3, $4)
        -- Nobody is told of content they cannot see.
        AND NOT c.hidden AND NOT c.deleted AND NOT t.hidden
-), candidate AS (
-    SELECT p.*, pc.author_id AS recipient, 'reply' AS reason
+), by_thread AS (
+    SELECT p.thread_id, min(p.group_id::text)::uuid AS group_id, min(p.session_id::text)::uuid AS session_id,
+           min(p.paragraph_id::text)::uuid AS paragraph_id,
+           (array_agg(p.xid ORDER BY p.xid DESC, p.event_id DESC))[1] AS comments_xid,
+           (array_agg(p.event_id ORDER BY p.xid DESC, p.event_id DESC))[1] AS comments_id
+      FROM post p
+     GROUP BY p.thread_id
+), by_author AS (
+    -- Each author's comments of the range in a thread: what a watcher is told
+    -- is the sum over the authors they may hear from.
+    SELECT p.thread_id, p.author_id, count(*) AS n, max(p.seq) AS latest_seq,
+           (array_agg(p.comment_id ORDER BY p.seq DESC))[1] AS latest_comment_id
+      FROM post p
+     GROUP BY p.thread_id, p.author_id
+), direct AS (
+    -- Per comment, whom it answers or names.
+    SELECT p.thread_id, p.xid, p.event_id, p.comment_id, p.seq, p.author_id, pc.author_id AS recipient,
+           'reply' AS reason
       FROM post p JOIN comments pc ON pc.id = p.parent_id
     UNION ALL
-    SELECT p.*, p.thread_author, 'reply' FROM post p
+    SELECT p.thread_id, p.xid, p.event_id, p.comment_id, p.seq, p.author_id, p.thread_author, 'reply' FROM post p
     UNION ALL
     -- Decided when the comment was written (src/notifications/mentions.rs).
-    SELECT p.*, m.user_id, 'mention' FROM post p JOIN comment_mentions m ON m.comment_id = p.comment_id
-    UNION ALL
-    SELECT p.*, w.user_id, 'watching'
-      FROM post p
+    SELECT p.thread_id, p.xid, p.event_id, p.comment_id, p.seq, p.author_id, m.user_id, 'mention'
+      FROM post p JOIN comment_mentions m ON m.comment_id = p.comment_id
+), direct_item AS (
+    SELECT d.recipient, d.thread_id,
+           (ARRAY['mention', 'reply'])[min(array_position(ARRAY['mention', 'reply'], d.reason))] AS reason,
+           count(DISTINCT d.event_id)::integer AS new_count,
+           max(d.seq) AS latest_seq,
+           (array_agg(d.comment_id ORDER BY d.seq DESC))[1] AS latest_comment_id,
+           array_agg(DISTINCT d.author_id) AS actor_ids
+      FROM direct d
+     WHERE d.recipient <> d.author_id
+       -- Someone the recipient blocked tells them nothing.
+       AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE bl.blocker_id = d.recipient AND bl.blocked_id = d.author_id)
+     GROUP BY d.recipient, d.thread_id
+), pair AS (
+    -- Everyone who may be told of a thread: its direct recipients and whoever
+    -- watches it or a scope around it.
+    SELECT recipient, thread_id FROM direct_item
+    UNION
+    SELECT w.user_id, b.thread_id
+      FROM by_thread b
       JOIN watches w ON w.level = 'watching' AND (
-           (w.scope = 'thread' AND w.scope_id = p.thread_id)
-        OR (w.scope = 'paragraph' AND w.scope_id = p.paragraph_id AND w.in_session = p.session_id)
-        OR (w.scope = 'session' AND w.scope_id = p.session_id)
-        OR (w.scope = 'group' AND w.scope_id = p.group_id))
-), told AS (
-    -- Per recipient and event, the strongest reason that their level lets through.
-    SELECT DISTINCT ON (c.recipient, c.xid, c.event_id) c.*
-      FROM candidate c
+           (w.scope = 'thread' AND w.scope_id = b.thread_id)
+        OR (w.scope = 'paragraph' AND w.scope_id = b.paragraph_id AND w.in_session = b.session_id)
+        OR (w.scope = 'session' AND w.scope_id = b.session_id)
+        OR (w.scope = 'group' AND w.scope_id = b.group_id))
+), leveled AS (
+    -- The most specific level each has set, once per (recipient, thread),
+    -- and only in a group the recipient may read now (the rule of
+    -- r.caller_access).
+    SELECT pr.recipient, b.*, l.level
+      FROM pair pr
+      JOIN by_thread b ON b.thread_id = pr.thread_id
+      JOIN groups g ON g.id = b.group_id
+      LEFT JOIN memberships m ON m.group_id = b.group_id AND m.user_id = pr.recipient
       CROSS JOIN LATERAL (
           SELECT coalesce(
-              (SELECT w.level FROM watches w WHERE w.user_id = c.recipient AND w.scope = 'thread'
-                  AND w.scope_id = c.thread_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
-              (SELECT w.level FROM watches w WHERE w.user_id = c.recipient AND w.scope = 'paragraph'
-                  AND w.scope_id = c.paragraph_id AND w.in_session = c.session_id),
-              (SELECT w.level FROM watches w WHERE w.user_id = c.recipient AND w.scope = 'session'
-                  AND w.scope_id = c.session_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
-              (SELECT w.level FROM watches w WHERE w.user_id = c.recipient AND w.scope = 'group'
-                  AND w.scope_id = c.group_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
+              (SELECT w.level FROM watches w WHERE w.user_id = pr.recipient AND w.scope = 'thread'
+                  AND w.scope_id = b.thread_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
+              (SELECT w.level FROM watches w WHERE w.user_id = pr.recipient AND w.scope = 'paragraph'
+                  AND w.scope_id = b.paragraph_id AND w.in_session = b.session_id),
+              (SELECT w.level FROM watches w WHERE w.user_id = pr.recipient AND w.scope = 'session'
+                  AND w.scope_id = b.session_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
+              (SELECT w.level FROM watches w WHERE w.user_id = pr.recipient AND w.scope = 'group'
+                  AND w.scope_id = b.group_id AND w.in_session = '00000000-0000-0000-0000-000000000000'),
               'normal') AS level
       ) l
-      JOIN groups g ON g.id = c.group_id
-      LEFT JOIN memberships m ON m.group_id = c.group_id AND m.user_id = c.recipient
-     WHERE c.recipient <> c.author_id
-       -- Someone the recipient blocked tells them nothing.
-       AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE bl.blocker_id = c.recipient AND bl.blocked_id = c.author_id)
-       AND (l.level = 'watching' OR (l.level = 'normal' AND c.reason <> 'watching'))
-       -- Only in a group the recipient may read now (the rule of r.caller_access).
+     WHERE l.level <> 'muted'
        AND (g.visibility = 'public' OR m.role IS NOT NULL)
-       AND NOT EXISTS (SELECT 1 FROM r.live_bans b WHERE b.group_id = c.group_id AND b.user_id = c.recipient)
-     ORDER BY c.recipient, c.xid, c.event_id,
-              array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
-                             c.reason)
+       AND NOT EXISTS (SELECT 1 FROM r.live_bans bn WHERE bn.group_id = b.group_id AND bn.user_id = pr.recipient)
+), watched AS (
+    -- A watcher hears every comment but their own and their blocked authors'.
+    SELECT lv.recipient, lv.thread_id, sum(a.n)::integer AS new_count, max(a.latest_seq) AS latest_seq,
+           (array_agg(a.latest_comment_id ORDER BY a.latest_seq DESC))[1] AS latest_comment_id,
+           array_agg(a.author_id) AS actor_ids
+      FROM leveled lv
+      JOIN by_author a ON a.thread_id = lv.thread_id AND a.author_id <> lv.recipient
+     WHERE lv.level = 'watching'
+       AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE bl.blocker_id = lv.recipient AND bl.blocked_id = a.author_id)
+     GROUP BY lv.recipient, lv.thread_id
 ), item AS (
-    SELECT t.recipient, t.thread_id,
-           (array_agg(t.group_id))[1] AS group_id,
-           (array_agg(t.session_id))[1] AS session_id,
-           (array_agg(t.paragraph_id ORDER BY t.seq DESC))[1] AS paragraph_id,
-           (ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'])[
-               min(array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored',
-                                        'watching'], t.reason))] AS reason,
-           (array_agg(t.comment_id ORDER BY t.seq DESC))[1] AS latest_comment_id,
-           max(t.seq) AS latest_seq,
-           count(*)::integer AS new_count,
-           array_agg(DISTINCT t.author_id) AS actor_ids,
-           (array_agg(t.xid ORDER BY t.xid DESC, t.event_id DESC))[1] AS comments_xid,
-           (array_agg(t.event_id ORDER BY t.xid DESC, t.event_id DESC))[1] AS comments_id
-      FROM told t
+    SELECT lv.recipient, lv.thread_id, lv.group_id, lv.session_id, lv.paragraph_id,
+           coalesce(d.reason, 'watching') AS reason,
+           CASE WHEN lv.level = 'watching' THEN w.latest_comment_id ELSE d.latest_comment_id END AS latest_comment_id,
+           CASE WHEN lv.level = 'watching' THEN w.latest_seq ELSE d.latest_seq END AS latest_seq,
+           CASE WHEN lv.level = 'watching' THEN w.new_count ELSE d.new_count END AS new_count,
+           CASE WHEN lv.level = 'watching' THEN w.actor_ids ELSE d.actor_ids END AS actor_ids,
+           lv.comments_xid, lv.comments_id
+      FROM leveled lv
+      LEFT JOIN direct_item d ON d.recipient = lv.recipient AND d.thread_id = lv.thread_id
+      LEFT JOIN watched w ON w.recipient = lv.recipient AND w.thread_id = lv.thread_id
       -- Only what the item has not taken in yet: a repeat changes nothing.
-      LEFT JOIN notifications n0 ON n0.recipient_id = t.recipient AND n0.thread_id = t.thread_id
-     WHERE n0.id IS NULL OR (t.xid, t.event_id) > (n0.comments_xid, n0.comments_id)
-     GROUP BY t.recipient, t.thread_id
+      LEFT JOIN notifications n0 ON n0.recipient_id = lv.recipient AND n0.thread_id = lv.thread_id
+     WHERE (CASE WHEN lv.level = 'watching' THEN w.new_count ELSE d.new_count END) > 0
+       AND (n0.id IS NULL OR (lv.comments_xid, lv.comments_id) > (n0.comments_xid, n0.comments_id))
 ), upserted AS (
     INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
                                     latest_comment_id, latest_seq, new_count, actor_ids, updated_at,
