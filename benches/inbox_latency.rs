@@ -112,7 +112,11 @@ async fn main() {
         tokio::spawn(async move {
             let mut last: HashMap<String, String> = HashMap::new();
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let res = client.get(format!("{base_a}/me/notifications?limit=100")).bearer_auth(&owner).send().await;
+                let res = client
+                    .get(format!("{base_a}/me/notifications?limit=100"))
+                    .bearer_auth(&owner)
+                    .send()
+                    .await;
                 let now = Instant::now();
                 if let Ok(page) = res {
                     if let Ok(page) = page.json::<Value>().await {
@@ -143,7 +147,8 @@ async fn main() {
         tick.tick().await;
         let thread = threads[n % threads.len()].clone();
         let token = tokens[1 + n % (tokens.len() - 1)].clone();
-        let (client, base_a, posted, errors) = (client.clone(), base_a.clone(), posted.clone(), errors.clone());
+        let (client, base_a, posted, errors) =
+            (client.clone(), base_a.clone(), posted.clone(), errors.clone());
         posts.push(tokio::spawn(async move {
             let res = client
                 .post(format!("{base_a}/threads/{thread}/comments"))

@@ -148,7 +148,6 @@ impl Application {
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
-        tokio::spawn(crate::notifications::live::retention(state.events.clone()));
         tokio::spawn(crate::notifications::notifier::run(
             state.events.clone(),
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),

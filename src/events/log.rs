@@ -167,7 +167,7 @@ const PRUNE_LOCK: i64 = 0x7069_6c63_6576_7473; // "pilcevts"
 
 /// Deletes up to 5,000 events older than `keep` and moves the watermark to
 /// the highest one deleted, in one transaction, if no other instance is
-/// pruning. Returns how many went.
+/// pruning; the same for the inbox's log. Returns the most either lost.
 #[tracing::instrument(skip_all)]
 pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResult<usize> {
     let keep_secs = keep.as_secs() as f64;
@@ -184,8 +184,20 @@ pub async fn prune_once(conn: &mut AsyncPgConnection, keep: Duration) -> ApiResu
                 .execute(conn)
                 .await?;
         }
+        // The inbox's log (src/notifications/live.rs) is kept as long.
+        let inbox_gone: Vec<Mark> = crate::sql!("log/prune_inbox.sql")
+            .bind::<diesel::sql_types::Double, _>(keep_secs)
+            .load(conn)
+            .await?;
+        if let Some(top) = inbox_gone.iter().map(|m| Cursor { xid: m.xid, id: m.id }).max() {
+            crate::sql!("log/raise_inbox_mark.sql")
+                .bind::<BigInt, _>(top.xid)
+                .bind::<BigInt, _>(top.id)
+                .execute(conn)
+                .await?;
+        }
         crate::sql!("log/expire_tickets.sql").execute(conn).await?;
-        Ok(gone.len())
+        Ok(gone.len().max(inbox_gone.len()))
     })
     .await
 }

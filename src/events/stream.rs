@@ -141,7 +141,8 @@ pub struct Start {
     pub after: Option<Cursor>,
 }
 
-fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
+/// One SSE event, with its `id` when it has one.
+pub fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
     match id {
         Some(id) => Bytes::from(format!("id: {id}\nevent: {event}\ndata: {data}\n\n")),
         None => Bytes::from(format!("event: {event}\ndata: {data}\n\n")),
@@ -171,13 +172,15 @@ pub fn open(
     })
 }
 
-struct Out {
-    tx: mpsc::Sender<Bytes>,
-    timeout: Duration,
+/// The sending end of one stream's response body (also the inbox's,
+/// src/notifications/live.rs).
+pub struct Out {
+    pub tx: mpsc::Sender<Bytes>,
+    pub timeout: Duration,
 }
 
 /// The client left, or stopped reading for longer than the send timeout.
-struct Gone;
+pub struct Gone;
 
 /// Why delivery stopped.
 enum End {
@@ -200,7 +203,7 @@ impl From<Gone> for End {
 const PIECE: usize = 32 * 1024;
 
 impl Out {
-    async fn send(&self, mut bytes: Bytes) -> Result<(), Gone> {
+    pub async fn send(&self, mut bytes: Bytes) -> Result<(), Gone> {
         while bytes.len() > PIECE {
             let piece = bytes.split_to(PIECE);
             self.send_piece(piece).await?;

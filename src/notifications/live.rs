@@ -3,7 +3,8 @@
 //! from the inbox log (`inbox_events`), the way session events are
 //! delivered from theirs (src/events/): in `(xid, id)` order below the
 //! settled horizon, so nothing is skipped, resumable from any event's id,
-//! `resync` when the cursor is older than retention.
+//! `resync` when the cursor is older than retention (which src/events/log.rs
+//! applies to both logs alike).
 //!
 //! One pump per instance reads the log's new rows for every recipient at
 //! once (one statement per wake, however many streams are open) and hands
@@ -21,7 +22,7 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
@@ -29,7 +30,8 @@ use crate::auth::Caller;
 use crate::db::pool;
 use crate::error::{ApiError, ApiResult};
 use crate::events::hub::StreamPermit;
-use crate::events::{log, notify, EventHub};
+use crate::events::stream::{control as frame, Gone, Out};
+use crate::events::{notify, EventHub};
 use crate::versions::cursor::{self, Cursor};
 use crate::views::notification;
 
@@ -322,13 +324,6 @@ pub struct Reader {
     pub after: Option<Cursor>,
 }
 
-fn frame(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
-    match id {
-        Some(id) => Bytes::from(format!("id: {id}\nevent: {event}\ndata: {data}\n\n")),
-        None => Bytes::from(format!("event: {event}\ndata: {data}\n\n")),
-    }
-}
-
 /// Opens the stream; its body holds `permit` until the client leaves.
 pub fn open(
     inbox: Arc<Inbox>,
@@ -352,28 +347,12 @@ pub fn open(
     })
 }
 
-struct Out {
-    tx: mpsc::Sender<Bytes>,
-    timeout: Duration,
-}
-
-/// The client left, or stopped reading for longer than the send timeout.
-struct Gone;
-
-impl Out {
-    async fn send(&self, bytes: Bytes) -> Result<(), Gone> {
-        match tokio::time::timeout(self.timeout, self.tx.send(bytes)).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Gone),
-        }
+/// Sends `events` in order.
+async fn send_events(out: &Out, events: &[Event]) -> Result<(), Gone> {
+    for e in events {
+        out.send(frame(Some(e.cursor), e.event, &e.data.to_string())).await?;
     }
-
-    async fn events(&self, events: &[Event]) -> Result<(), Gone> {
-        for e in events {
-            self.send(frame(Some(e.cursor), e.event, &e.data.to_string())).await?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Reads the reader's own rows from `position` until the horizon.
@@ -381,7 +360,7 @@ async fn catch_up(hub: &EventHub, key: (Uuid, i32), position: &mut Cursor, out: 
     loop {
         match read_mine(hub, key, *position).await {
             Ok(Read::Events(events, reached, full)) => {
-                out.events(&events).await?;
+                send_events(out, &events).await?;
                 *position = (*position).max(reached);
                 if !full {
                     return Ok(());
@@ -441,7 +420,7 @@ async fn follow(
                     let rows: Vec<Row> = batch.rows.iter().filter(|r| r.cursor() > position).cloned().collect();
                     if !rows.is_empty() {
                         match render_now(hub, key, &rows).await {
-                            Some(events) => out.events(&events).await?,
+                            Some(events) => send_events(out, &events).await?,
                             // Not rendered: read them again from the database.
                             None => continue,
                         }
@@ -484,45 +463,4 @@ async fn revoked(hub: &EventHub, reader: &Reader) -> Option<&'static str> {
         Err(e) if e.status == 401 => Some("token_revoked"),
         _ => None,
     }
-}
-
-/// Any number that is not another advisory lock of this application.
-const PRUNE_LOCK: i64 = 0x7069_6c69_6e62_6f78; // "pilinbox"
-
-/// Retention of the inbox log, as for session events: every
-/// `events.prune_interval_secs` one instance deletes what is older than
-/// `events.retention_hours`, and raises the mark readers resync below.
-pub async fn retention(hub: Arc<EventHub>) {
-    let keep = hub.settings.retention_hours as f64 * 3600.0;
-    let every = Duration::from_secs(hub.settings.prune_interval_secs.max(1));
-    let mut closing = hub.closing();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = closing.changed() => return,
-        }
-        let Ok(mut conn) = pool::conn(&hub.pool).await else { continue };
-        if let Err(e) = prune_once(&mut conn, keep).await {
-            tracing::warn!(error = %e, "pruning the inbox log");
-        }
-    }
-}
-
-async fn prune_once(conn: &mut AsyncPgConnection, keep_secs: f64) -> ApiResult<usize> {
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        if !log::try_xact_lock(conn, PRUNE_LOCK).await? {
-            return Ok(0);
-        }
-        let gone: Vec<Mark> =
-            crate::sql!("live/prune.sql").bind::<diesel::sql_types::Double, _>(keep_secs).load(conn).await?;
-        if let Some(top) = gone.iter().map(|m| Cursor { xid: m.xid, id: m.id }).max() {
-            crate::sql!("live/raise_pruned_mark.sql")
-                .bind::<BigInt, _>(top.xid)
-                .bind::<BigInt, _>(top.id)
-                .execute(conn)
-                .await?;
-        }
-        Ok(gone.len())
-    })
-    .await
 }
