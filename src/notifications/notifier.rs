@@ -36,10 +36,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::EventHub;
 use crate::versions::cursor::{self, Cursor};
 
-/// Events one round derives at most: a round is one transaction, holding
-/// the cursor's lock, and should end well within the statement timeout
-/// even when every event has thousands of watchers.
-const MAX_EVENTS_PER_ROUND: i64 = 500;
+/// Events one round derives at most. A round's cost is mostly the items it
+/// writes (one per recipient and thread, however many comments), so under
+/// load larger rounds keep up better; it is one transaction, and must end
+/// within its statement timeout (src/notifications/notifier/round_settings.sql).
+const MAX_EVENTS_PER_ROUND: i64 = 5000;
 
 #[derive(QueryableByName)]
 struct Mark {
@@ -60,7 +61,7 @@ pub async fn derive_once(conn: &mut AsyncPgConnection, max_events: i64) -> ApiRe
         else {
             return Ok(false);
         };
-        crate::sql!("notifier/no_jit.sql").execute(conn).await?;
+        crate::sql!("notifier/round_settings.sql").execute(conn).await?;
         let after = Cursor { xid: mark.xid, id: mark.id };
         let xmin = cursor::horizon(conn).await?;
         let events: Vec<Mark> = crate::sql!("notifier/range.sql")

@@ -122,9 +122,11 @@ WITH post AS (
 ), upserted AS (
     INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
                                     latest_comment_id, latest_seq, new_count, actor_ids, updated_at,
-                                    comments_xid, comments_id)
+                                    comments_xid, comments_id, pushed_for)
     SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
-           new_count, actor_ids, now(), comments_xid, comments_id
+           new_count, actor_ids, now(), comments_xid, comments_id,
+           -- Nothing to push to whoever has no subscription (src/notifications/push/).
+           CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = recipient) THEN NULL ELSE now() END
       FROM item
      ORDER BY recipient, thread_id
     ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
@@ -154,7 +156,9 @@ WITH post AS (
         session_id = EXCLUDED.session_id,
         updated_at = now(),
         comments_xid = EXCLUDED.comments_xid,
-        comments_id = EXCLUDED.comments_id
+        comments_id = EXCLUDED.comments_id,
+        pushed_for = CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.recipient_id)
+                          THEN n.pushed_for ELSE now() END
     RETURNING n.id, n.recipient_id
 )
 -- Each item created or changed goes to its recipient's live streams.

@@ -83,9 +83,11 @@ WITH ev AS (
 ), upserted AS (
     INSERT INTO notifications AS n (recipient_id, thread_id, group_id, session_id, paragraph_id, reason,
                                     latest_comment_id, latest_seq, new_count, actor_ids, updated_at,
-                                    changes_xid, changes_id)
+                                    changes_xid, changes_id, pushed_for)
     SELECT recipient, thread_id, group_id, session_id, paragraph_id, reason, latest_comment_id, latest_seq,
-           0, actor_ids, now(), changes_xid, changes_id
+           0, actor_ids, now(), changes_xid, changes_id,
+           -- Nothing to push to whoever has no subscription (src/notifications/push/).
+           CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = recipient) THEN NULL ELSE now() END
       FROM item
      ORDER BY recipient, thread_id
     ON CONFLICT (recipient_id, thread_id) DO UPDATE SET
@@ -109,7 +111,9 @@ WITH ev AS (
         session_id = EXCLUDED.session_id,
         updated_at = now(),
         changes_xid = EXCLUDED.changes_xid,
-        changes_id = EXCLUDED.changes_id
+        changes_id = EXCLUDED.changes_id,
+        pushed_for = CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = n.recipient_id)
+                          THEN n.pushed_for ELSE now() END
     RETURNING n.id, n.recipient_id
 )
 -- Each item created or changed goes to its recipient's live streams.
