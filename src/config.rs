@@ -138,6 +138,8 @@ pub struct EventsSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotificationsSettings {
     pub derive_interval_ms: u64,
+    /// The notifier's share of the time while requests write (0.01-1).
+    pub busy_share: f64,
     pub client_poll_interval_secs: u64,
     /// Notification mail (src/mailing/): an item is mailed this long after
     /// its latest activity unless read by then.

@@ -151,6 +151,7 @@ impl Application {
         tokio::spawn(crate::notifications::notifier::run(
             state.events.clone(),
             Duration::from_millis(settings.notifications.derive_interval_ms.max(10)),
+            settings.notifications.busy_share,
         ));
         tokio::spawn(crate::notifications::push::sender::run(state.events.clone(), state.push.clone()));
         crate::mailing::start(mailing.clone(), &state.events);

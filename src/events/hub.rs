@@ -51,6 +51,9 @@ pub struct EventHub {
     last_write_ms: AtomicU64,
     /// Rung when the inbox log may have grown (src/notifications/live.rs).
     inbox_bell: watch::Sender<u64>,
+    /// The notifier wrote to the inbox log here: the pump announces it to
+    /// the other instances once it has read it.
+    inbox_written: std::sync::atomic::AtomicBool,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,6 +76,7 @@ impl EventHub {
             started: Instant::now(),
             last_write_ms: AtomicU64::new(0),
             inbox_bell: watch::Sender::new(0),
+            inbox_written: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -108,6 +112,23 @@ impl EventHub {
     /// The inbox log may have grown: this instance's inbox pump reads now.
     pub fn ring_inbox(&self) {
         self.inbox_bell.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// This instance wrote to the inbox log: its pump reads now, and tells
+    /// the other instances.
+    pub fn inbox_written(&self) {
+        self.inbox_written.store(true, Ordering::Relaxed);
+        self.ring_inbox();
+    }
+
+    /// Whether [`Self::inbox_written`] was called since the last take.
+    pub fn take_inbox_written(&self) -> bool {
+        self.inbox_written.swap(false, Ordering::Relaxed)
+    }
+
+    /// Puts back a [`Self::take_inbox_written`] whose rows were not read yet.
+    pub fn keep_inbox_written(&self) {
+        self.inbox_written.store(true, Ordering::Relaxed);
     }
 
     pub fn inbox_bell(&self) -> watch::Receiver<u64> {

@@ -141,7 +141,10 @@ pub async fn pump(inbox: Arc<Inbox>) {
             _ = tokio::time::sleep(if wrote { fast } else { slow }) => {}
             _ = closing.changed() => return,
         }
-        let wrote = hub.wrote_within(AFTER_WRITE);
+        // Rows this instance wrote (the notifier's, or read marks made by
+        // requests here) are announced to the others once read.
+        let derived = hub.take_inbox_written();
+        let wrote = derived || hub.wrote_within(AFTER_WRITE);
         if !inbox.listening() && !wrote {
             // Nobody to tell and nothing of ours to announce: start afresh
             // from the horizon when that changes.
@@ -155,8 +158,15 @@ pub async fn pump(inbox: Arc<Inbox>) {
                     tracing::warn!(error = %e, "announcing inbox events");
                 }
             }
+            // Not settled yet: announce them with a later read.
+            Ok(_) if derived => hub.keep_inbox_written(),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "reading the inbox log"),
+            Err(e) => {
+                if derived {
+                    hub.keep_inbox_written();
+                }
+                tracing::warn!(error = %e, "reading the inbox log");
+            }
         }
     }
 }

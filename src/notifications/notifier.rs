@@ -102,12 +102,17 @@ pub async fn derive_once(conn: &mut AsyncPgConnection, max_events: i64) -> ApiRe
 
 /// Runs for the life of the process: a round every `every`, and at once
 /// again while rounds find events.
-pub async fn run(hub: Arc<EventHub>, every: Duration) {
+pub async fn run(hub: Arc<EventHub>, every: Duration, busy_share: f64) {
     let mut closing = hub.closing();
     // Events per round: halved after a round that failed (a range too
     // large for the statement timeout would otherwise fail for ever), grown
     // back after rounds that succeed.
     let mut batch = MAX_EVENTS_PER_ROUND;
+    // While requests write here, the notifier takes at most `busy_share` of
+    // the time (a round of d is followed by a pause of d/share - d): it
+    // falls behind under a burst and catches up after, rather than taking
+    // the cores the writers need. Posting is not slowed by how many are told.
+    let pause_per_round = (1.0 / busy_share.clamp(0.01, 1.0)) - 1.0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -115,6 +120,7 @@ pub async fn run(hub: Arc<EventHub>, every: Duration) {
         }
         let Ok(mut conn) = crate::db::pool::conn(&hub.pool).await else { continue };
         loop {
+            let began = std::time::Instant::now();
             match derive_once(&mut conn, batch).await {
                 Ok(found) => {
                     batch = (batch * 2).min(MAX_EVENTS_PER_ROUND);
@@ -123,8 +129,14 @@ pub async fn run(hub: Arc<EventHub>, every: Duration) {
                     }
                     // Items may have been written: the inbox pump reads
                     // them now, and announces them to the other instances.
-                    hub.touch();
-                    hub.ring_inbox();
+                    hub.inbox_written();
+                    if hub.wrote_within(Duration::from_secs(1)) && pause_per_round > 0.0 {
+                        let pause = began.elapsed().mul_f64(pause_per_round);
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = closing.changed() => return,
+                        }
+                    }
                 }
                 Err(e) => {
                     batch = (batch / 2).max(1);
