@@ -210,7 +210,7 @@ impl CallerFacts {
         }
         let caller = match (self.user_current, self.username, self.display_name, self.user_created_at) {
             (Some(id), Some(username), Some(display_name), Some(created_at)) => {
-                Some(UserView { id, username, display_name, bio: self.bio, created_at })
+                Some(UserView { id, username, display_name, bio: self.bio, created_at, erased: false })
             }
             _ => None,
         };

@@ -55,6 +55,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub search: SearchSettings,
     pub cpu: CpuSettings,
+    pub accounts: AccountsSettings,
 }
 
 fn default_env() -> Environment {
@@ -211,6 +212,13 @@ pub struct CpuSettings {
     pub max_per_client: usize,
     /// The queue's threads' scheduling priority (0-19, higher yields more).
     pub nice: i32,
+}
+
+/// Accounts their owners delete: see `[accounts]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountsSettings {
+    pub deletion_interval_ms: u64,
+    pub deletion_batch: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

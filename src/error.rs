@@ -18,6 +18,23 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The rare parts of an error.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// Extra response headers (the rate-limit headers of a 429).
+    pub headers: Vec<(&'static str, String)>,
+    /// The groups a `sole_owner` problem names.
+    pub groups: Vec<OwnedGroup>,
+}
+
+/// A group a `sole_owner` problem names: the caller alone owns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwnedGroup {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub slug: String,
+}
+
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
@@ -86,6 +103,8 @@ pub enum ErrorCode {
     RevisionConflict,
     SessionClosed,
     SlugTaken,
+    /// The account alone owns groups (listed in `groups`): it cannot be deleted yet.
+    SoleOwner,
     /// A hidden thread takes no votes, not even a moderator's.
     ThreadHidden,
     ThreadLocked,
@@ -128,6 +147,9 @@ pub struct Problem {
     pub code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// With `sole_owner`: the groups to hand over first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<OwnedGroup>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,9 +160,9 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Option<Vec<FieldError>>,
     pub retry_after_secs: Option<u32>,
-    /// Extra response headers (the rate-limit headers of a 429); boxed to
-    /// keep `ApiError` small, as every `Result` of a handler carries it.
-    pub headers: Option<Box<Vec<(&'static str, String)>>>,
+    /// What few errors carry: boxed to keep `ApiError` small, as every
+    /// `Result` of a handler carries it.
+    pub extra: Option<Box<Extra>>,
     #[source]
     pub cause: Option<anyhow::Error>,
     /// Where the cause arose (the innermost instrumented step, such as one
@@ -158,7 +180,7 @@ impl ApiError {
             detail: detail.into(),
             errors: None,
             retry_after_secs: None,
-            headers: None,
+            extra: None,
             cause: None,
             origin: None,
         }
@@ -257,6 +279,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code,
             errors: self.errors.clone(),
+            groups: self.extra.as_ref().map(|x| x.groups.clone()).filter(|g| !g.is_empty()),
         }
     }
 }
@@ -283,7 +306,7 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        for (name, value) in self.headers.iter().flat_map(|h| h.iter()) {
+        for (name, value) in self.extra.iter().flat_map(|x| x.headers.iter()) {
             response.insert_header((*name, value.as_str()));
         }
         if self.status == StatusCode::UNAUTHORIZED {

@@ -40,10 +40,11 @@ fn period_of(window: Window) -> Duration {
 fn limited(name: &str, window: Window, wait: Duration) -> ApiError {
     let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     let mut e = ApiError::too_many_requests(secs);
-    e.headers = Some(Box::new(vec![
+    let headers = vec![
         ("RateLimit-Policy", format!("\"{name}\";q={};w={}", window.requests, window.window_secs)),
         ("RateLimit", format!("\"{name}\";r=0;t={secs}")),
-    ]));
+    ];
+    e.extra = Some(Box::new(crate::error::Extra { headers, ..Default::default() }));
     e
 }
 

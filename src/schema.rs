@@ -14,6 +14,26 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+        erased -> Bool,
+    }
+}
+
+diesel::table! {
+    account_deletions (user_id) {
+        user_id -> Uuid,
+        content -> Text,
+        old_username -> Nullable<Text>,
+        mentions_after -> Nullable<Uuid>,
+        requested_at -> Timestamptz,
+        done_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    refused_addresses (email_hash, user_id) {
+        email_hash -> Bytea,
+        user_id -> Uuid,
     }
 }
 
@@ -513,6 +533,8 @@ diesel::joinable!(reports -> comments (comment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    account_deletions,
+    refused_addresses,
     refresh_tokens,
     groups,
     memberships,

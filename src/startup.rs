@@ -145,6 +145,7 @@ impl Application {
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
             push: std::sync::Arc::new(crate::notifications::push::Push::new(&settings)?),
             mailing: mailing.clone(),
+            deletions: std::sync::Arc::new(tokio::sync::Notify::new()),
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
@@ -155,6 +156,12 @@ impl Application {
         ));
         tokio::spawn(crate::notifications::push::sender::run(state.events.clone(), state.push.clone()));
         crate::mailing::start(mailing.clone(), &state.events);
+        tokio::spawn(crate::users::deletion::job::run(
+            pool.clone(),
+            state.deletions.clone(),
+            Duration::from_millis(settings.accounts.deletion_interval_ms.max(10)),
+            settings.accounts.deletion_batch,
+        ));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

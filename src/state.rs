@@ -51,6 +51,8 @@ pub struct SharedState {
     pub push: std::sync::Arc<crate::notifications::push::Push>,
     /// Notification mail, address verification and unsubscribe (src/mailing/).
     pub mailing: std::sync::Arc<crate::mailing::Mailing>,
+    /// Wakes this instance's account deletion job (src/users/deletion/job.rs).
+    pub deletions: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// One per worker, built on its thread.

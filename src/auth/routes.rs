@@ -147,6 +147,9 @@ pub async fn register(
     let ticket = state.passwords.admit(vec![client.queue_key()])?;
     let hash = state.passwords.hash(ticket, req.password).await?;
     let mut conn = state.conn().await?;
+    if crate::users::deletion::address_refused(&mut conn, email.as_str()).await? {
+        return Err(ApiError::conflict(ErrorCode::EmailTaken, "An account with that email already exists."));
+    }
     let user = users::insert(
         &mut conn,
         NewUser {

@@ -7,6 +7,8 @@
 //! could be told, and a recipient who blocked the author reads `notified` and
 //! is told nothing.
 
+use std::ops::Range;
+
 use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -55,8 +57,46 @@ pub struct Mentions {
 /// e-mail address or a longer word. Compared ignoring case, as usernames are.
 pub fn names(body: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
+    for span in spans(body) {
+        let name = &body[span];
+        if !found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+            found.push(name.to_owned());
+            if found.len() == MAX_PER_BODY {
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// `body` with every mention of `old` (ignoring case) naming `new` instead,
+/// or `None` when it mentions `old` nowhere. Text that only looks like a
+/// mention (in code, in an address) is left as written.
+pub fn renamed(body: &str, old: &str, new: &str) -> Option<String> {
+    let mut out = String::with_capacity(body.len());
+    let mut copied = 0;
+    for span in spans(body).into_iter().filter(|s| body[s.clone()].eq_ignore_ascii_case(old)) {
+        out.push_str(&body[copied..span.start]);
+        out.push_str(new);
+        copied = span.end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&body[copied..]);
+    Some(out)
+}
+
+/// Where each mention's name (after its `@`) sits in `body`, in order.
+fn spans(body: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
     let mut fence: Option<(u8, usize)> = None;
-    for line in body.lines() {
+    let mut offset = 0;
+    for raw in body.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         let trimmed = line.trim_start_matches(' ');
         let indent = line.len() - trimmed.len();
         let run = |c: u8| trimmed.bytes().take_while(|&b| b == c).count();
@@ -73,17 +113,14 @@ pub fn names(body: &str) -> Vec<String> {
             (Some(_), _) => continue,
             _ => {}
         }
-        scan_line(line, &mut found);
-        if found.len() >= MAX_PER_BODY {
-            found.truncate(MAX_PER_BODY);
-            break;
-        }
+        scan_line(line, start, &mut spans);
     }
-    found
+    spans
 }
 
-/// The mentions of one line outside its code spans.
-fn scan_line(line: &str, found: &mut Vec<String>) {
+/// The mentions of one line (starting at `start` in its body) outside its
+/// code spans.
+fn scan_line(line: &str, start: usize, spans: &mut Vec<Range<usize>>) {
     let bytes = line.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -105,10 +142,7 @@ fn scan_line(line: &str, found: &mut Vec<String>) {
                 let continues = after == Some(b'@')
                     || (after == Some(b'.') && bytes.get(i + 2 + len).is_some_and(|b| is_name_byte(*b)));
                 if !word_before && !continues && Username::parse(name).is_ok() {
-                    let lower = name.to_ascii_lowercase();
-                    if !found.iter().any(|f| f.eq_ignore_ascii_case(&lower)) {
-                        found.push(name.to_owned());
-                    }
+                    spans.push(start + i + 1..start + i + 1 + len);
                 }
                 i += 1 + len;
             }
@@ -191,7 +225,7 @@ pub async fn resolve(
 
 #[cfg(test)]
 mod tests {
-    use super::names;
+    use super::{names, renamed};
 
     #[test]
     fn names_outside_code_and_addresses() {
@@ -207,5 +241,16 @@ mod tests {
     fn at_most_the_limit() {
         let body: String = (0..30).map(|i| format!("@user{i} ")).collect();
         assert_eq!(names(&body).len(), super::MAX_PER_BODY);
+    }
+
+    #[test]
+    fn renaming_touches_mentions_only() {
+        let body = "@Alice wrote, cf. @alice_b and `@alice`;\r\n```\n@alice\n```\nmail alice@x.org, @alice.";
+        let out = renamed(body, "alice", "deleted-1a2b").expect("mentions alice");
+        assert_eq!(
+            out,
+            "@deleted-1a2b wrote, cf. @alice_b and `@alice`;\r\n```\n@alice\n```\nmail alice@x.org, @deleted-1a2b."
+        );
+        assert_eq!(renamed("only `@alice` in code", "alice", "x"), None);
     }
 }

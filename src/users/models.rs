@@ -27,6 +27,9 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// When the current address was verified (src/mailing/verify.rs).
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// When the account was deleted (src/users/deletion.rs); it signs in no more.
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub erased: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -81,6 +84,7 @@ pub async fn by_login(conn: &mut AsyncPgConnection, login: &str) -> ApiResult<Op
     // to_lowercase folds non-ASCII letters that lower() under the C locale keeps.
     Ok(users::table
         .filter(lower(users::username).eq(lower(login)).or(lower(users::email).eq(lower(login))))
+        .filter(users::deleted_at.is_null())
         .select(User::as_select())
         .first(conn)
         .await

@@ -100,20 +100,7 @@ pub async fn change_password(
         let mut conn = state.conn().await?;
         users::current(&mut conn, &caller).await?
     };
-    // The second password oracle: the same limits as login (both of the
-    // account's logins, as a sign-in would type them), taken before any CPU
-    // is spent on the request.
-    let device = device::of(&http, &state.tokens, user.id, user.token_version);
-    let typed =
-        [format!("login:{}", user.username.to_lowercase()), format!("login:{}", user.email.to_lowercase())];
-    let charge = state.limits.password_attempt(client, &typed, device)?;
-    let queue =
-        vec![client.queue_key(), device.map_or(format!("user:{}", user.id), |d| format!("device:{d}"))];
-    let ticket = state.passwords.admit(queue.clone())?;
-    if !state.passwords.verify(ticket, req.current_password, Some(user.password_hash.clone())).await? {
-        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The current password is wrong."));
-    }
-    state.limits.password_correct(charge);
+    let queue = confirm_password(&state, &http, client, &user, req.current_password).await?;
     // Only a caller who knows the password gets zxcvbn's time.
     let inputs = vec![user.username.clone(), user.email.clone(), user.display_name.clone()];
     let min_score = state.min_password_score;
@@ -128,4 +115,32 @@ pub async fn change_password(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Checks the signed-in user's `password` before an account change (a new
+/// password, deleting the account): 401 `invalid_credentials` when wrong.
+/// Returns the hashing queue the caller's further hashes join.
+///
+/// This is a password oracle like login, so it takes the same limits (both
+/// of the account's logins, as a sign-in would type them), before any CPU
+/// is spent on the request.
+pub(super) async fn confirm_password(
+    state: &AppState,
+    http: &HttpRequest,
+    client: ClientAddr,
+    user: &users::User,
+    password: String,
+) -> ApiResult<Vec<String>> {
+    let device = device::of(http, &state.tokens, user.id, user.token_version);
+    let typed =
+        [format!("login:{}", user.username.to_lowercase()), format!("login:{}", user.email.to_lowercase())];
+    let charge = state.limits.password_attempt(client, &typed, device)?;
+    let queue =
+        vec![client.queue_key(), device.map_or(format!("user:{}", user.id), |d| format!("device:{d}"))];
+    let ticket = state.passwords.admit(queue.clone())?;
+    if !state.passwords.verify(ticket, password, Some(user.password_hash.clone())).await? {
+        return Err(ApiError::unauthorized(ErrorCode::InvalidCredentials, "The password is wrong."));
+    }
+    state.limits.password_correct(charge);
+    Ok(queue)
 }

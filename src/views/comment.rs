@@ -26,8 +26,10 @@ pub struct CommentView {
     parent_id: Option<Uuid>,
     /// 0 for a comment on the thread itself, at most 8.
     depth: i16,
-    author: UserView,
-    /// Markdown as written; null when deleted or hidden (moderators see it).
+    /// Null when the author deleted their account with its words.
+    author: Option<UserView>,
+    /// Markdown as written; null when deleted or hidden (moderators see
+    /// it), and for everyone once its author erased it.
     body: Option<String>,
     created_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
@@ -42,18 +44,21 @@ impl CommentView {
     /// From a row read with its author (`comments` joined to `users`,
     /// selecting `(Comment::as_select(), UserView::as_select())`): a comment
     /// needs nothing else, so rows read by a write (posting) build it too.
+    /// An erased author's comment is a tombstone to everyone at once, before
+    /// the erasure has reached its row.
     pub fn of(viewer: Viewer, c: Comment, author: UserView) -> Self {
-        let visible = viewer.moderator || !(c.deleted || c.hidden);
+        let erased = author.erased;
+        let visible = !erased && (viewer.moderator || !(c.deleted || c.hidden));
         CommentView {
             id: c.id,
             thread_id: c.thread_id,
             parent_id: c.parent_id,
             depth: c.depth,
-            author,
+            author: (!erased).then_some(author),
             body: visible.then_some(c.body),
             created_at: c.created_at,
             edited_at: c.edited_at,
-            deleted: c.deleted,
+            deleted: c.deleted || erased,
             hidden: c.hidden,
             moderation: Moderation::shown_to(viewer, c.hidden, c.hidden_by, c.hidden_reason),
         }

@@ -20,6 +20,10 @@ pub struct UserView {
     pub display_name: String,
     pub bio: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The account was deleted with its words (src/users/deletion.rs): what
+    /// it wrote is shown as tombstones without an author.
+    #[serde(skip)]
+    pub erased: bool,
 }
 
 impl From<&crate::users::User> for UserView {
@@ -30,6 +34,7 @@ impl From<&crate::users::User> for UserView {
             display_name: u.display_name.clone(),
             bio: u.bio.clone(),
             created_at: u.created_at,
+            erased: u.erased,
         }
     }
 }

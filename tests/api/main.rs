@@ -3,6 +3,9 @@
 mod helpers;
 
 mod access;
+mod account_deletion;
+mod account_deletion_restart;
+mod account_deletion_scale;
 mod annotations;
 mod auth_login;
 mod auth_refresh;

@@ -255,6 +255,8 @@ async fn schema_rs_matches_the_database() {
     let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
     let mut known: Vec<ColumnRow> = [
         describe::<schema::users::table>("users"),
+        describe::<schema::account_deletions::table>("account_deletions"),
+        describe::<schema::refused_addresses::table>("refused_addresses"),
         describe::<schema::refresh_tokens::table>("refresh_tokens"),
         describe::<schema::groups::table>("groups"),
         describe::<schema::memberships::table>("memberships"),

@@ -16,5 +16,5 @@ SELECT c.id, c.parent_id, c.author_id, u.username, u.display_name, c.body, c.cre
   LEFT JOIN essay_revisions r ON r.essay_id = s.essay_id
         AND r.revision = CASE WHEN a.status = 'orphaned' THEN greatest(1, a.revision - 1)
                               ELSE coalesce(a.revision, 1) END
- WHERE ($2 OR r.counts(c.hidden, c.deleted, t.hidden))
+ WHERE ($2 OR r.counts(c.hidden, c.deleted, t.hidden)) AND NOT u.erased
    AND c.id = $1

@@ -18,7 +18,8 @@ SELECT c.id, c.parent_id, c.author_id, u.username, u.display_name, c.body, c.cre
   LEFT JOIN essay_revisions r ON r.essay_id = s.essay_id
         AND r.revision = CASE WHEN a.status = 'orphaned' THEN greatest(1, a.revision - 1)
                               ELSE coalesce(a.revision, 1) END
- WHERE ($2 OR r.counts(c.hidden, c.deleted, t.hidden))
+-- An erased account's words are not exported, not even to moderators.
+ WHERE ($2 OR r.counts(c.hidden, c.deleted, t.hidden)) AND NOT u.erased
    AND t.session_id = $1 AND c.id > $3
  ORDER BY c.id
  LIMIT $4

@@ -530,9 +530,10 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bio ON users
+CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bio, erased ON users
     FOR EACH ROW
-    WHEN ((OLD.username, OLD.display_name, OLD.bio) IS DISTINCT FROM (NEW.username, NEW.display_name, NEW.bio))
+    WHEN ((OLD.username, OLD.display_name, OLD.bio, OLD.erased)
+          IS DISTINCT FROM (NEW.username, NEW.display_name, NEW.bio, NEW.erased))
     EXECUTE FUNCTION r.profiles_changed();
 
 -- ===========================================================================

@@ -94,6 +94,8 @@ WITH post AS (
      WHERE l.level <> 'muted'
        AND (g.visibility = 'public' OR m.role IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM r.live_bans bn WHERE bn.group_id = b.group_id AND bn.user_id = pr.recipient)
+       -- A deleted account hears nothing (src/users/deletion.rs).
+       AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = pr.recipient AND du.deleted_at IS NOT NULL)
 ), watched AS (
     -- A watcher hears every comment but their own and their blocked authors'.
     SELECT lv.recipient, lv.thread_id, sum(a.n)::integer AS new_count, max(a.latest_seq) AS latest_seq,

@@ -38,9 +38,11 @@ pub struct ThreadView {
     id: Uuid,
     session_id: Uuid,
     paragraph_id: Uuid,
+    /// Null when there is none, and once its author erased their account.
     title: Option<String>,
     quote: Option<Quote>,
-    author: UserView,
+    /// Null when the author deleted their account with its words.
+    author: Option<UserView>,
     created_at: DateTime<Utc>,
     last_activity_at: DateTime<Utc>,
     /// Comments that are neither hidden nor deleted, the opening one included.
@@ -183,9 +185,9 @@ impl ReaderState {
             id: t.id,
             session_id: t.session_id,
             paragraph_id: t.paragraph_id,
-            title: t.title,
+            title: t.title.filter(|_| !author.erased),
             quote,
-            author,
+            author: (!author.erased).then_some(author),
             created_at: t.created_at,
             last_activity_at: t.last_activity_at,
             comment_count: t.comment_count,

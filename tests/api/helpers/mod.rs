@@ -5,6 +5,7 @@
 mod app;
 mod client;
 mod cluster;
+mod deletion;
 mod essay;
 mod events;
 mod limits;
@@ -12,6 +13,7 @@ mod mailing;
 mod moderated;
 mod notifications;
 mod pooler;
+mod process;
 mod push;
 mod questions;
 mod reading;
@@ -26,6 +28,7 @@ mod wpt;
 pub use app::{spawn_app, spawn_app_on, spawn_app_with, test_settings, TestApp};
 pub use client::{assert_each_once, Resp};
 pub use cluster::fresh_database;
+pub use deletion::{DELETION_WAIT, PERSONAL_ROWS};
 pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
@@ -35,6 +38,7 @@ pub use mailing::{mail_settings, spawn_mail_app, to, APP_URL};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};
 pub use notifications::{items, notifying_instance_on, release_notifier, spawn_notifying_app, NOTIFIER_WAIT};
 pub use pooler::{shared_session_pooler, PgBouncer, PoolMode};
+pub use process::Served;
 pub use push::{pushing_instance_on, spawn_pushing_app, Browser, PushReceiver, Received, PUSH_WAIT};
 pub use questions::{recount_open_questions, recount_votes};
 pub use reading::Reading;
