@@ -35,7 +35,7 @@ ALTER TABLE comments
     ADD CONSTRAINT comments_body_check CHECK (char_length(body) <= 10000 AND (body <> '' OR deleted));
 
 -- A user's own rows, found without scanning everyone's.
-CREATE INDEX comments_author_idx ON comments (author_id, thread_id);
+CREATE INDEX comments_author_idx ON comments (author_id, id);
 CREATE INDEX threads_author_idx ON threads (author_id);
 CREATE INDEX thread_votes_user_idx ON thread_votes (user_id);
 CREATE INDEX reports_reporter_idx ON reports (reporter_id);

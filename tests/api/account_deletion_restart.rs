@@ -33,8 +33,10 @@ async fn an_erasure_killed_mid_batch_is_finished_by_another_instance() {
         app.comment(&t, &bob, None, "bob was here").await;
         threads.push(t);
     }
-    // Batches take the user's threads in id order: holding the last one's
-    // row stops the erasure inside its first batch there, with the others done.
+    // Batches take the user's threads in the order of their oldest comment
+    // (here, the order they were started, as ids are): holding the last
+    // one's row stops the erasure inside its first batch there, with the
+    // others done.
     threads.sort();
     let last = threads[2].clone();
     let mut holder = app.db().await;
