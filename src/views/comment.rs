@@ -1,7 +1,9 @@
 //! A comment as one reader sees it: the one place a `CommentView` is made.
 //!
 //! Members see tombstones (`body: null`) for deleted and hidden comments;
-//! moderators see everything, with who hid it and why. Pages of comments
+//! moderators see everything, with who hid it and why. A reader who blocks
+//! the author gets the comment collapsed (`author_blocked: true`, `body:
+//! null`, the author kept) unless they asked to see it. Pages of comments
 //! are kept by version (`crate::sessions::answers`), so what is read here is
 //! declared in [`reads`].
 
@@ -27,8 +29,12 @@ pub struct CommentView {
     /// 0 for a comment on the thread itself, at most 8.
     depth: i16,
     author: UserView,
-    /// Markdown as written; null when deleted or hidden (moderators see it).
+    /// Markdown as written; null when deleted or hidden (moderators see
+    /// it), and when `author_blocked`.
     body: Option<String>,
+    /// Whether the reader blocks the author: then `body` is null unless the
+    /// read asked `show_blocked=true` (always false for everyone else).
+    author_blocked: bool,
     created_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
     deleted: bool,
@@ -43,7 +49,8 @@ impl CommentView {
     /// selecting `(Comment::as_select(), UserView::as_select())`): a comment
     /// needs nothing else, so rows read by a write (posting) build it too.
     pub fn of(viewer: Viewer, c: Comment, author: UserView) -> Self {
-        let visible = viewer.moderator || !(c.deleted || c.hidden);
+        let author_blocked = viewer.blocks(c.author_id);
+        let visible = (viewer.moderator || !(c.deleted || c.hidden)) && !author_blocked;
         CommentView {
             id: c.id,
             thread_id: c.thread_id,
@@ -51,6 +58,7 @@ impl CommentView {
             depth: c.depth,
             author,
             body: visible.then_some(c.body),
+            author_blocked,
             created_at: c.created_at,
             edited_at: c.edited_at,
             deleted: c.deleted,
@@ -70,7 +78,7 @@ fn with_author() -> _ {
 /// One comment with its author, as `viewer` sees it (no access check:
 /// the caller has made it).
 #[tracing::instrument(skip_all)]
-pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer, id: Uuid) -> ApiResult<CommentView> {
+pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer<'_>, id: Uuid) -> ApiResult<CommentView> {
     let (c, author) = with_author().filter(comments::id.eq(id)).first(conn).await?;
     Ok(CommentView::of(viewer, c, author))
 }

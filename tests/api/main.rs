@@ -11,6 +11,7 @@ mod auth_tokens;
 mod auth_upkeep;
 mod bans;
 mod blocks;
+mod blocks_reading;
 mod comments;
 mod conditional_requests;
 mod conditional_versions;
