@@ -262,3 +262,40 @@ async fn moderators_act_on_the_content_of_users_they_block() {
         .expect(200);
     assert_eq!((&thread["locked"], &thread["title"]), (&json!(true), &json!("Pelican question")));
 }
+
+#[tokio::test]
+async fn moderators_list_members_whom_several_members_block() {
+    let s = scene().await;
+    let (app, group) = (&s.app, s.cast.group());
+    let path = format!("/groups/{group}/members?blocked_by_at_least=3");
+    let names = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user"]["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let moderator = Some(s.cast.moderator.token.as_str());
+    // One member blocks the troll; blocks from outside the group do not count.
+    app.put(&format!("/me/blocks/{}", s.troll.id), Some(&s.cast.outsider.token), json!({})).await.expect(204);
+    app.put(&format!("/me/blocks/{}", s.troll.id), Some(&s.cast.other_mod.token), json!({}))
+        .await
+        .expect(204);
+    assert!(names(app.get(&path, moderator).await.expect(200)).is_empty());
+    app.put(&format!("/me/blocks/{}", s.troll.id), Some(&s.cast.organiser.token), json!({}))
+        .await
+        .expect(204);
+    assert!(names(app.get(&path, moderator).await.expect(200)).is_empty(), "two members are not three");
+    app.put(&format!("/me/blocks/{}", s.troll.id), Some(&s.cast.owner.token), json!({})).await.expect(204);
+    assert_eq!(names(app.get(&path, moderator).await.expect(200)), vec!["troll".to_owned()]);
+    // Without the filter, every member.
+    let all = names(app.get(&format!("/groups/{group}/members?limit=100"), moderator).await.expect(200));
+    assert!(all.len() > 3 && all.contains(&"troll".to_owned()));
+
+    app.get(&path, Some(&s.cast.member.token)).await.expect_problem(403, "insufficient_role");
+    app.get(&path, Some(&s.troll.token)).await.expect_problem(403, "insufficient_role");
+    app.get(&format!("/groups/{group}/members?blocked_by_at_least=2"), moderator)
+        .await
+        .expect_problem(422, "validation_failed");
+}
