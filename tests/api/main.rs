@@ -17,6 +17,7 @@ mod conditional_requests;
 mod conditional_versions;
 mod cost_planning;
 mod database_rules;
+mod email_change;
 mod essays;
 mod events_access;
 mod events_delivery;
