@@ -303,6 +303,15 @@ impl RateLimits {
         !self.enabled || self.email_verification_user.check(&account).is_ok()
     }
 
+    /// An address change's mails for `account` (`POST /me/email`), from the
+    /// same budget as verification mails; past it, 429.
+    pub fn email_change_mail(&self, account: Uuid) -> ApiResult<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.email_verification_user.check(&account)
+    }
+
     /// A search, per client address and, signed in, per user.
     pub fn search(&self, client: ClientAddr, user: Option<Uuid>) -> ApiResult<()> {
         if !self.enabled {

@@ -1,7 +1,7 @@
 use actix_web::{delete, get, patch, post};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +21,7 @@ use crate::ratelimit::Create;
 use crate::schema::{comment_revisions, comments, threads};
 use crate::state::AppState;
 use crate::threads::rules::{check_body, check_visible, check_writable};
+use crate::users::blocks::ShowBlocked;
 use crate::versions::session::{SessionEvents, Versioned};
 use crate::views::{self, CommentView, Viewer};
 
@@ -47,7 +48,7 @@ pub struct EditComment {
 
 /// A thread's comments in tree order: every reply right after its parent's
 /// subtree begins, siblings oldest first. Pages stay stable while people reply.
-#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(PageParams, ShowBlocked),
     responses((status = 200, body = Page<CommentView>), (status = 304, description = "Not modified"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/threads/{thread_id}/comments")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -57,15 +58,16 @@ pub async fn list_comments(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
+    show: web::Query<ShowBlocked>,
 ) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
     let mut conn = state.conn().await?;
-    let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit).await?;
+    let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit, &show).await?;
     if let Some(known) = read.answer.known(&http, &state.kept_responses) {
         return Ok(known);
     }
-    let viewer = Viewer::of(&read.access);
+    let viewer = Viewer::of(&read.access).collapsing(&read.blocked);
     let rows = views::comment::page_rows(&mut conn, *path, after.as_deref(), limit).await?;
     let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
     read.answer.json(
@@ -89,12 +91,16 @@ struct ThreadRead {
     profiles_xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     profiles_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Array<SqlUuid>>)]
+    blocked: Option<Vec<Uuid>>,
 }
 
 /// A page of comments the caller may read, begun.
 struct PageRead {
     access: GroupAccess,
     answer: Versioned,
+    /// Whose comments reach the caller collapsed, sorted.
+    blocked: Vec<Uuid>,
 }
 
 /// Whether the caller may read the thread's comments, the event horizon,
@@ -107,14 +113,18 @@ struct PageRead {
 /// posted, edited, hidden, restored or deleted: src/db/replaceable/
 /// triggers.sql), except its authors' names and bios, which move the
 /// `profiles` watermark instead (same file). With both settled, the page
-/// is named by them, the page's place (`after`, `limit`) and whether the
-/// reader moderates (moderators see hidden bodies).
+/// is named by them, the page's place (`after`, `limit`), whether the
+/// reader moderates (moderators see hidden bodies) and, when the reader
+/// blocks anyone and did not ask to see them, a digest of whom they block
+/// (their comments come collapsed): blocking or unblocking renames the
+/// reader's pages, and readers who block nobody share theirs.
 async fn readable_thread(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
     thread_id: Uuid,
     after: Option<&str>,
     limit: i64,
+    show: &ShowBlocked,
 ) -> ApiResult<PageRead> {
     let (uid, ver) = access::caller_key(caller);
     let row: Option<ThreadRead> = crate::sql!("routes/thread_state.sql")
@@ -130,17 +140,36 @@ async fn readable_thread(
     let horizon = row.events.horizon;
     let access = row.facts.decide(caller.is_some())?;
     check_visible(&access, row.thread_hidden)?;
+    let blocked = match (access.user_id, show.show_blocked) {
+        (Some(_), false) => row.blocked.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let collapsing = blocks_digest(&blocked);
     let version = events.zip(profiles).map(|(events, profiles)| {
         // `after` last: it is the caller's text, and every field before it
         // has a fixed form, so no two pages share a name.
         let moderator = access.is_moderator();
         format!(
-            "comments|{thread_id}|{limit}|{moderator}|{}|{events}|{profiles}|{}",
+            "comments|{thread_id}|{limit}|{moderator}|{collapsing}|{}|{events}|{profiles}|{}",
             row.session_id,
             after.unwrap_or("")
         )
     });
-    Ok(PageRead { access, answer: Versioned::new(horizon, version) })
+    Ok(PageRead { access, answer: Versioned::new(horizon, version), blocked })
+}
+
+/// Names a sorted set of blocked users in a page's version: `-` for none,
+/// else the SHA-256 of their ids (fixed length, whatever their number).
+fn blocks_digest(blocked: &[Uuid]) -> String {
+    use sha2::{Digest, Sha256};
+    if blocked.is_empty() {
+        return "-".to_owned();
+    }
+    let mut hash = Sha256::new();
+    for id in blocked {
+        hash.update(id.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Queryable)]
@@ -258,7 +287,8 @@ impl PostPath for InKeyTransaction<'_> {
 async fn post(path: &mut impl PostPath, ask: &Ask, mentions: Vec<Mention>) -> ApiResult<Reply> {
     for _ in 0..POST_ATTEMPTS {
         if let Some(posted) = path.attempt(ask).await? {
-            let viewer = Viewer { user_id: Some(posted.comment.author_id), moderator: posted.moderator };
+            let viewer =
+                Viewer { user_id: Some(posted.comment.author_id), moderator: posted.moderator, blocked: &[] };
             return Reply::created(
                 format!("/api/v1/comments/{}", posted.comment.id),
                 &PostedComment { comment: CommentView::of(viewer, posted.comment, posted.author), mentions },

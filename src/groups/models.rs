@@ -162,13 +162,16 @@ pub async fn membership(
         .optional()?)
 }
 
-/// Members with their user views, oldest membership first, after `after`.
+/// Members with their user views, oldest membership first, after `after`;
+/// with `blocked_by_at_least`, only those that many members of the group
+/// block.
 #[tracing::instrument(skip_all)]
 pub async fn members(
     conn: &mut AsyncPgConnection,
     group_id: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
+    blocked_by_at_least: Option<i64>,
 ) -> ApiResult<Vec<MembershipView>> {
     let mut query = memberships::table
         .inner_join(users::table)
@@ -179,6 +182,16 @@ pub async fn members(
         .into_boxed();
     if let Some((joined, user)) = after {
         query = query.filter(keyset!(>, memberships::joined_at => joined, memberships::user_id => user));
+    }
+    if let Some(n) = blocked_by_at_least {
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "(SELECT count(*) FROM blocks b JOIN memberships bm \
+                   ON bm.group_id = memberships.group_id AND bm.user_id = b.blocker_id \
+                  WHERE b.blocked_id = memberships.user_id) >= ",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(n),
+        );
     }
     let rows: Vec<(Membership, UserView)> = query.load(conn).await?;
     Ok(rows.into_iter().map(|(m, u)| m.view(u)).collect())

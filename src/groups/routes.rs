@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::models::{self as groups_db, Group, GroupView, MembershipView, NewGroup};
@@ -337,9 +337,23 @@ fn last_owner() -> ApiError {
     ApiError::conflict(ErrorCode::LastOwner, "A group needs an owner: make someone else owner first.")
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberFilter {
+    /// Moderators only: just the members whom at least this many members of
+    /// the group block (3 or more; who blocks them is never shown).
+    #[param(minimum = 3)]
+    pub blocked_by_at_least: Option<i64>,
+}
+
+/// The fewest blockers `blocked_by_at_least` may ask for: fewer would come
+/// close to saying who blocks whom.
+const FEWEST_BLOCKERS: i64 = 3;
+
 /// Members of a group, oldest first (members only).
-#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams),
-    responses((status = 200, body = Page<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(security((), ("bearer" = [])), tag = "groups", params(PageParams, MemberFilter),
+    responses((status = 200, body = Page<MembershipView>), (status = 403, description = "Not a member; or `blocked_by_at_least` asked by someone who does not moderate", body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "`blocked_by_at_least` under 3", body = Problem)))]
 #[get("/groups/{group_id}/members")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
 pub async fn list_members(
@@ -347,13 +361,21 @@ pub async fn list_members(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
     page: web::Query<PageParams>,
+    filter: web::Query<MemberFilter>,
 ) -> ApiResult<web::Json<Page<MembershipView>>> {
     let limit = page.limit()?;
     let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
+    if filter.blocked_by_at_least.is_some_and(|n| n < FEWEST_BLOCKERS) {
+        return Err(ApiError::invalid_field("blocked_by_at_least", "must be 3 or more"));
+    }
     let mut conn = state.conn().await?;
     let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
     access.require(Role::Member)?;
-    let rows = groups_db::members(&mut conn, access.group_id, after, limit).await?;
+    if filter.blocked_by_at_least.is_some() {
+        access.require(Role::Moderator)?;
+    }
+    let rows =
+        groups_db::members(&mut conn, access.group_id, after, limit, filter.blocked_by_at_least).await?;
     Ok(web::Json(Page::from_rows(rows, limit, |m| (m.joined_at, m.user.id))))
 }
 

@@ -17,6 +17,39 @@ pub fn verification(display_name: &str, link: &str, token: &str, hours: i64) -> 
     )
 }
 
+/// Subject and body of the mail that carries an address change's link, to
+/// the new address.
+pub fn email_change_link(display_name: &str, link: &str, token: &str, hours: i64) -> (&'static str, String) {
+    let body = format!(
+        "Hello {display_name},\n\nYou asked to use this address for your Pilcrow account. Confirm it by \
+         opening this link within {hours} hours:\n\n{link}?token={token}\n\n\
+         Your account keeps its current address until you do. If you did not ask for this, ignore this \
+         message.\n"
+    );
+    ("Confirm your new address for Pilcrow", body)
+}
+
+/// Subject and body of the mail to a new address another account already
+/// has: nothing changes, and the asker is told nothing of it.
+pub fn email_change_taken() -> (&'static str, String) {
+    let body = "Hello,\n\nSomeone asked to move a Pilcrow account to this address, but a Pilcrow account \
+                already uses it, so nothing was changed.\n\nIf that account is yours and you have forgotten \
+                its password, the sign-in page lets you reset it. Otherwise, ignore this message.\n"
+        .to_owned();
+    ("Your address is already in use on Pilcrow", body)
+}
+
+/// Subject and body of the notice to the current address that a change to
+/// `new_email` was asked for.
+pub fn email_change_notice(display_name: &str, new_email: &str) -> (&'static str, String) {
+    let body = format!(
+        "Hello {display_name},\n\nSomeone signed in to your Pilcrow account asked to change its address to \
+         {new_email}. The change happens only once that address confirms it; until then, this one stays.\n\n\
+         If this was not you, change your password now.\n"
+    );
+    ("Your Pilcrow address is about to change", body)
+}
+
 /// Where a thread is read in the frontend.
 pub fn thread_link(app_url: &str, thread: Uuid, comment: Option<Uuid>) -> String {
     match comment {

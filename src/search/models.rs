@@ -30,6 +30,9 @@ pub struct Hit {
     pub hidden: bool,
     #[diesel(sql_type = Text)]
     pub text: String,
+    /// Who wrote the comment, or the thread for a title match.
+    #[diesel(sql_type = SqlUuid)]
+    pub author_id: Uuid,
 }
 
 /// What one search may see and where its page starts.

@@ -16,6 +16,8 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{Check, Page, PageParams};
 use crate::schema::reading_sessions as rs;
 use crate::state::AppState;
+use crate::users::blocks::ShowBlocked;
+use crate::views::Viewer;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(search);
@@ -47,8 +49,12 @@ pub struct SearchHit {
     pub session_id: Uuid,
     pub paragraph_id: Uuid,
     pub matched: Matched,
-    /// HTML-escaped text around the matches, each match in `<mark>…</mark>`.
-    pub snippet: String,
+    /// HTML-escaped text around the matches, each match in `<mark>…</mark>`;
+    /// null when `author_blocked`.
+    pub snippet: Option<String>,
+    /// Whether the caller blocks who wrote it: then `snippet` is null unless
+    /// the search asked `show_blocked=true`.
+    pub author_blocked: bool,
     /// When the comment (or, for a title, the thread) was written.
     pub created_at: DateTime<Utc>,
     /// Moderators only ever see true here: hidden content is found for them alone.
@@ -61,7 +67,7 @@ pub struct SearchHit {
 /// most `search.max_matches` (1,000) matching comments and as many titles:
 /// a query matching more is answered from that many of them, not
 /// necessarily the newest, so narrow it with more words or a phrase.
-#[utoipa::path(security((), ("bearer" = [])), tag = "search", params(SearchParams, PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "search", params(SearchParams, PageParams, ShowBlocked),
     responses(
         (status = 200, body = Page<SearchHit>),
         (status = 404, body = Problem),
@@ -77,6 +83,7 @@ pub async fn search(
     path: web::Path<Uuid>,
     params: web::Query<SearchParams>,
     page: web::Query<PageParams>,
+    show: web::Query<ShowBlocked>,
 ) -> ApiResult<web::Json<Page<SearchHit>>> {
     let limit = page.limit()?;
     let after: Option<SearchKey> = page.after()?;
@@ -109,8 +116,15 @@ pub async fn search(
         max_matches: state.search_max_matches,
     };
     let hits = search_db::hits(&mut conn, &query).await?;
+    let blocked = show.collapsed(&mut conn, access.user_id).await?;
+    let viewer = Viewer::of(&access).collapsing(&blocked);
     let page = Page::from_rows(hits, limit, |h| (h.created_at, h.key_id));
-    let texts: Vec<String> = page.items.iter().map(|h| h.text.clone()).collect();
+    // A collapsed hit's words are never cut into a snippet.
+    let texts: Vec<String> = page
+        .items
+        .iter()
+        .map(|h| if viewer.blocks(h.author_id) { String::new() } else { h.text.clone() })
+        .collect();
     let snippets = search_db::snippets(&mut conn, &params.q, &texts).await?;
     Ok(web::Json(Page {
         next_cursor: page.next_cursor,
@@ -119,12 +133,13 @@ pub async fn search(
             .into_iter()
             .zip(snippets)
             .map(|(h, snippet)| SearchHit {
+                author_blocked: viewer.blocks(h.author_id),
+                snippet: (!viewer.blocks(h.author_id)).then_some(snippet),
                 thread_id: h.thread_id,
                 matched: if h.comment_id.is_some() { Matched::Comment } else { Matched::Title },
                 comment_id: h.comment_id,
                 session_id: h.session_id,
                 paragraph_id: h.paragraph_id,
-                snippet,
                 created_at: h.created_at,
                 hidden: h.hidden,
             })

@@ -22,6 +22,7 @@ use crate::notifications::mentions::{self, Mention};
 use crate::ratelimit::Create;
 use crate::schema::threads;
 use crate::state::AppState;
+use crate::users::blocks::ShowBlocked;
 use crate::versions::cursor as event_cursor;
 use crate::views::thread::list::{ThreadAfter, ThreadListing, ThreadSort};
 use crate::views::{self, ThreadView, Viewer};
@@ -181,7 +182,7 @@ pub struct PostedThread {
 /// The session's threads: pinned first, then by `sort` (latest activity by
 /// default). Hidden threads are listed for moderators only. Signed-in
 /// callers also get each thread's `unread_count`.
-#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams),
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ThreadFilter, PageParams, ShowBlocked),
     responses((status = 200, body = Page<ThreadView>), (status = 304, description = "Not modified"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/sessions/{session_id}/threads")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -192,6 +193,7 @@ pub async fn list_threads(
     path: web::Path<Uuid>,
     filter: web::Query<ThreadFilter>,
     page: web::Query<PageParams>,
+    show: web::Query<ShowBlocked>,
 ) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let sort = filter.sort.unwrap_or_default();
@@ -212,13 +214,14 @@ pub async fn list_threads(
         anchor: filter.anchor,
         sort,
     };
-    let page =
-        views::thread::list::page(&mut conn, Viewer::of(&access), *path, listing, after, limit).await?;
+    let blocked = show.collapsed(&mut conn, access.user_id).await?;
+    let viewer = Viewer::of(&access).collapsing(&blocked);
+    let page = views::thread::list::page(&mut conn, viewer, *path, listing, after, limit).await?;
     conditional::json(&http, &page, &[cursor])
 }
 
 /// A thread.
-#[utoipa::path(security((), ("bearer" = [])), tag = "threads",
+#[utoipa::path(security((), ("bearer" = [])), tag = "threads", params(ShowBlocked),
     responses((status = 200, body = ThreadView), (status = 304, description = "Not modified"), (status = 404, body = Problem)))]
 #[get("/threads/{thread_id}")]
 #[tracing::instrument(skip_all, fields(id = %*path))]
@@ -227,9 +230,10 @@ pub async fn get_thread(
     http: HttpRequest,
     caller: MaybeCaller,
     path: web::Path<Uuid>,
+    show: web::Query<ShowBlocked>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.conn().await?;
     let cursor = event_cursor::for_read(&mut conn).await?;
-    let (_, view) = views::thread::visible(&mut conn, caller.0.as_ref(), *path).await?;
+    let (_, view) = views::thread::visible(&mut conn, caller.0.as_ref(), *path, &show).await?;
     conditional::json(&http, &view, &[cursor])
 }

@@ -1,12 +1,16 @@
 //! Blocks: PUT, DELETE and GET under /me/blocks. A block is private to the
 //! blocker; what the blocked user writes tells the blocker nothing (the
 //! notifier, src/notifications/notifier/derive.sql, and mentions read
-//! `blocks`), and nothing the blocked user sees changes.
+//! `blocks`), what they wrote reaches the blocker collapsed (the views,
+//! src/views, given [`ShowBlocked::collapsed`]), and nothing the blocked
+//! user sees changes.
 
 use actix_web::{delete, get, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::models as users;
@@ -22,8 +26,44 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(put_block).service(delete_block).service(list_blocks);
 }
 
-/// Block a user: their replies and mentions no longer notify you. Blocking
-/// again changes nothing.
+/// `?show_blocked=` of the routes that read threads and comments.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShowBlocked {
+    /// Show the threads and comments of users you block in full. By default
+    /// they come collapsed: `author_blocked: true`, with a null `body` (a
+    /// thread: a null `title`; a search hit: a null `snippet`).
+    #[serde(default)]
+    pub show_blocked: bool,
+}
+
+impl ShowBlocked {
+    /// Whose writing reaches `reader` collapsed, sorted: nobody's when they
+    /// asked to see it or are anonymous.
+    pub async fn collapsed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        reader: Option<Uuid>,
+    ) -> ApiResult<Vec<Uuid>> {
+        match reader {
+            Some(reader) if !self.show_blocked => blocked_by(conn, reader).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The users `blocker` blocks, sorted by id.
+pub async fn blocked_by(conn: &mut AsyncPgConnection, blocker: Uuid) -> ApiResult<Vec<Uuid>> {
+    Ok(blocks::table
+        .filter(blocks::blocker_id.eq(blocker))
+        .order(blocks::blocked_id.asc())
+        .select(blocks::blocked_id)
+        .load(conn)
+        .await?)
+}
+
+/// Block a user: their replies and mentions no longer notify you, and their
+/// threads and comments reach you collapsed. Blocking again changes nothing.
 #[utoipa::path(tag = "users", security(("bearer" = [])),
     responses((status = 204, description = "Blocked"), (status = 401, body = Problem),
         (status = 404, description = "No such user", body = Problem),

@@ -2,6 +2,7 @@
 
 pub mod blocks;
 pub mod deletion;
+pub mod email;
 pub mod models;
 pub mod routes;
 

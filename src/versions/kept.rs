@@ -4,8 +4,9 @@
 //!
 //! Exact by construction, for the reason a 304 is: a version names exactly
 //! one answer, and every write that could change the answer changes the
-//! version (a new settled event, the reader's own read marks, or the
-//! authors' profiles watermark). So an entry
+//! version (a new settled event, the reader's own read marks, the
+//! authors' profiles watermark, or, for comment pages, whom the reader
+//! blocks). So an entry
 //! is never invalidated, only forgotten when the cache is full; nothing needs
 //! to reach other instances. The caller's access is not part of what is kept:
 //! every request still reads it (with the version, in one statement), so a

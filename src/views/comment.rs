@@ -1,7 +1,9 @@
 //! A comment as one reader sees it: the one place a `CommentView` is made.
 //!
 //! Members see tombstones (`body: null`) for deleted and hidden comments;
-//! moderators see everything, with who hid it and why. Pages of comments
+//! moderators see everything, with who hid it and why. A reader who blocks
+//! the author gets the comment collapsed (`author_blocked: true`, `body:
+//! null`, the author kept) unless they asked to see it. Pages of comments
 //! are kept by version (`crate::sessions::answers`), so what is read here is
 //! declared in [`reads`].
 
@@ -29,8 +31,11 @@ pub struct CommentView {
     /// Null when the author deleted their account with its words.
     author: Option<UserView>,
     /// Markdown as written; null when deleted or hidden (moderators see
-    /// it), and for everyone once its author erased it.
+    /// it), when `author_blocked`, and for everyone once its author erased it.
     body: Option<String>,
+    /// Whether the reader blocks the author: then `body` is null unless the
+    /// read asked `show_blocked=true` (always false for everyone else).
+    author_blocked: bool,
     created_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
     deleted: bool,
@@ -48,7 +53,8 @@ impl CommentView {
     /// the erasure has reached its row.
     pub fn of(viewer: Viewer, c: Comment, author: UserView) -> Self {
         let erased = author.erased;
-        let visible = !erased && (viewer.moderator || !(c.deleted || c.hidden));
+        let author_blocked = viewer.blocks(c.author_id);
+        let visible = !erased && (viewer.moderator || !(c.deleted || c.hidden)) && !author_blocked;
         CommentView {
             id: c.id,
             thread_id: c.thread_id,
@@ -56,6 +62,7 @@ impl CommentView {
             depth: c.depth,
             author: (!erased).then_some(author),
             body: visible.then_some(c.body),
+            author_blocked,
             created_at: c.created_at,
             edited_at: c.edited_at,
             deleted: c.deleted || erased,
@@ -75,7 +82,7 @@ fn with_author() -> _ {
 /// One comment with its author, as `viewer` sees it (no access check:
 /// the caller has made it).
 #[tracing::instrument(skip_all)]
-pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer, id: Uuid) -> ApiResult<CommentView> {
+pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer<'_>, id: Uuid) -> ApiResult<CommentView> {
     let (c, author) = with_author().filter(comments::id.eq(id)).first(conn).await?;
     Ok(CommentView::of(viewer, c, author))
 }

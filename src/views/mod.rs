@@ -32,21 +32,37 @@ use uuid::Uuid;
 use crate::access::GroupAccess;
 
 /// Who a view is built for: what they may see depends on their role, and
-/// some fields (their own vote, their unread counts) on who they are.
+/// some fields (their own vote, their unread counts, whose writing comes
+/// collapsed) on who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Viewer {
+pub struct Viewer<'a> {
     pub user_id: Option<Uuid>,
     pub moderator: bool,
+    /// The users the reader blocks, sorted, whose threads and comments
+    /// reach them collapsed (`author_blocked: true`, no body or title);
+    /// empty unless a read route asked for it ([`Viewer::collapsing`]).
+    pub blocked: &'a [Uuid],
 }
 
-impl Viewer {
+impl<'a> Viewer<'a> {
     /// Every member reading a live stream: nobody's own state in it.
-    pub const MEMBERS: Viewer = Viewer { user_id: None, moderator: false };
+    pub const MEMBERS: Viewer<'static> = Viewer { user_id: None, moderator: false, blocked: &[] };
     /// Every moderator reading a live stream.
-    pub const MODERATORS: Viewer = Viewer { user_id: None, moderator: true };
+    pub const MODERATORS: Viewer<'static> = Viewer { user_id: None, moderator: true, blocked: &[] };
 
-    pub fn of(access: &GroupAccess) -> Self {
-        Viewer { user_id: access.user_id, moderator: access.is_moderator() }
+    pub fn of(access: &GroupAccess) -> Viewer<'static> {
+        Viewer { user_id: access.user_id, moderator: access.is_moderator(), blocked: &[] }
+    }
+
+    /// The same reader, with the writing of the users in `blocked` (sorted:
+    /// [`crate::users::blocks::blocked_by`]) collapsed.
+    pub fn collapsing(self, blocked: &'a [Uuid]) -> Viewer<'a> {
+        Viewer { blocked, ..self }
+    }
+
+    /// Whether what `author` wrote reaches this reader collapsed.
+    pub fn blocks(&self, author: Uuid) -> bool {
+        self.blocked.binary_search(&author).is_ok()
     }
 }
 

@@ -1,8 +1,9 @@
 -- The first statement of a read of a thread's comments
 -- (src/comments/routes.rs `readable_thread`): the caller's access facts, the event
 -- horizon, the thread's hidden flag and session, the session's newest event
--- and retention's watermark, and the `profiles` watermark. Nothing of the
--- session's events is read unless the caller may (`a.readable`).
+-- and retention's watermark, the `profiles` watermark, and whom the caller
+-- blocks (sorted; null for none). Nothing of the session's events is read
+-- unless the caller may (`a.readable`).
 -- $1, $2 the caller (`access::caller_key`), $3 the thread.
 WITH a AS MATERIALIZED (
     SELECT ca.*, r.event_horizon() AS horizon, t.hidden AS thread_hidden, t.session_id
@@ -11,7 +12,9 @@ WITH a AS MATERIALIZED (
      CROSS JOIN LATERAL r.caller_access(rs.group_id, $1, $2) ca
      WHERE t.id = $3)
 SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id,
-       pf.xid AS profiles_xid, pf.id AS profiles_id
+       pf.xid AS profiles_xid, pf.id AS profiles_id,
+       (SELECT array_agg(b.blocked_id ORDER BY b.blocked_id) FROM blocks b
+         WHERE b.blocker_id = $1) AS blocked
   FROM a
   LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e
                       WHERE a.readable AND e.session_id = a.session_id

@@ -9,7 +9,7 @@
 -- and the generic plan too).
 SELECT hit.* FROM (
   (SELECT c.thread_id, c.id AS comment_id, t.session_id, t.paragraph_id, c.created_at,
-          c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text
+          c.id AS key_id, (c.hidden OR t.hidden) AS hidden, c.body AS text, c.author_id
      FROM comments c
      JOIN threads t ON t.id = c.thread_id
      JOIN reading_sessions s ON s.id = t.session_id
@@ -18,7 +18,7 @@ SELECT hit.* FROM (
       AND ($6::uuid IS NULL OR t.session_id = $6::uuid)
     LIMIT $3)
   UNION ALL
-  (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title
+  (SELECT t.id, NULL, t.session_id, t.paragraph_id, t.created_at, t.id, t.hidden, t.title, t.author_id
      FROM threads t
      JOIN reading_sessions s ON s.id = t.session_id
     WHERE to_tsvector('simple', coalesce(t.title, '')) @@ websearch_to_tsquery('simple', $1)

@@ -61,7 +61,7 @@ pub struct ThreadListing {
 #[tracing::instrument(skip_all)]
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    viewer: Viewer,
+    viewer: Viewer<'_>,
     session_id: Uuid,
     listing: ThreadListing,
     after: Option<ThreadAfter>,

@@ -32,17 +32,24 @@ use crate::db::rules::counts;
 use crate::error::{ApiError, ApiResult};
 use crate::schema::{comments, thread_anchors, thread_answers, thread_votes, threads, users};
 use crate::threads::models::ThreadKind;
+use crate::users::blocks::ShowBlocked;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ThreadView {
     id: Uuid,
     session_id: Uuid,
     paragraph_id: Uuid,
-    /// Null when there is none, and once its author erased their account.
+    /// Null when the thread has none, when `author_blocked`, and once its
+    /// author erased their account.
     title: Option<String>,
     quote: Option<Quote>,
     /// Null when the author deleted their account with its words.
     author: Option<UserView>,
+    /// Whether the reader blocks the author: then `title` is null unless
+    /// the read asked `show_blocked=true` (the opening comment, the body,
+    /// comes collapsed in the thread's comments). Always false for everyone
+    /// else.
+    author_blocked: bool,
     created_at: DateTime<Utc>,
     last_activity_at: DateTime<Utc>,
     /// Comments that are neither hidden nor deleted, the opening one included.
@@ -88,6 +95,7 @@ struct ThreadColumns {
     id: Uuid,
     session_id: Uuid,
     paragraph_id: Uuid,
+    author_id: Uuid,
     title: Option<String>,
     quote_exact: Option<String>,
     quote_start: Option<i32>,
@@ -181,13 +189,15 @@ impl ReaderState {
             (Some(exact), Some(start), Some(end)) => Some(Quote { exact, start, end }),
             _ => None,
         };
+        let author_blocked = viewer.blocks(t.author_id);
         ThreadView {
             id: t.id,
             session_id: t.session_id,
             paragraph_id: t.paragraph_id,
-            title: t.title.filter(|_| !author.erased),
+            title: t.title.filter(|_| !author_blocked && !author.erased),
             quote,
             author: (!author.erased).then_some(author),
+            author_blocked,
             created_at: t.created_at,
             last_activity_at: t.last_activity_at,
             comment_count: t.comment_count,
@@ -209,7 +219,7 @@ impl ReaderState {
 /// Whole views of `rows` for `viewer`, in their order.
 async fn build(
     conn: &mut AsyncPgConnection,
-    viewer: Viewer,
+    viewer: Viewer<'_>,
     rows: Vec<Row>,
     with_unread: bool,
 ) -> ApiResult<Vec<ThreadView>> {
@@ -224,7 +234,7 @@ async fn build(
 /// The thread as `viewer` sees it, for a route that has checked access
 /// (after a write, say). 404 when there is no such thread.
 #[tracing::instrument(skip_all)]
-pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer, id: Uuid) -> ApiResult<ThreadView> {
+pub async fn one(conn: &mut AsyncPgConnection, viewer: Viewer<'_>, id: Uuid) -> ApiResult<ThreadView> {
     let row: Row = rows().filter(threads::id.eq(id)).first(conn).await?;
     one_of(conn, viewer, row).await
 }
@@ -239,6 +249,7 @@ pub async fn visible(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
     id: Uuid,
+    show: &ShowBlocked,
 ) -> ApiResult<(GroupAccess, ThreadView)> {
     let (access, row) = {
         let shared: &AsyncPgConnection = conn;
@@ -249,11 +260,12 @@ pub async fn visible(
     let access = access?;
     let row = row?;
     crate::threads::rules::check_visible(&access, row.0.hidden)?;
-    let view = one_of(conn, Viewer::of(&access), row).await?;
+    let blocked = show.collapsed(conn, access.user_id).await?;
+    let view = one_of(conn, Viewer::of(&access).collapsing(&blocked), row).await?;
     Ok((access, view))
 }
 
-async fn one_of(conn: &mut AsyncPgConnection, viewer: Viewer, row: Row) -> ApiResult<ThreadView> {
+async fn one_of(conn: &mut AsyncPgConnection, viewer: Viewer<'_>, row: Row) -> ApiResult<ThreadView> {
     build(conn, viewer, vec![row], false).await?.pop().ok_or_else(ApiError::not_found)
 }
 
