@@ -57,6 +57,8 @@ WITH ev AS (
        AND (c.reason = 'moderation' OR l.level <> 'muted')
        AND (g.visibility = 'public' OR m.role IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM r.live_bans b WHERE b.group_id = s.group_id AND b.user_id = c.recipient)
+       -- A deleted account hears nothing (src/users/deletion.rs).
+       AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = c.recipient AND du.deleted_at IS NOT NULL)
      ORDER BY c.recipient, c.xid, c.event_id,
               array_position(ARRAY['moderation', 'mention', 'reply', 'answer_accepted', 'reanchored', 'watching'],
                              c.reason)
