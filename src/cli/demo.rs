@@ -60,7 +60,14 @@ const UPCOMING: [Planned; 3] = [
         1,
     ),
     (2, "Whose pencil?", "Does it matter who wrote the note, if it changes how we read?", &[], true, 2),
-    (5, "Ink or graphite?", "Would you write in ink in a book you borrowed?", &["Never. Graphite or nothing."], true, 0),
+    (
+        5,
+        "Ink or graphite?",
+        "Would you write in ink in a book you borrowed?",
+        &["Never. Graphite or nothing."],
+        true,
+        0,
+    ),
 ];
 
 pub async fn run(conn: &mut AsyncPgConnection, settings: &Settings) -> anyhow::Result<()> {
@@ -98,7 +105,9 @@ pub async fn run(conn: &mut AsyncPgConnection, settings: &Settings) -> anyhow::R
         .await
         .optional()?;
     if let Some(upcoming) = upcoming.filter(|id| *id != session_id) {
-        println!("The organiser's report on the next session: GET {base}/sessions/{upcoming}/report (as {READER})");
+        println!(
+            "The organiser's report on the next session: GET {base}/sessions/{upcoming}/report (as {READER})"
+        );
     }
     Ok(())
 }
