@@ -6,6 +6,8 @@
 --   wrk ... -s benches/wrk.lua URL -- hot      OUT   POST to threads on one paragraph
 --   wrk ... -s benches/wrk.lua URL -- counts_me OUT  GET /sessions/{random}/counts as the first
 --                                                    token's user (with unread_count)
+--   report, report_csv: GET /sessions/{random}/report (JSON, or Accept: text/csv)
+--                       as the first token's user (the group's owner)
 -- OUT is the directory the seeder wrote its id lists and tokens to.
 -- Every request draws a fresh random id (and, for posts, a random member's token).
 
@@ -35,6 +37,7 @@ function init(args)
     counts = "sessions.txt", counts_member = "sessions.txt", counts_me = "sessions.txt",
     comments = "threads.txt", comments_member = "threads.txt",
     post = "threads.txt", hot = "hot_threads.txt",
+    report = "sessions.txt", report_csv = "sessions.txt",
   })[mode]
   assert(list, "unknown mode " .. mode)
   ids = lines(out .. "/" .. list)
@@ -51,6 +54,11 @@ function request()
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts", { ["Authorization"] = "Bearer " .. tokens[1] })
   elseif mode == "comments" then
     return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
+  elseif mode == "report" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/report", { ["Authorization"] = "Bearer " .. tokens[1] })
+  elseif mode == "report_csv" then
+    return wrk.format("GET", "/api/v1/sessions/" .. id .. "/report",
+      { ["Authorization"] = "Bearer " .. tokens[1], ["Accept"] = "text/csv" })
   end
   local auth = { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] }
   if mode == "counts_member" then

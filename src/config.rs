@@ -159,6 +159,20 @@ pub struct NotificationsSettings {
     pub digest_concurrency: usize,
     /// Items listed in one digest at most; the rest are counted.
     pub digest_max_items: i64,
+    /// Hours before a session starts that its organisers are briefed.
+    #[serde(default = "default_briefing_lead_hours")]
+    pub briefing_lead_hours: i64,
+    /// How often an instance looks for sessions due a briefing.
+    #[serde(default = "default_briefing_interval_secs")]
+    pub briefing_interval_secs: u64,
+}
+
+fn default_briefing_lead_hours() -> i64 {
+    24
+}
+
+fn default_briefing_interval_secs() -> u64 {
+    60
 }
 
 /// Web Push (src/notifications/push/): see `[push]` in config/default.toml.
@@ -387,6 +401,9 @@ impl Settings {
             bail!(
                 "notifications.email_batch_size, digest_batch_size and digest_max_items must be at least 1"
             );
+        }
+        if !(1..=24 * 365).contains(&self.notifications.briefing_lead_hours) {
+            bail!("notifications.briefing_lead_hours must be between 1 and 8760");
         }
         if self.auth.access_token_ttl_secs <= 0
             || self.auth.refresh_token_ttl_days <= 0

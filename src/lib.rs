@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod notifications;
 pub mod openapi;
+pub mod organiser;
 pub mod questions;
 pub mod ratelimit;
 pub mod routes;

@@ -34,7 +34,8 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::notifications::routes)
         .configure(crate::notifications::push::routes::routes)
         .configure(crate::mailing::routes)
-        .configure(crate::search::routes);
+        .configure(crate::search::routes)
+        .configure(crate::organiser::routes);
 }
 
 /// Every route of the service.

@@ -199,6 +199,7 @@ diesel::table! {
         status -> Text,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        calendar_sequence -> Int4,
     }
 }
 
@@ -493,6 +494,7 @@ diesel::table! {
         email -> Text,
         digest -> Text,
         updated_at -> Timestamptz,
+        briefing -> Bool,
     }
 }
 
@@ -511,6 +513,24 @@ diesel::table! {
         period_end -> Timestamptz,
         items -> Int4,
         sent_at -> Timestamptz,
+    }
+}
+
+// The organiser's view (src/organiser/).
+diesel::table! {
+    session_briefings (session_id, user_id) {
+        session_id -> Uuid,
+        user_id -> Uuid,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        token_version -> Int4,
+        created_at -> Timestamptz,
     }
 }
 
@@ -572,4 +592,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_settings,
     notification_mails,
     notification_digests,
+    session_briefings,
+    calendar_feeds,
 );

@@ -1,7 +1,12 @@
 //! `pilcrow demo`: a public demo group with a short essay of the project's own,
 //! an open session and a few threads, so a newcomer sees a working reader in
-//! one command. Run again, it creates nothing twice: it only gives the demo
-//! account a fresh password and prints the sign-in again.
+//! one command, and a second session starting six hours later with its own
+//! discussion, an open question and a first-time participant, so the
+//! organiser's report and briefing have something to say. The demo accounts'
+//! (`.invalid`) addresses count as verified, so the briefing is written
+//! where mail goes (without SMTP, a file under `database.data_dir`). Run
+//! again, it creates nothing twice: it only gives the demo account a fresh
+//! password and prints the sign-in again.
 
 use std::time::Duration;
 
@@ -22,6 +27,7 @@ const ESSAY: &str = include_str!("demo_essay.md");
 const GROUP_SLUG: &str = "demo-readers";
 const READER: &str = "demo";
 const FRIEND: &str = "demo-friend";
+const NEWCOMER: &str = "demo-newcomer";
 
 /// (paragraph position, thread title, opening comment, replies by the other user)
 const THREADS: [(usize, &str, &str, &[&str]); 3] = [
@@ -40,17 +46,42 @@ const THREADS: [(usize, &str, &str, &[&str]); 3] = [
     (8, "Endings", "Is a shrug really not a failure? It often feels like one at the end of an evening.", &[]),
 ];
 
+/// The second session's threads: (paragraph position, title, opening,
+/// replies, a question?, who opens it: 0 the demo account, 1 the friend, 2
+/// the newcomer), replies by the next ones in that order.
+type Planned = (usize, &'static str, &'static str, &'static [&'static str], bool, usize);
+const UPCOMING: [Planned; 3] = [
+    (
+        5,
+        "Margins as a conversation",
+        "Reading this again: the margin is where the second reader answers the first.",
+        &["And the third reader answers both, years later.", "Which is what this page is for."],
+        false,
+        1,
+    ),
+    (2, "Whose pencil?", "Does it matter who wrote the note, if it changes how we read?", &[], true, 2),
+    (
+        5,
+        "Ink or graphite?",
+        "Would you write in ink in a book you borrowed?",
+        &["Never. Graphite or nothing."],
+        true,
+        0,
+    ),
+];
+
 pub async fn run(conn: &mut AsyncPgConnection, settings: &Settings) -> anyhow::Result<()> {
     let passwords = Passwords::new(1, Duration::from_secs(30), 1)?;
     let password = random_token(12);
     let reader = upsert_user(conn, &passwords, READER, &password).await?;
     let friend = upsert_user(conn, &passwords, FRIEND, &random_token(24)).await?;
+    let newcomer = upsert_user(conn, &passwords, NEWCOMER, &random_token(24)).await?;
 
     let existing: Option<Uuid> =
         groups::table.filter(groups::slug.eq(GROUP_SLUG)).select(groups::id).first(conn).await.optional()?;
     let group_id = match existing {
         Some(id) => id,
-        None => seed(conn, reader, friend).await.context("seeding the demo group")?,
+        None => seed(conn, [reader, friend, newcomer]).await.context("seeding the demo group")?,
     };
     let session_id: Uuid = reading_sessions::table
         .filter(reading_sessions::group_id.eq(group_id))
@@ -66,6 +97,18 @@ pub async fn run(conn: &mut AsyncPgConnection, settings: &Settings) -> anyhow::R
          -d '{{\"login\":\"{READER}\",\"password\":\"{password}\"}}'"
     );
     println!("Then: GET {base}/sessions/{session_id}/paragraphs and /sessions/{session_id}/threads");
+    let upcoming: Option<Uuid> = reading_sessions::table
+        .filter(reading_sessions::group_id.eq(group_id))
+        .order(reading_sessions::created_at.desc())
+        .select(reading_sessions::id)
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(upcoming) = upcoming.filter(|id| *id != session_id) {
+        println!(
+            "The organiser's report on the next session: GET {base}/sessions/{upcoming}/report (as {READER})"
+        );
+    }
     Ok(())
 }
 
@@ -91,13 +134,15 @@ async fn upsert_user(
             users::email.eq(format!("{username}@demo.invalid")),
             users::display_name.eq(username),
             users::password_hash.eq(&hash),
+            users::email_verified_at.eq(Some(Utc::now())),
         ))
         .execute(conn)
         .await?;
     Ok(id)
 }
 
-async fn seed(conn: &mut AsyncPgConnection, reader: Uuid, friend: Uuid) -> anyhow::Result<Uuid> {
+async fn seed(conn: &mut AsyncPgConnection, people: [Uuid; 3]) -> anyhow::Result<Uuid> {
+    let [reader, friend, newcomer] = people;
     let group_id = Uuid::now_v7();
     diesel::insert_into(groups::table)
         .values((
@@ -120,6 +165,11 @@ async fn seed(conn: &mut AsyncPgConnection, reader: Uuid, friend: Uuid) -> anyho
             (
                 memberships::group_id.eq(group_id),
                 memberships::user_id.eq(friend),
+                memberships::role.eq("member"),
+            ),
+            (
+                memberships::group_id.eq(group_id),
+                memberships::user_id.eq(newcomer),
                 memberships::role.eq("member"),
             ),
         ])
@@ -148,33 +198,64 @@ async fn seed(conn: &mut AsyncPgConnection, reader: Uuid, friend: Uuid) -> anyho
         .execute(conn)
         .await?;
     for (position, title, opening, replies) in THREADS {
-        let paragraph_id = *paragraphs.get(position).context("the demo essay is shorter than its threads")?;
-        let thread_id = Uuid::now_v7();
-        diesel::insert_into(threads::table)
+        let plan = (position, title, opening, replies, false, 0);
+        add_thread(conn, session_id, &paragraphs, plan, [reader, friend]).await?;
+    }
+    let upcoming = Uuid::now_v7();
+    diesel::insert_into(reading_sessions::table)
+        .values((
+            reading_sessions::id.eq(upcoming),
+            reading_sessions::group_id.eq(group_id),
+            reading_sessions::essay_id.eq(essay_id),
+            reading_sessions::title.eq("Week 2"),
+            reading_sessions::starts_at.eq(Utc::now() + chrono::Duration::hours(6)),
+            reading_sessions::status.eq("open"),
+            reading_sessions::created_by.eq(reader),
+        ))
+        .execute(conn)
+        .await?;
+    for plan in UPCOMING {
+        add_thread(conn, upcoming, &paragraphs, plan, [reader, friend, newcomer]).await?;
+    }
+    Ok(group_id)
+}
+
+/// One thread and its comments, opened by `people[plan.5]` and answered by
+/// the others in turn.
+async fn add_thread<const N: usize>(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    paragraphs: &[Uuid],
+    (position, title, opening, replies, question, opener): Planned,
+    people: [Uuid; N],
+) -> anyhow::Result<()> {
+    let paragraph_id = *paragraphs.get(position).context("the demo essay is shorter than its threads")?;
+    let thread_id = Uuid::now_v7();
+    diesel::insert_into(threads::table)
+        .values((
+            threads::id.eq(thread_id),
+            threads::session_id.eq(session_id),
+            threads::paragraph_id.eq(paragraph_id),
+            threads::author_id.eq(people[opener % N]),
+            threads::title.eq(title),
+            threads::kind.eq(if question { "question" } else { "discussion" }),
+        ))
+        .execute(conn)
+        .await?;
+    let authors = people.into_iter().cycle().skip(opener % N);
+    for (body, author) in std::iter::once(opening).chain(replies.iter().copied()).zip(authors) {
+        diesel::insert_into(comments::table)
             .values((
-                threads::id.eq(thread_id),
-                threads::session_id.eq(session_id),
-                threads::paragraph_id.eq(paragraph_id),
-                threads::author_id.eq(reader),
-                threads::title.eq(title),
+                comments::id.eq(Uuid::now_v7()),
+                comments::thread_id.eq(thread_id),
+                comments::depth.eq(0i16),
+                // Replaced by the comments_posted trigger.
+                comments::sort_key.eq(""),
+                comments::author_id.eq(author),
+                comments::body.eq(body),
             ))
             .execute(conn)
             .await?;
-        let authors = [reader, friend].into_iter().cycle();
-        for (body, author) in std::iter::once(opening).chain(replies.iter().copied()).zip(authors) {
-            diesel::insert_into(comments::table)
-                .values((
-                    comments::id.eq(Uuid::now_v7()),
-                    comments::thread_id.eq(thread_id),
-                    comments::depth.eq(0i16),
-                    // Replaced by the comments_posted trigger.
-                    comments::sort_key.eq(""),
-                    comments::author_id.eq(author),
-                    comments::body.eq(body),
-                ))
-                .execute(conn)
-                .await?;
-        }
     }
-    Ok(group_id)
+    Ok(())
 }

@@ -10,6 +10,8 @@
 //! - `email: "digest"`: no mail per item; digests at the `digest` rhythm.
 //! - `email: "off"`: no notification mail at all, whatever `digest` says.
 //! - `digest: "off"`: no digests.
+//! - `briefing: false`: no session briefings (src/organiser/briefing.rs),
+//!   which organisers get otherwise unless `email` is `off`.
 //!
 //! Nothing is ever mailed to an address that is not verified, and nothing
 //! is shown that the recipient may not see now: visibility, membership and
@@ -88,5 +90,7 @@ pub fn start(mailing: Arc<Mailing>, hub: &Arc<EventHub>) {
     let every = Duration::from_millis(mailing.settings.email_interval_ms.max(10));
     tokio::spawn(immediate::run(mailing.clone(), hub.closing(), every));
     let every = Duration::from_secs(mailing.settings.digest_interval_secs.max(1));
-    tokio::spawn(digest::run(mailing, hub.closing(), every));
+    tokio::spawn(digest::run(mailing.clone(), hub.closing(), every));
+    let every = Duration::from_secs(mailing.settings.briefing_interval_secs.max(1));
+    tokio::spawn(crate::organiser::briefing::run(mailing, hub.closing(), every));
 }

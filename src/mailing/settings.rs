@@ -48,6 +48,10 @@ pub struct NotificationSettings {
     pub email: EmailMode,
     #[diesel(sql_type = Text)]
     pub digest: DigestRhythm,
+    /// Organisers: a briefing before each session of their groups
+    /// (`notifications.briefing_lead_hours` ahead). Default true.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub briefing: bool,
 }
 
 /// The settings to change; what is left out stays.
@@ -56,6 +60,7 @@ pub struct NotificationSettings {
 pub struct NotificationSettingsPatch {
     pub email: Option<EmailMode>,
     pub digest: Option<DigestRhythm>,
+    pub briefing: Option<bool>,
 }
 
 /// The caller's notification mail settings.
@@ -93,6 +98,7 @@ pub async fn patch_notification_settings(
         .bind::<SqlUuid, _>(user.id)
         .bind::<Nullable<Text>, _>(body.email.map(EmailMode::as_str))
         .bind::<Nullable<Text>, _>(body.digest.map(DigestRhythm::as_str))
+        .bind::<Nullable<diesel::sql_types::Bool>, _>(body.briefing)
         .get_result(&mut conn)
         .await?;
     Ok(web::Json(settings))

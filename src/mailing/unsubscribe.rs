@@ -42,6 +42,8 @@ pub enum Kind {
     Immediate,
     /// The digest: `digest` becomes `off`.
     Digest,
+    /// An organiser's session briefing: `briefing` becomes false.
+    Briefing,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
         match self {
             Kind::Immediate => 1,
             Kind::Digest => 2,
+            Kind::Briefing => 3,
         }
     }
 
@@ -56,6 +59,7 @@ impl Kind {
         match byte {
             1 => Some(Kind::Immediate),
             2 => Some(Kind::Digest),
+            3 => Some(Kind::Briefing),
             _ => None,
         }
     }
@@ -129,6 +133,7 @@ pub async fn unsubscribe_page(state: AppState, token: web::Path<String>) -> ApiR
             "mails about single replies, mentions and moderation (digests, if you get them, continue)"
         }
         Kind::Digest => "notification digests",
+        Kind::Briefing => "briefings before the sessions you organise",
     };
     // The token is base64url (checked by `open`): safe inside an attribute.
     // Relative, so the form posts to the very URL the page came from.
@@ -188,6 +193,7 @@ pub async fn unsubscribe(
     let statement = match kind {
         Kind::Immediate => crate::sql!("unsubscribe/immediate.sql"),
         Kind::Digest => crate::sql!("unsubscribe/digest.sql"),
+        Kind::Briefing => crate::sql!("unsubscribe/briefing.sql"),
     };
     let changed = statement.bind::<SqlUuid, _>(user).execute(&mut conn).await?;
     if changed == 0 {
@@ -197,6 +203,7 @@ pub async fn unsubscribe(
     let what = match kind {
         Kind::Immediate => "You will get no more mails about single replies, mentions and moderation.",
         Kind::Digest => "You will get no more notification digests.",
+        Kind::Briefing => "You will get no more briefings before the sessions you organise.",
     };
     Ok(page(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -194,11 +194,21 @@ pub async fn update_session(
     let closing = changes.status == Some(Status::Closed.as_str());
     let session = conn
         .transaction::<_, diesel::result::Error, _>(async move |conn| {
+            let retimed = changes.starts_at.is_some_and(|at| at != current.starts_at)
+                || changes.ends_at.is_some_and(|at| at != current.ends_at);
             let session: Session = diesel::update(rs::table.find(current.id))
                 .set(&changes)
                 .returning(Session::as_returning())
                 .get_result(conn)
                 .await?;
+            if retimed {
+                // Calendar clients replace an event whose SEQUENCE rose
+                // (src/organiser/calendar.rs).
+                diesel::update(rs::table.find(current.id))
+                    .set(rs::calendar_sequence.eq(rs::calendar_sequence + 1))
+                    .execute(conn)
+                    .await?;
+            }
             if closing {
                 // Comment posting locks its thread and reads the status
                 // after that lock; taking every thread's lock here makes

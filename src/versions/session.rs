@@ -41,6 +41,10 @@ struct State {
     marks: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     marks_seq: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    profiles_xid: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    profiles_id: Option<i64>,
 }
 
 /// The event columns of a versioned read: the horizon, the session's
@@ -65,6 +69,10 @@ pub struct SessionEvents {
 pub enum Answer {
     Counts,
     Paragraphs,
+    /// The organiser's report (`/sessions/{id}/report`): the same for every
+    /// organiser, and it shows participants, so the `profiles` watermark
+    /// names it too.
+    Report,
 }
 
 /// A read of a session the caller may see, begun.
@@ -106,7 +114,12 @@ pub async fn begin(
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
     let has_read_marks = state.marks.unwrap_or(0) > 0;
-    let version = version.map(|v| format!("{v}|{}", reader_of(&access, has_read_marks)));
+    let version = match answer {
+        Answer::Report => version,
+        Answer::Counts | Answer::Paragraphs => {
+            version.map(|v| format!("{v}|{}", reader_of(&access, has_read_marks)))
+        }
+    };
     Ok(SessionRead { access, has_read_marks, answer: Versioned::new(horizon, version) })
 }
 
@@ -125,6 +138,10 @@ fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {
 /// What names the answer now, or `None` while the newest event is unsettled.
 fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
     let events = state.events.named()?;
+    if let Answer::Report = answer {
+        let profiles = state.events.settled(state.profiles_xid, state.profiles_id)?;
+        return Some(format!("{answer:?}|{session_id}|{events}|{profiles}"));
+    }
     let marks = (state.marks.unwrap_or(0), state.marks_seq.unwrap_or(0));
     Some(format!("{answer:?}|{session_id}|{events}|{}.{}", marks.0, marks.1))
 }
@@ -172,6 +189,46 @@ impl Versioned {
         Some(conditional::bytes_tagged(req, body, Some(tag), std::slice::from_ref(&self.cursor)))
     }
 
+    /// [`Self::known`] for an answer that is not JSON.
+    pub fn known_as(
+        &self,
+        req: &HttpRequest,
+        answers: &KeptResponses,
+        content_type: &'static str,
+    ) -> Option<HttpResponse> {
+        let mut response = self.known(req, answers)?;
+        if response.status().is_success() {
+            set_content_type(&mut response, content_type);
+        }
+        Some(response)
+    }
+
+    /// The same answer in another representation (say, CSV instead of
+    /// JSON): a version of its own, so tags and kept bodies never mix.
+    pub fn variant(mut self, name: &str) -> Self {
+        self.version = self.version.map(|tag| conditional::tag_of(format!("{tag}|{name}").as_bytes()));
+        self
+    }
+
+    /// `body` (already made, of `content_type`) under the version (or its
+    /// own hash), with the cursor; kept for the next read of the same version.
+    pub fn bytes(
+        self,
+        req: &HttpRequest,
+        answers: &KeptResponses,
+        body: actix_web::web::Bytes,
+        content_type: &'static str,
+    ) -> HttpResponse {
+        if let Some(tag) = &self.version {
+            answers.keep(tag, &body);
+        }
+        let mut response = conditional::bytes_tagged(req, body, self.version.as_deref(), &[self.cursor]);
+        if response.status().is_success() {
+            set_content_type(&mut response, content_type);
+        }
+        response
+    }
+
     /// `body` under the version (or its own hash), with the cursor; kept
     /// for the next read of the same version.
     pub fn json<T: Serialize>(
@@ -186,4 +243,11 @@ impl Versioned {
         }
         Ok(conditional::bytes_tagged(req, bytes, self.version.as_deref(), &[self.cursor]))
     }
+}
+
+fn set_content_type(response: &mut HttpResponse, content_type: &'static str) {
+    response.headers_mut().insert(
+        actix_web::http::header::CONTENT_TYPE,
+        actix_web::http::header::HeaderValue::from_static(content_type),
+    );
 }

@@ -19,6 +19,7 @@ pub mod essay_revision;
 pub mod notification;
 pub mod reads;
 pub mod report;
+pub mod session_report;
 pub mod thread;
 pub mod user;
 

@@ -294,6 +294,8 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_settings::table>("notification_settings"),
         describe::<schema::notification_mails::table>("notification_mails"),
         describe::<schema::notification_digests::table>("notification_digests"),
+        describe::<schema::session_briefings::table>("session_briefings"),
+        describe::<schema::calendar_feeds::table>("calendar_feeds"),
     ]
     .concat();
     known.sort();

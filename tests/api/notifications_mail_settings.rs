@@ -12,15 +12,15 @@ async fn settings_default_to_immediate_and_daily_and_change_field_by_field() {
     let path = "/me/notification-settings";
     assert_eq!(
         app.get(path, Some(&alice.token)).await.expect(200),
-        json!({"email": "immediate", "digest": "daily"})
+        json!({"email": "immediate", "digest": "daily", "briefing": true})
     );
 
     let after = app.patch(path, Some(&alice.token), json!({"digest": "weekly"})).await.expect(200);
-    assert_eq!(after, json!({"email": "immediate", "digest": "weekly"}));
+    assert_eq!(after, json!({"email": "immediate", "digest": "weekly", "briefing": true}));
     let after = app.patch(path, Some(&alice.token), json!({"email": "off"})).await.expect(200);
-    assert_eq!(after, json!({"email": "off", "digest": "weekly"}));
+    assert_eq!(after, json!({"email": "off", "digest": "weekly", "briefing": true}));
     let after = app.patch(path, Some(&alice.token), json!({})).await.expect(200);
-    assert_eq!(after, json!({"email": "off", "digest": "weekly"}));
+    assert_eq!(after, json!({"email": "off", "digest": "weekly", "briefing": true}));
     assert_eq!(app.get(path, Some(&alice.token)).await.expect(200), after);
 
     app.patch(path, Some(&alice.token), json!({"email": "sometimes"})).await.expect(422);
@@ -36,7 +36,7 @@ async fn settings_default_to_immediate_and_daily_and_change_field_by_field() {
     let bob = app.register("bob").await;
     assert_eq!(
         app.get(path, Some(&bob.token)).await.expect(200),
-        json!({"email": "immediate", "digest": "daily"})
+        json!({"email": "immediate", "digest": "daily", "briefing": true})
     );
     app.get(path, None).await.expect_unauthorized("missing_token");
     app.patch(path, None, json!({"email": "off"})).await.expect_unauthorized("missing_token");

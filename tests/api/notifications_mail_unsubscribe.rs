@@ -70,7 +70,7 @@ async fn one_click_stops_the_immediate_mails_and_the_page_changes_nothing() {
     assert_eq!(done.status(), 200);
     assert_eq!(
         app.get(settings, Some(&alice.token)).await.expect(200),
-        serde_json::json!({"email": "digest", "digest": "daily"}),
+        serde_json::json!({"email": "digest", "digest": "daily", "briefing": true}),
         "the immediate mails stop; digests stay as chosen"
     );
     // The page's button, pressed in a browser (Origin: null under the
@@ -136,7 +136,7 @@ async fn one_click_from_a_digest_stops_the_digests() {
     assert_eq!(done.status(), 200);
     assert_eq!(
         app.get("/me/notification-settings", Some(&alice.token)).await.expect(200),
-        serde_json::json!({"email": "immediate", "digest": "off"})
+        serde_json::json!({"email": "immediate", "digest": "off", "briefing": true})
     );
 
     // The same unread item in yesterday's period would have made a digest today: none comes.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 11] = [
+const ANONYMOUS_ONLY: [&str; 13] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
@@ -19,6 +19,8 @@ const ANONYMOUS_ONLY: [&str; 11] = [
     "post /api/v1/auth/verify-email",
     "get /api/v1/unsubscribe/{token}",
     "post /api/v1/unsubscribe/{token}",
+    "get /api/v1/groups/{group_id}/calendar.ics",
+    "get /api/v1/calendar-feeds/{token}/calendar.ics",
 ];
 
 async fn document() -> Value {

@@ -14,7 +14,8 @@
 //! 4. personal rows: read marks, watches, notifications and their live
 //!    events, push subscriptions, mail settings and digests, verification
 //!    and reset links, stream tickets, refresh tokens, idempotent
-//!    responses, blocks either way, mentions of them.
+//!    responses, blocks either way, mentions of them, the calendar feed,
+//!    the record of briefings mailed.
 //!
 //! Comments are locked before their thread and counter row (the write
 //! protocol in src/db/replaceable/triggers.sql), threads in the order
@@ -63,6 +64,8 @@ const PERSONAL: &[&str] = personal![
     ("blocks", "blocker_id"),
     ("blocks", "blocked_id"),
     ("comment_mentions", "user_id"),
+    ("calendar_feeds", "user_id"),
+    ("session_briefings", "user_id"),
 ];
 
 /// Works deletions every `interval`, and at once when `wake` is notified

@@ -33,6 +33,8 @@ pub const PERSONAL_ROWS: &[(&str, &str)] = &[
     ("blocks", "blocked_id"),
     ("comment_mentions", "user_id"),
     ("memberships", "user_id"),
+    ("calendar_feeds", "user_id"),
+    ("session_briefings", "user_id"),
 ];
 
 #[derive(diesel::QueryableByName)]
