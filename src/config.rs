@@ -55,6 +55,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub search: SearchSettings,
     pub cpu: CpuSettings,
+    pub exports: ExportsSettings,
 }
 
 fn default_env() -> Environment {
@@ -211,6 +212,14 @@ pub struct CpuSettings {
     pub max_per_client: usize,
     /// The queue's threads' scheduling priority (0-19, higher yields more).
     pub nice: i32,
+}
+
+/// Personal data exports: see `[exports]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportsSettings {
+    pub poll_interval_ms: u64,
+    pub lease_secs: u64,
+    pub batch_rows: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

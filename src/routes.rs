@@ -22,6 +22,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::auth::routes::routes)
         .configure(crate::users::routes::routes)
         .configure(crate::users::blocks::routes)
+        .configure(crate::users::exports::routes)
         .configure(crate::groups::routes)
         .configure(crate::essays::routes)
         .configure(crate::moderation::routes)

@@ -51,6 +51,8 @@ pub struct SharedState {
     pub push: std::sync::Arc<crate::notifications::push::Push>,
     /// Notification mail, address verification and unsubscribe (src/mailing/).
     pub mailing: std::sync::Arc<crate::mailing::Mailing>,
+    /// Personal data exports: their builder and download links (src/users/exports/).
+    pub exports: std::sync::Arc<crate::users::exports::Exports>,
 }
 
 /// One per worker, built on its thread.

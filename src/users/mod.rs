@@ -1,6 +1,7 @@
 //! Accounts as others see them, and `/me`.
 
 pub mod blocks;
+pub mod exports;
 pub mod models;
 pub mod routes;
 

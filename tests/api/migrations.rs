@@ -292,6 +292,8 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_settings::table>("notification_settings"),
         describe::<schema::notification_mails::table>("notification_mails"),
         describe::<schema::notification_digests::table>("notification_digests"),
+        describe::<schema::personal_exports::table>("personal_exports"),
+        describe::<schema::personal_export_chunks::table>("personal_export_chunks"),
     ]
     .concat();
     known.sort();
@@ -347,6 +349,8 @@ async fn schema_rs_matches_the_database() {
         event_tickets,
         thread_votes,
         thread_answers,
-        thread_reads
+        thread_reads,
+        personal_exports,
+        personal_export_chunks
     );
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 11] = [
+const ANONYMOUS_ONLY: [&str; 12] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
@@ -19,6 +19,7 @@ const ANONYMOUS_ONLY: [&str; 11] = [
     "post /api/v1/auth/verify-email",
     "get /api/v1/unsubscribe/{token}",
     "post /api/v1/unsubscribe/{token}",
+    "get /api/v1/exports/{export_id}/archive",
 ];
 
 async fn document() -> Value {
