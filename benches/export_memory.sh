@@ -5,12 +5,12 @@
 # COUNTS makes a user who writes N comments (100 threads through the API,
 # the other comments with SQL, spread over those threads, about 500
 # characters each), asks for that user's export, waits until it is ready,
-# and downloads it. Reports, per export, the server's VmHWM (peak RSS) and
-# VmRSS from /proc/PID/status before and after, how long the build took
+# and downloads it. Reports, per export, the server's RSS just before, its
+# peak RSS while the export was built and while it was downloaded (VmHWM
+# of /proc/PID/status, reset before each by writing 5 to
+# /proc/PID/clear_refs, so it is that phase's own peak), how long the build took
 # (from the 202 to `ready`, and the builder's own figure from its log), the
-# archive's size, and the download's time and entries. COUNTS runs smallest
-# first, so a peak that grew with the account would show as a higher VmHWM
-# after the larger export. Results: $OUT/export_memory.md. Everything it
+# archive's size, and the download's time and entries. Results: $OUT/export_memory.md. Everything it
 # started is stopped on exit.
 #
 #   benches/export_memory.sh                                  # N = 1000 and 10000
@@ -93,8 +93,8 @@ RESULTS="$OUT/export_memory.md"
     echo
     echo "commit $(git -C "$ROOT" rev-parse --short HEAD), $BIN, $(nproc) cores, exports.batch_rows default"
     echo
-    echo "| comments | zip bytes | build s (202 → ready) | builder ms | download s | entries | VmHWM before KiB | VmHWM after KiB | VmRSS after KiB |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| comments | zip bytes | build s (202 → ready) | builder ms | download s | entries | RSS before KiB | peak while building KiB | peak while downloading KiB | RSS after KiB |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$RESULTS"
 
 for n in $COUNTS; do
@@ -121,7 +121,8 @@ SQL
     written="$(sql -tA -c "SELECT count(*) FROM comments WHERE author_id = '$user_id'")"
     [[ "$written" == "$n" ]] || { echo "$user has $written comments, not $n" >&2; exit 1; }
     sleep 1
-    hwm_before="$(status_kib VmHWM)"
+    rss_before="$(status_kib VmRSS)"
+    echo 5 >"/proc/$server/clear_refs"
     started="$(date +%s.%N)"
     id="$(curl -sS --fail-with-body -X POST "$BASE_URL/me/exports" -H "Authorization: Bearer $token" | jq -r .id)"
     while :; do
@@ -132,19 +133,21 @@ SQL
     done
     built="$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')"
     [[ "$state" == ready ]] || { echo "export $id: $body" >&2; exit 1; }
-    hwm_after="$(status_kib VmHWM)"
-    rss_after="$(status_kib VmRSS)"
+    peak_build="$(status_kib VmHWM)"
+    echo 5 >"/proc/$server/clear_refs"
     builder_ms="$(grep "personal export ready" "$OUT/exports-server.log" | grep -o "ms=[0-9]*" | tail -1 | cut -d= -f2)"
     started="$(date +%s.%N)"
     curl -sS --fail-with-body -o "$DATA_DIR/export-$n.zip" "$(jq -r .download_url <<<"$body")"
     fetched="$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')"
+    peak_download="$(status_kib VmHWM)"
+    rss_after="$(status_kib VmRSS)"
     bytes="$(stat -c %s "$DATA_DIR/export-$n.zip")"
     entries="$(python3 -c '
 import json, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 items = json.loads(z.read("annotations.jsonld"))["first"]["items"]
 print(f"{len(z.namelist())} files, {len(items)} annotations")' "$DATA_DIR/export-$n.zip")"
-    echo "| $n | $bytes | $built | ${builder_ms:-?} | $fetched | $entries | $hwm_before | $hwm_after | $rss_after |" >>"$RESULTS"
-    log "$n comments: ready in $built s (builder ${builder_ms:-?} ms), $bytes bytes, $entries; VmHWM $hwm_before → $hwm_after KiB"
+    echo "| $n | $bytes | $built | ${builder_ms:-?} | $fetched | $entries | $rss_before | $peak_build | $peak_download | $rss_after |" >>"$RESULTS"
+    log "$n comments: ready in $built s (builder ${builder_ms:-?} ms), $bytes bytes, $entries; RSS $rss_before KiB, peak $peak_build KiB building, $peak_download KiB downloading"
 done
 cat "$RESULTS"
