@@ -56,6 +56,7 @@ pub struct Settings {
     pub search: SearchSettings,
     pub cpu: CpuSettings,
     pub accounts: AccountsSettings,
+    pub exports: ExportsSettings,
 }
 
 fn default_env() -> Environment {
@@ -233,6 +234,14 @@ pub struct CpuSettings {
 pub struct AccountsSettings {
     pub deletion_interval_ms: u64,
     pub deletion_batch: i64,
+}
+
+/// Personal data exports: see `[exports]` in config/default.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportsSettings {
+    pub poll_interval_ms: u64,
+    pub lease_secs: u64,
+    pub batch_rows: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

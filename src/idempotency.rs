@@ -54,6 +54,11 @@ impl Reply {
         })
     }
 
+    /// 202: accepted, to be done in the background; `location` tells how it goes.
+    pub fn accepted(location: impl Into<String>, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self { status: StatusCode::ACCEPTED, ..Self::created(location, body)? })
+    }
+
     /// The answer of a request that carried no key.
     pub fn into_response(self) -> HttpResponse {
         self.response(false)

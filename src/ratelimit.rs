@@ -38,7 +38,11 @@ fn period_of(window: Window) -> Duration {
 
 /// 429 for limit `name`, with the wait in Retry-After and the IETF headers.
 fn limited(name: &str, window: Window, wait: Duration) -> ApiError {
-    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    limited_for(name, window, (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+}
+
+/// 429 for limit `name` (`window`), which allows the next request in `secs`.
+pub fn limited_for(name: &str, window: Window, secs: u64) -> ApiError {
     let mut e = ApiError::too_many_requests(secs);
     let headers = vec![
         ("RateLimit-Policy", format!("\"{name}\";q={};w={}", window.requests, window.window_secs)),

@@ -24,6 +24,7 @@ fn api_routes(cfg: &mut ServiceConfig) {
         .configure(crate::users::blocks::routes)
         .configure(crate::users::deletion::routes)
         .configure(crate::users::email::routes)
+        .configure(crate::users::exports::routes)
         .configure(crate::groups::routes)
         .configure(crate::essays::routes)
         .configure(crate::moderation::routes)

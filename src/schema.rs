@@ -534,6 +534,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personal_exports (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        claim -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        finished_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        size_bytes -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    personal_export_chunks (export_id, claim, seq) {
+        export_id -> Uuid,
+        claim -> Uuid,
+        seq -> Int4,
+        data -> Bytea,
+    }
+}
+
 /// SQL types Diesel does not define.
 pub mod sql_types {
     /// PostgreSQL's `tsvector` (full-text search documents), only ever
@@ -594,4 +618,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_digests,
     session_briefings,
     calendar_feeds,
+    personal_exports,
+    personal_export_chunks,
 );

@@ -112,6 +112,19 @@ impl Application {
             Duration::from_millis(settings.database.pool_timeout_ms),
         )?;
         let mailing = std::sync::Arc::new(crate::mailing::Mailing::new(&settings, mail_pool, &secret)?);
+        let cpu = crate::cpu::CpuQueue::background(
+            settings.max_concurrent_cpu(),
+            Duration::from_millis(settings.cpu.queue_timeout_ms),
+            settings.cpu.max_per_client,
+            settings.cpu.nice,
+        )?;
+        let exports = std::sync::Arc::new(crate::users::exports::Exports::new(
+            &settings,
+            pool.clone(),
+            cpu.clone(),
+            mailing.clone(),
+            &secret,
+        ));
         let state = SharedState {
             pool: pool.clone(),
             tokens: TokenKeys::new(&secret, &settings.auth),
@@ -135,17 +148,13 @@ impl Application {
             kept_responses: std::sync::Arc::new(crate::versions::kept::KeptResponses::new(
                 settings.cache.kept_responses_max_bytes(),
             )),
-            cpu: crate::cpu::CpuQueue::background(
-                settings.max_concurrent_cpu(),
-                Duration::from_millis(settings.cpu.queue_timeout_ms),
-                settings.cpu.max_per_client,
-                settings.cpu.nice,
-            )?,
+            cpu,
             search_max_matches: settings.search.max_matches.max(1),
             notification_poll_secs: settings.notifications.client_poll_interval_secs,
             push: std::sync::Arc::new(crate::notifications::push::Push::new(&settings)?),
             mailing: mailing.clone(),
             deletions: std::sync::Arc::new(tokio::sync::Notify::new()),
+            exports: exports.clone(),
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
@@ -162,6 +171,7 @@ impl Application {
             Duration::from_millis(settings.accounts.deletion_interval_ms.max(10)),
             settings.accounts.deletion_batch,
         ));
+        tokio::spawn(crate::users::exports::build::run(exports, state.events.closing()));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

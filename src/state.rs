@@ -53,6 +53,8 @@ pub struct SharedState {
     pub mailing: std::sync::Arc<crate::mailing::Mailing>,
     /// Wakes this instance's account deletion job (src/users/deletion/job.rs).
     pub deletions: std::sync::Arc<tokio::sync::Notify>,
+    /// Personal data exports: their builder and download links (src/users/exports/).
+    pub exports: std::sync::Arc<crate::users::exports::Exports>,
 }
 
 /// One per worker, built on its thread.

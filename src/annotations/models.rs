@@ -81,6 +81,24 @@ pub async fn page(
         .await?)
 }
 
+/// Every comment `author` wrote that is not deleted, after comment `after`
+/// in comment id order, `limit` rows: the personal export's annotations
+/// (src/users/exports/), whatever the groups' visibility now.
+#[tracing::instrument(skip_all)]
+pub async fn by_author(
+    conn: &mut AsyncPgConnection,
+    author: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> ApiResult<Vec<Row>> {
+    Ok(crate::sql!("models/by_author.sql")
+        .bind::<SqlUuid, _>(author)
+        .bind::<SqlUuid, _>(after.unwrap_or(Uuid::nil()))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await?)
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]

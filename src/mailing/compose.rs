@@ -50,6 +50,23 @@ pub fn email_change_notice(display_name: &str, new_email: &str) -> (&'static str
     ("Your Pilcrow address is about to change", body)
 }
 
+/// Subject and body of the mail that says a personal export is ready.
+pub fn export_ready(
+    display_name: &str,
+    link: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> (String, String) {
+    let until = expires_at.format("%Y-%m-%d %H:%M UTC");
+    (
+        "Your Pilcrow data is ready to download".to_owned(),
+        format!(
+            "Hello {display_name},\n\nThe copy of your data you asked for is ready. Download it (a zip) \
+             until {until}:\n\n{link}\n\nAnyone with this link can download it until then: do not \
+             forward this message. If you did not ask for it, change your password.\n"
+        ),
+    )
+}
+
 /// Where a thread is read in the frontend.
 pub fn thread_link(app_url: &str, thread: Uuid, comment: Option<Uuid>) -> String {
     match comment {

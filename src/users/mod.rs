@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod deletion;
 pub mod email;
+pub mod exports;
 pub mod models;
 pub mod routes;
 

@@ -296,6 +296,8 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::notification_digests::table>("notification_digests"),
         describe::<schema::session_briefings::table>("session_briefings"),
         describe::<schema::calendar_feeds::table>("calendar_feeds"),
+        describe::<schema::personal_exports::table>("personal_exports"),
+        describe::<schema::personal_export_chunks::table>("personal_export_chunks"),
     ]
     .concat();
     known.sort();
@@ -351,6 +353,8 @@ async fn schema_rs_matches_the_database() {
         event_tickets,
         thread_votes,
         thread_answers,
-        thread_reads
+        thread_reads,
+        personal_exports,
+        personal_export_chunks
     );
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations that never read a token.
-const ANONYMOUS_ONLY: [&str; 13] = [
+const ANONYMOUS_ONLY: [&str; 14] = [
     "get /health",
     "get /ready",
     "post /api/v1/auth/register",
@@ -21,6 +21,7 @@ const ANONYMOUS_ONLY: [&str; 13] = [
     "post /api/v1/unsubscribe/{token}",
     "get /api/v1/groups/{group_id}/calendar.ics",
     "get /api/v1/calendar-feeds/{token}/calendar.ics",
+    "get /api/v1/exports/{export_id}/archive",
 ];
 
 async fn document() -> Value {

@@ -15,7 +15,7 @@
 //!    events, push subscriptions, mail settings and digests, verification
 //!    and reset links, stream tickets, refresh tokens, idempotent
 //!    responses, blocks either way, mentions of them, the calendar feed,
-//!    the record of briefings mailed.
+//!    the record of briefings mailed, personal exports.
 //!
 //! Comments are locked before their thread and counter row (the write
 //! protocol in src/db/replaceable/triggers.sql), threads in the order
@@ -66,6 +66,8 @@ const PERSONAL: &[&str] = personal![
     ("comment_mentions", "user_id"),
     ("calendar_feeds", "user_id"),
     ("session_briefings", "user_id"),
+    // Their archives' chunks go with them (ON DELETE CASCADE).
+    ("personal_exports", "user_id"),
 ];
 
 /// Works deletions every `interval`, and at once when `wake` is notified

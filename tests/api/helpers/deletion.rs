@@ -35,6 +35,7 @@ pub const PERSONAL_ROWS: &[(&str, &str)] = &[
     ("memberships", "user_id"),
     ("calendar_feeds", "user_id"),
     ("session_briefings", "user_id"),
+    ("personal_exports", "user_id"),
 ];
 
 #[derive(diesel::QueryableByName)]

@@ -8,6 +8,7 @@ mod cluster;
 mod deletion;
 mod essay;
 mod events;
+mod exports;
 mod limits;
 mod mailing;
 mod moderated;
@@ -33,6 +34,7 @@ pub use essay::{
     essay_fixture, fixture_blocks, shared_seed_essay, text_blocks, ESSAY_AUTHOR, ESSAY_QUOTE, ESSAY_TITLE,
 };
 pub use events::{created_comment_ids, EventStream, Sse, SOON};
+pub use exports::{export_settings, json_of, spawn_export_app, unzip};
 pub use limits::{assert_rate_limited, limited, limited_behind_proxy, small};
 pub use mailing::{mail_settings, spawn_mail_app, to, APP_URL};
 pub use moderated::{all_counts, comments_of, hidden_state, thread_ids};

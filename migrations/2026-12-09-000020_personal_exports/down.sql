@@ -1,0 +1,2 @@
+DROP TABLE personal_export_chunks;
+DROP TABLE personal_exports;
