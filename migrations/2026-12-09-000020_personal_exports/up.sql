@@ -35,3 +35,8 @@ ALTER TABLE personal_export_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- The export's annotations are read in keyset batches by author through
 -- comments_author_idx (author_id, id), made for account deletion.
+
+-- A ready export is announced on its owner's live inbox (`export.ready`).
+ALTER TABLE inbox_events
+    DROP CONSTRAINT inbox_events_kind_check,
+    ADD CONSTRAINT inbox_events_kind_check CHECK (kind IN ('notification', 'notification.read', 'export.ready'));

@@ -1,6 +1,6 @@
 //! The inbox, live: `GET /me/notifications/events` delivers `notification`
-//! (the item as the inbox would show it now) and `notification.read {ids}`
-//! from the inbox log (`inbox_events`), the way session events are
+//! (the item as the inbox would show it now), `notification.read {ids}` and
+//! `export.ready {id}` (a personal export can be downloaded) from the inbox log (`inbox_events`), the way session events are
 //! delivered from theirs (src/events/): in `(xid, id)` order below the
 //! settled horizon, so nothing is skipped, resumable from any event's id,
 //! `resync` when the cursor is older than retention (which src/events/log.rs
@@ -286,6 +286,15 @@ async fn render(conn: &mut AsyncPgConnection, reader: (Uuid, i32), rows: &[Row])
                             data: view.clone(),
                         });
                     }
+                }
+            }
+            "export.ready" => {
+                for id in &row.ids {
+                    events.push(Event {
+                        cursor: row.cursor(),
+                        event: "export.ready",
+                        data: serde_json::json!({ "id": id }),
+                    });
                 }
             }
             _ => events.push(Event {

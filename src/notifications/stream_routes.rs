@@ -31,7 +31,8 @@ const MAX_WAIT_SECS: u64 = 25;
 /// an inbox item as `GET /me/notifications` shows it now, whenever the item
 /// is new or changed; `notification.read` `{ids}` when items become read
 /// (however they were read: here, by reading the thread, or by posting in
-/// it). Resume with `Last-Event-ID` (or `?after=`, e.g. the inbox's
+/// it); `export.ready` `{id}` when a personal export asked for with
+/// `POST /me/exports` can be downloaded. Resume with `Last-Event-ID` (or `?after=`, e.g. the inbox's
 /// `Pilcrow-Event-Cursor`): every event after it is replayed in commit order;
 /// a cursor older than retention gets `resync` (refetch the inbox). A `:
 /// ping` comment arrives at least every 30 s; a revoked or expired token

@@ -39,3 +39,29 @@ async fn a_ready_export_is_mailed_once_to_a_verified_address_only() {
     );
     assert!(!later.iter().any(|m| m.subject().contains("ready")), "one mail per export: {later:?}");
 }
+
+#[tokio::test]
+async fn a_ready_export_reaches_the_owners_live_inbox() {
+    let app = crate::helpers::spawn_export_app().await;
+    let alice = app.register("alice").await;
+    let cursor = app.get("/me/notifications", Some(&alice.token)).await;
+    let cursor = cursor.header("pilcrow-event-cursor").expect("a cursor").to_owned();
+    let id = app.request_export(&alice).await;
+    let mut after = cursor;
+    let started = std::time::Instant::now();
+    let told = loop {
+        let path = format!("/me/notifications/events?after={after}&wait=20");
+        let page = app.get(&path, Some(&alice.token)).await.expect(200);
+        let items = page["items"].as_array().expect("items").clone();
+        if let Some(e) = items.iter().find(|e| e["event"] == "export.ready") {
+            break e.clone();
+        }
+        assert!(started.elapsed().as_secs() < 60, "no export.ready: {page}");
+        after = page["cursor"].as_str().expect("a cursor").to_owned();
+    };
+    assert_eq!(told["data"], serde_json::json!({"id": id}));
+    assert_eq!(
+        app.get(&format!("/me/exports/{id}"), Some(&alice.token)).await.expect(200)["status"],
+        "ready"
+    );
+}
