@@ -89,5 +89,5 @@ impl Moderation {
 /// Every view's declaration, for the test that checks them against the
 /// triggers' watch lists.
 pub fn declarations() -> Vec<Reads> {
-    vec![thread::reads(), comment::reads(), user::reads(), counts::reads()]
+    vec![thread::reads(), comment::reads(), user::reads(), counts::reads(), session_report::reads()]
 }

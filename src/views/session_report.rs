@@ -259,3 +259,54 @@ pub fn to_csv(report: &SessionReport) -> ApiResult<Vec<u8>> {
     }
     out.into_inner().map_err(ApiError::internal)
 }
+
+/// Kept by version, like `/counts`: every column read here (paragraphs.sql,
+/// people.sql and the views they embed) that changes must append a session
+/// event or move the `profiles` watermark, or follow one that does.
+pub fn reads() -> super::Reads {
+    super::Reads::new("session report")
+        .columns(&[
+            "threads.session_id",
+            "threads.paragraph_id",
+            "threads.author_id",
+            "threads.created_at",
+            "threads.kind",
+            "threads.hidden",
+            "comments.thread_id",
+            "comments.author_id",
+            "comments.created_at",
+            "comments.hidden",
+            "comments.deleted",
+            "reading_sessions.essay_id",
+            "paragraphs.position",
+            "paragraphs.text",
+            "paragraphs.retired_in",
+            "paragraph_counts.thread_count",
+            "paragraph_counts.comment_count",
+            "paragraph_counts.open_question_count",
+        ])
+        .fixed(&[
+            "threads.session_id",
+            "threads.author_id",
+            "threads.created_at",
+            "threads.kind",
+            "comments.thread_id",
+            "comments.author_id",
+            "comments.created_at",
+            "reading_sessions.essay_id",
+        ])
+        .follows(&[
+            ("paragraphs.position", "set by a revision, which appends essay.revised"),
+            ("paragraphs.text", "set by a revision, which appends essay.revised"),
+            ("paragraphs.retired_in", "set by a revision, which appends essay.revised"),
+            ("paragraph_counts.thread_count", "moved only with a thread event, in the same transaction"),
+            (
+                "paragraph_counts.comment_count",
+                "moved only with a comment or thread event, in the same transaction",
+            ),
+            (
+                "paragraph_counts.open_question_count",
+                "moved only with a thread or comment event, in the same transaction",
+            ),
+        ])
+}
