@@ -217,11 +217,7 @@ async fn send_one(
                 latest_comment_id: r.latest_comment_id,
             })
             .collect();
-        let unsubscribe_url = format!(
-            "{}/api/v1/unsubscribe/{}",
-            mailing.public_base_url,
-            mailing.unsubscribe.token(user, Kind::Digest)
-        );
+        let unsubscribe_url = mailing.unsubscribe_url(user, Kind::Digest);
         let (subject, text) =
             compose::digest(&to.display_name, words, &lines, total, &mailing.app_url, &unsubscribe_url);
         crate::sql!("digest/sent.sql")

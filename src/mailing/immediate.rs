@@ -110,11 +110,7 @@ async fn mail_one(mailing: &Mailing, conn: &mut AsyncPgConnection, id: Uuid) -> 
             // Read, mailed, hidden or taken by another instance meanwhile.
             return Ok(false);
         };
-        let unsubscribe_url = format!(
-            "{}/api/v1/unsubscribe/{}",
-            mailing.public_base_url,
-            mailing.unsubscribe.token(item.recipient_id, Kind::Immediate)
-        );
+        let unsubscribe_url = mailing.unsubscribe_url(item.recipient_id, Kind::Immediate);
         let thread_title = compose::excerpt(&item.thread_title, 80);
         let (subject, text) = compose::item(
             &ItemMail {

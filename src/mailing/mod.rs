@@ -65,6 +65,12 @@ pub struct Mailing {
 }
 
 impl Mailing {
+    /// The one-click link that stops `kind` mail to `user` (RFC 8058), for a
+    /// mail's footer and its `List-Unsubscribe` header.
+    pub fn unsubscribe_url(&self, user: uuid::Uuid, kind: unsubscribe::Kind) -> String {
+        format!("{}/api/v1/unsubscribe/{}", self.public_base_url, self.unsubscribe.token(user, kind))
+    }
+
     pub fn new(settings: &Settings, pool: Pool, secret: &SecretString) -> anyhow::Result<Self> {
         Ok(Self {
             pool,

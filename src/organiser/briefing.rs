@@ -199,11 +199,7 @@ async fn send_one(
             return Ok(Outcome::Skipped);
         };
         let briefing = read(conn, session_id, to.display_name.clone(), &to).await?;
-        let unsubscribe_url = format!(
-            "{}/api/v1/unsubscribe/{}",
-            mailing.public_base_url,
-            mailing.unsubscribe.token(user, Kind::Briefing)
-        );
+        let unsubscribe_url = mailing.unsubscribe_url(user, Kind::Briefing);
         let (subject, text) = compose(&briefing, &mailing.app_url, &unsubscribe_url);
         // Sent last: the claim commits only once the SMTP server has accepted the mail.
         mailing

@@ -236,6 +236,20 @@ pub async fn for_live(
         .collect())
 }
 
+/// How a paragraph's text and counters reach kept reads: every view that
+/// reads them (this one, the session report) declares these.
+pub const PARAGRAPHS_FOLLOW: &[(&str, &str)] = &[
+    ("paragraphs.position", "set by a revision, which appends essay.revised"),
+    ("paragraphs.text", "set by a revision, which appends essay.revised"),
+    ("paragraphs.retired_in", "set by a revision, which appends essay.revised"),
+    ("paragraph_counts.thread_count", "moved only with a thread event, in the same transaction"),
+    ("paragraph_counts.comment_count", "moved only with a comment or thread event, in the same transaction"),
+    (
+        "paragraph_counts.open_question_count",
+        "moved only with a thread or comment event, in the same transaction",
+    ),
+];
+
 /// Kept by version: the counters change only with the events their
 /// writers append (comment and thread events, each in the writer's
 /// transaction), paragraphs only with a revision (`essay.revised`); a
@@ -260,19 +274,9 @@ pub fn reads() -> Reads {
             "thread_reads.session_id",
             "thread_reads.thread_id",
         ])
-        .follows(&[
-            ("paragraphs.position", "set by a revision, which appends essay.revised"),
-            ("paragraphs.text", "set by a revision, which appends essay.revised"),
-            ("paragraphs.retired_in", "set by a revision, which appends essay.revised"),
-            ("paragraph_counts.thread_count", "moved only with a thread event, in the same transaction"),
-            (
-                "paragraph_counts.comment_count",
-                "moved only with a comment or thread event, in the same transaction",
-            ),
-            (
-                "paragraph_counts.open_question_count",
-                "moved only with a thread or comment event, in the same transaction",
-            ),
-            ("thread_reads.seq", "the reader's own marks, counted into the version (versions::session)"),
-        ])
+        .follows(PARAGRAPHS_FOLLOW)
+        .follows(&[(
+            "thread_reads.seq",
+            "the reader's own marks, counted into the version (versions::session)",
+        )])
 }

@@ -15,12 +15,12 @@ pub struct Reads {
     pub fixed: &'static [&'static str],
     /// Columns that change only together with a watched one, or whose
     /// changes reach readers another way: `(column, how)`.
-    pub follows: &'static [(&'static str, &'static str)],
+    pub follows: Vec<(&'static str, &'static str)>,
 }
 
 impl Reads {
     pub fn new(view: &'static str) -> Self {
-        Reads { view, columns: Vec::new(), fixed: &[], follows: &[] }
+        Reads { view, columns: Vec::new(), fixed: &[], follows: Vec::new() }
     }
 
     /// Adds every `"table"."column"` that Diesel writes for `query`.
@@ -49,8 +49,9 @@ impl Reads {
         self
     }
 
-    pub fn follows(mut self, follows: &'static [(&'static str, &'static str)]) -> Self {
-        self.follows = follows;
+    /// Adds `(column, how)` pairs (a view may take another's as they are).
+    pub fn follows(mut self, follows: &[(&'static str, &'static str)]) -> Self {
+        self.follows.extend_from_slice(follows);
         self
     }
 

@@ -295,18 +295,5 @@ pub fn reads() -> super::Reads {
             "comments.created_at",
             "reading_sessions.essay_id",
         ])
-        .follows(&[
-            ("paragraphs.position", "set by a revision, which appends essay.revised"),
-            ("paragraphs.text", "set by a revision, which appends essay.revised"),
-            ("paragraphs.retired_in", "set by a revision, which appends essay.revised"),
-            ("paragraph_counts.thread_count", "moved only with a thread event, in the same transaction"),
-            (
-                "paragraph_counts.comment_count",
-                "moved only with a comment or thread event, in the same transaction",
-            ),
-            (
-                "paragraph_counts.open_question_count",
-                "moved only with a thread or comment event, in the same transaction",
-            ),
-        ])
+        .follows(super::counts::PARAGRAPHS_FOLLOW)
 }
