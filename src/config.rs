@@ -113,6 +113,14 @@ pub struct DatabaseSettings {
     pub statement_timeout_ms: u64,
     pub lock_timeout_ms: u64,
     pub idle_in_transaction_timeout_ms: u64,
+    /// Streaming replicas that may answer reads (src/consistency/).
+    #[serde(default)]
+    pub replica_urls: Vec<SecretString>,
+    /// How long a read whose token no replica has replayed waits for one
+    /// before the primary answers it.
+    pub replica_wait_ms: u64,
+    /// A replica further behind than this is not used.
+    pub replica_max_lag_ms: u64,
 }
 
 /// Live session events (src/events/): see `[events]` in config/default.toml.
@@ -364,6 +372,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("server.cors_allowed_origins")
                     .with_list_parse_key("server.trusted_proxies")
+                    .with_list_parse_key("database.replica_urls")
                     .try_parsing(true),
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod comments;
 pub mod config;
+pub mod consistency;
 pub mod cpu;
 pub mod db;
 pub mod domain;

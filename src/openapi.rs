@@ -3,8 +3,11 @@
 //! registrations (`startup::routes`), so a route cannot be undocumented.
 
 use actix_web::http::StatusCode;
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Required;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi;
 
@@ -67,7 +70,9 @@ pub fn base() -> utoipa::openapi::OpenApi {
 /// - the errors any route can give are listed: 400 (malformed query), 422,
 ///   429 and 503 everywhere; 401 where a token is read; 404 where the path
 ///   names something; 413 and 415 where a body is read;
-/// - every response has a description.
+/// - every response has a description;
+/// - every operation takes `Pilcrow-Consistency` and every response carries
+///   one (src/consistency/).
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for item in api.paths.paths.values_mut() {
         for (path_has_params, operation) in operations(item) {
@@ -113,6 +118,7 @@ fn complete(operation: &mut Operation, path_has_params: bool) {
     if takes_key {
         common.push(StatusCode::CONFLICT);
     }
+    operation.parameters.get_or_insert_with(Vec::new).push(RefOr::T(consistency_parameter()));
     let responses = &mut operation.responses.responses;
     for status in common {
         responses.entry(status.as_str().to_owned()).or_insert_with(|| RefOr::T(problem_response(status, "")));
@@ -127,7 +133,41 @@ fn complete(operation: &mut Operation, path_has_params: bool) {
                 response.description = code.canonical_reason().unwrap_or("Success").to_owned();
             }
         }
+        response.headers.insert(CONSISTENCY.to_owned(), RefOr::T(consistency_header()));
     }
+}
+
+const CONSISTENCY: &str = "Pilcrow-Consistency";
+/// Every string this matches is a token the server reads (it may be of
+/// another cluster or timeline, and is then simply not used).
+const CONSISTENCY_PATTERN: &str = "^[0-9a-f]{1,16}-[0-9a-f]{1,8}-[0-9a-f]{1,16}$";
+
+fn consistency_schema() -> utoipa::openapi::Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(CONSISTENCY_PATTERN)).build()
+}
+
+fn consistency_parameter() -> Parameter {
+    ParameterBuilder::new()
+        .name(CONSISTENCY)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "The `Pilcrow-Consistency` of the last response the client received: the answer \
+             then reflects every write that response reflected (read-your-writes across \
+             replicas and instances). A value this API did not give out is 400.",
+        ))
+        .schema(Some(consistency_schema()))
+        .build()
+}
+
+fn consistency_header() -> Header {
+    HeaderBuilder::new()
+        .schema(Some(consistency_schema()))
+        .description(Some(
+            "A position in the database's history at least as late as this answer and as the \
+             token sent; send it back with the next request.",
+        ))
+        .build()
 }
 
 /// `security((), ...)`: the empty requirement that makes the token optional.

@@ -94,8 +94,29 @@ impl Application {
         }
         migrate::run(&urls.direct).await.context("migrating the database")?;
         let workers = settings.workers(cluster.is_some());
+        let replicas = settings
+            .database
+            .replica_urls
+            .iter()
+            .map(|url| {
+                crate::db::connect::shared(
+                    url.expose_secret(),
+                    &timeouts::startup_options(&settings.database),
+                )
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("database.replica_urls")?;
+        let replication = std::sync::Arc::new(crate::consistency::Replication::new(
+            direct.clone(),
+            replicas.clone(),
+            Duration::from_millis(settings.database.replica_wait_ms),
+            Duration::from_millis(settings.database.replica_max_lag_ms),
+        ));
+        replication.start().await?;
+        tokio::spawn(replication.clone().monitor());
         let pools = std::sync::Arc::new(Pools::new(
             connector.clone(),
+            replicas,
             settings.pool_size(),
             workers,
             Duration::from_millis(settings.database.pool_timeout_ms),
@@ -155,6 +176,7 @@ impl Application {
             mailing: mailing.clone(),
             deletions: std::sync::Arc::new(tokio::sync::Notify::new()),
             exports: exports.clone(),
+            replication,
         };
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
@@ -311,7 +333,11 @@ pub fn run(
             tracing::warn!(error = %e, "a worker without a pool of its own uses the shared one");
             pools.shared().clone()
         });
-        let worker = web::Data::new(WorkerState::new(shared_state.clone(), pool));
+        let replicas = pools.replicas_for_this_worker().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a worker without pools of the replicas reads from the primary");
+            Vec::new()
+        });
+        let worker = web::Data::new(WorkerState::new(shared_state.clone(), pool, replicas));
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
             .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))
@@ -327,6 +353,7 @@ pub fn run(
             .wrap(from_fn(telemetry::access_log))
             .wrap(from_fn(head::as_get))
             .wrap(from_fn(crate::events::touch_on_write))
+            .wrap(from_fn(crate::consistency::stamp))
             .wrap(from_fn(move |req, next| crate::http::deadline::limit(deadline, req, next)))
             .configure(|cfg| {
                 if let (true, Some(exporter)) = (metrics_here, &exporter) {

@@ -9,10 +9,16 @@
 use std::future::{ready, Ready};
 use std::ops::Deref;
 
-use actix_web::{web, FromRequest, HttpRequest};
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use diesel_async::AsyncPgConnection;
 
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
+use crate::consistency::replication::{self, Fallback, Target};
+use crate::consistency::Requested;
 use crate::db::{pool, Conn, Pool};
 use crate::error::{ApiError, ApiResult};
 use crate::ratelimit::RateLimits;
@@ -55,6 +61,8 @@ pub struct SharedState {
     pub deletions: std::sync::Arc<tokio::sync::Notify>,
     /// Personal data exports: their builder and download links (src/users/exports/).
     pub exports: std::sync::Arc<crate::users::exports::Exports>,
+    /// Where reads go, and the consistency tokens (src/consistency/).
+    pub replication: std::sync::Arc<crate::consistency::Replication>,
 }
 
 /// One per worker, built on its thread.
@@ -62,13 +70,20 @@ pub struct WorkerState {
     shared: web::Data<SharedState>,
     /// Connections opened by this worker's runtime.
     pub pool: Pool,
+    /// Its connections to each replica, in the order of `replica_urls`.
+    pub replicas: Vec<Pool>,
     /// Comment posts of this worker, batched (src/comments/post_queue.rs).
     pub posts: crate::comments::post_queue::PostQueue,
 }
 
 impl WorkerState {
-    pub fn new(shared: web::Data<SharedState>, pool: Pool) -> Self {
-        WorkerState { shared, posts: crate::comments::post_queue::PostQueue::new(pool.clone()), pool }
+    pub fn new(shared: web::Data<SharedState>, pool: Pool, replicas: Vec<Pool>) -> Self {
+        WorkerState {
+            shared,
+            posts: crate::comments::post_queue::PostQueue::new(pool.clone()),
+            pool,
+            replicas,
+        }
     }
 }
 
@@ -76,12 +91,69 @@ impl WorkerState {
 #[derive(Clone)]
 pub struct AppState {
     worker: web::Data<WorkerState>,
+    /// The request's consistency token and where its reads ran.
+    requested: Option<Arc<Requested>>,
 }
 
 impl AppState {
-    /// A pooled connection of this worker, or 503 once the checkout timeout passes.
+    /// A pooled connection of this worker to the primary, or 503 once the
+    /// checkout timeout passes.
     pub async fn conn(&self) -> ApiResult<Conn> {
+        if let Some(requested) = &self.requested {
+            requested.served(Target::Primary);
+        }
         pool::conn(&self.worker.pool).await
+    }
+
+    /// Runs a read on a replica when the request's token allows one (see
+    /// src/consistency/), else on the primary. A read the replica fails
+    /// with 503 (gone mid-read, or a query cancelled by recovery) is run
+    /// again on the primary: `work` must only read.
+    pub async fn read<T>(&self, work: impl AsyncFn(&mut AsyncPgConnection) -> ApiResult<T>) -> ApiResult<T> {
+        let token = self.requested.as_ref().and_then(|r| r.token);
+        match self.replication.route(token).await {
+            Ok(Target::Replica(index)) => {
+                if let Some(result) = self.read_on_replica(index, &work).await {
+                    return result;
+                }
+                replication::count_fallback(Fallback::Failed);
+            }
+            Ok(Target::Primary) => {}
+            Err(why) => replication::count_fallback(why),
+        }
+        replication::count_read(Target::Primary);
+        let mut conn = self.conn().await?;
+        work(&mut conn).await
+    }
+
+    /// `None` when the replica failed and the primary should run it.
+    async fn read_on_replica<T>(
+        &self,
+        index: usize,
+        work: &impl AsyncFn(&mut AsyncPgConnection) -> ApiResult<T>,
+    ) -> Option<ApiResult<T>> {
+        let pool = self.worker.replicas.get(index)?;
+        let outcome = match pool.get().await {
+            Ok(mut conn) => match work(&mut conn).await {
+                Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => Err(e.detail),
+                result => Ok(result),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(result) => {
+                if let Some(requested) = &self.requested {
+                    requested.served(Target::Replica(index));
+                }
+                replication::count_read(Target::Replica(index));
+                Some(result)
+            }
+            Err(error) => {
+                tracing::warn!(replica = index, %error, "a replica failed a read; the primary answers it");
+                self.replication.set_aside(index);
+                None
+            }
+        }
     }
 
     pub fn posts(&self) -> &crate::comments::post_queue::PostQueue {
@@ -103,8 +175,9 @@ impl FromRequest for AppState {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let worker = req.app_data::<web::Data<WorkerState>>().cloned();
+        let requested = req.extensions().get::<Arc<Requested>>().cloned();
         ready(match worker {
-            Some(worker) => Ok(AppState { worker }),
+            Some(worker) => Ok(AppState { worker, requested }),
             None => Err(ApiError::internal(anyhow::anyhow!("the app's state is not registered"))),
         })
     }

@@ -62,19 +62,23 @@ pub async fn list_comments(
 ) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<String> = page.after()?;
-    let mut conn = state.conn().await?;
-    let read = readable_thread(&mut conn, caller.0.as_ref(), *path, after.as_deref(), limit, &show).await?;
-    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
-        return Ok(known);
-    }
-    let viewer = Viewer::of(&read.access).collapsing(&read.blocked);
-    let rows = views::comment::page_rows(&mut conn, *path, after.as_deref(), limit).await?;
-    let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
-    read.answer.json(
-        &http,
-        &state.kept_responses,
-        &page.map(|(c, author)| CommentView::of(viewer, c, author)),
-    )
+    state
+        .read(async |conn| {
+            let read =
+                readable_thread(conn, caller.0.as_ref(), *path, after.as_deref(), limit, &show).await?;
+            if let Some(known) = read.answer.known(&http, &state.kept_responses) {
+                return Ok(known);
+            }
+            let viewer = Viewer::of(&read.access).collapsing(&read.blocked);
+            let rows = views::comment::page_rows(conn, *path, after.as_deref(), limit).await?;
+            let page = Page::from_rows(rows, limit, |(c, _)| c.sort_key.clone());
+            read.answer.json(
+                &http,
+                &state.kept_responses,
+                &page.map(|(c, author)| CommentView::of(viewer, c, author)),
+            )
+        })
+        .await
 }
 
 #[derive(QueryableByName)]

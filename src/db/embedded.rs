@@ -74,6 +74,45 @@ impl Cluster {
         Self::start(ClusterOptions { root, ephemeral: true })
     }
 
+    /// A throwaway streaming replica of this cluster (`pg_basebackup -R`),
+    /// replaying the primary's log `apply_delay` after it was written.
+    #[cfg(feature = "test-support")]
+    pub fn start_replica(&self, apply_delay: Duration) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let root = std::env::temp_dir().join(format!("pilcrow-pg-replica-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        hand_over(&root, self.run_as)?;
+        let data_dir = root.join("postgres");
+        let output = self
+            .command("pg_basebackup")
+            .arg("-D")
+            .arg(&data_dir)
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-R", "-X", "stream", "-c", "fast"])
+            .stdin(Stdio::null())
+            .output()
+            .context("running pg_basebackup")?;
+        if !output.status.success() {
+            bail!("pg_basebackup failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        // The primary's socket lives in its data directory, and the backup
+        // copies the socket's lock file, which would stop the replica starting.
+        for entry in fs::read_dir(&data_dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        let mut conf = fs::OpenOptions::new().append(true).open(data_dir.join("postgresql.auto.conf"))?;
+        std::io::Write::write_all(
+            &mut conf,
+            format!("recovery_min_apply_delay = '{}ms'\n", apply_delay.as_millis()).as_bytes(),
+        )?;
+        Self::start(ClusterOptions { root, ephemeral: true })
+    }
+
     /// Starts (initialising on first use) the cluster under `options.root`.
     pub fn start(options: ClusterOptions) -> anyhow::Result<Self> {
         Self::start_with(options, None)
@@ -164,12 +203,26 @@ impl Cluster {
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join(program));
+        let mut cmd = Command::new(self.tool(program));
         if let Some((uid, gid)) = self.run_as {
             cmd.uid(uid.as_raw()).gid(gid.as_raw());
         }
         cmd.env_remove("PGDATA").env("LC_ALL", "C.UTF-8");
         cmd
+    }
+
+    /// A PostgreSQL program: beside `postgres`, or beside the file a
+    /// linked `postgres` points to (PATH may hold links to the server only).
+    fn tool(&self, program: &str) -> PathBuf {
+        let here = self.bin_dir.join(program);
+        if here.is_file() {
+            return here;
+        }
+        fs::canonicalize(self.bin_dir.join("postgres"))
+            .ok()
+            .and_then(|real| Some(real.parent()?.join(program)))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from(program))
     }
 
     fn initdb(&self) -> anyhow::Result<()> {
@@ -262,14 +315,15 @@ impl Cluster {
         self.wait_ready(&log_path)
     }
 
-    /// Waits for postmaster.pid to say "ready" (PostgreSQL writes it there
+    /// Waits for postmaster.pid to say "ready" or "standby" (PostgreSQL writes it there
     /// once it accepts connections).
     fn wait_ready(&mut self, log_path: &Path) -> anyhow::Result<()> {
         let pid_file = self.data_dir.join("postmaster.pid");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(contents) = fs::read_to_string(&pid_file) {
-                if contents.lines().nth(7).is_some_and(|l| l.trim() == "ready")
+                // "standby": a hot standby that accepts connections.
+                if contents.lines().nth(7).is_some_and(|l| matches!(l.trim(), "ready" | "standby"))
                     && self.socket_dir.join(format!(".s.PGSQL.{}", self.port)).exists()
                 {
                     return Ok(());

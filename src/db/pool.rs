@@ -51,6 +51,9 @@ pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
 pub struct Pools {
     shared: Pool,
     connector: Arc<Connector>,
+    /// Streaming replicas (`database.replica_urls`): each worker has a pool
+    /// of each, as large as its pool of the primary.
+    replicas: Vec<Arc<Connector>>,
     per_worker: usize,
     timeout: Duration,
     /// Weak: a worker that actix restarts builds a new pool, and the old
@@ -73,6 +76,7 @@ impl Pools {
     /// (all opened only when first needed).
     pub fn new(
         connector: Arc<Connector>,
+        replicas: Vec<Arc<Connector>>,
         size: usize,
         workers: usize,
         timeout: Duration,
@@ -80,6 +84,7 @@ impl Pools {
         Ok(Self {
             shared: build_pool(connector.clone(), size, timeout)?,
             connector,
+            replicas,
             per_worker: size.div_ceil(workers.max(1)),
             timeout,
             workers: Mutex::new(Vec::new()),
@@ -96,6 +101,18 @@ impl Pools {
         let pool = build_pool(self.connector.clone(), self.per_worker, self.timeout)?;
         self.workers.lock().map_err(|_| anyhow::anyhow!("pool registry poisoned"))?.push(pool.weak());
         Ok(pool)
+    }
+
+    /// This worker's pools of the replicas, in the order of `replica_urls`.
+    pub fn replicas_for_this_worker(&self) -> anyhow::Result<Vec<Pool>> {
+        let pools = self
+            .replicas
+            .iter()
+            .map(|c| build_pool(c.clone(), self.per_worker, self.timeout))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut registry = self.workers.lock().map_err(|_| anyhow::anyhow!("pool registry poisoned"))?;
+        registry.extend(pools.iter().map(Pool::weak));
+        Ok(pools)
     }
 
     /// The shared pool and every worker's pool still in use, summed.
@@ -123,7 +140,7 @@ mod tests {
     #[test]
     fn requests_connections_are_split_among_workers_beside_the_shared_pool() {
         let connector = Arc::new(Connector::new("host=/nowhere dbname=pilcrow", None).expect("connector"));
-        let pools = Pools::new(connector, 5, 2, Duration::from_millis(10)).expect("pools");
+        let pools = Pools::new(connector, Vec::new(), 5, 2, Duration::from_millis(10)).expect("pools");
         assert_eq!(pools.totals().max_size, 5, "no worker has started");
         let first = pools.for_this_worker().expect("first worker");
         let second = pools.for_this_worker().expect("second worker");

@@ -163,11 +163,14 @@ pub async fn list_essays(
 ) -> ApiResult<web::Json<Page<EssaySummary>>> {
     let limit = page.limit()?;
     let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
-    access.require_read()?;
-    let rows = essays_db::list(&mut conn, access.group_id, after, limit).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |e| (e.created_at, e.id))))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+            access.require_read()?;
+            let rows = essays_db::list(conn, access.group_id, after, limit).await?;
+            Ok(web::Json(Page::from_rows(rows, limit, |e| (e.created_at, e.id))))
+        })
+        .await
 }
 
 /// An essay with its paragraphs in order.
@@ -180,10 +183,13 @@ pub async fn get_essay(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<EssayView>> {
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Essay(*path)).await?;
-    access.require_read()?;
-    let essay = essays_db::find(&mut conn, *path).await?;
-    let paragraphs = essays_db::paragraphs_of(&mut conn, essay.id).await?;
-    Ok(web::Json(EssayView { essay, paragraphs }))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Essay(*path)).await?;
+            access.require_read()?;
+            let essay = essays_db::find(conn, *path).await?;
+            let paragraphs = essays_db::paragraphs_of(conn, essay.id).await?;
+            Ok(web::Json(EssayView { essay, paragraphs }))
+        })
+        .await
 }

@@ -153,31 +153,34 @@ pub async fn list_groups(
 ) -> ApiResult<web::Json<Page<GroupView>>> {
     let limit = page.limit()?;
     let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
-    let mut conn = state.conn().await?;
-    let uid = match &caller.0 {
-        Some(c) => users::current(&mut conn, c).await?.id,
-        None => Uuid::nil(),
-    };
-    let mut query = groups::table
-        .left_join(
-            memberships::table.on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
-        )
-        // Like `access::resolve`: a ban hides a private group, even from its list.
-        .filter(
-            groups::visibility
-                .eq(Visibility::Public)
-                .or(memberships::user_id.is_not_null().and(diesel::dsl::not(access::active_ban(uid)))),
-        )
-        .select((Group::as_select(), memberships::role.nullable()))
-        .order((groups::created_at.desc(), groups::id.desc()))
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(keyset!(<, groups::created_at => at, groups::id => id));
-    }
-    let rows: Vec<(Group, Option<Role>)> = query.load(&mut conn).await?;
-    let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
-    Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role))))
+    state
+        .read(async |conn| {
+            let uid = match &caller.0 {
+                Some(c) => users::current(conn, c).await?.id,
+                None => Uuid::nil(),
+            };
+            let mut query =
+                groups::table
+                    .left_join(
+                        memberships::table
+                            .on(memberships::group_id.eq(groups::id).and(memberships::user_id.eq(uid))),
+                    )
+                    // Like `access::resolve`: a ban hides a private group, even from its list.
+                    .filter(groups::visibility.eq(Visibility::Public).or(
+                        memberships::user_id.is_not_null().and(diesel::dsl::not(access::active_ban(uid))),
+                    ))
+                    .select((Group::as_select(), memberships::role.nullable()))
+                    .order((groups::created_at.desc(), groups::id.desc()))
+                    .limit(limit + 1)
+                    .into_boxed();
+            if let Some((at, id)) = after {
+                query = query.filter(keyset!(<, groups::created_at => at, groups::id => id));
+            }
+            let rows: Vec<(Group, Option<Role>)> = query.load(conn).await?;
+            let page = Page::from_rows(rows, limit, |(g, _)| (g.created_at, g.id));
+            Ok(web::Json(page.map(|(g, role)| GroupView::new(g, role))))
+        })
+        .await
 }
 
 /// A group, with the caller's role in it.
@@ -190,11 +193,14 @@ pub async fn get_group(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<GroupView>> {
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
-    access.require_read()?;
-    let group = groups_db::find(&mut conn, access.group_id).await?;
-    Ok(web::Json(GroupView::new(group, access.membership)))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+            access.require_read()?;
+            let group = groups_db::find(conn, access.group_id).await?;
+            Ok(web::Json(GroupView::new(group, access.membership)))
+        })
+        .await
 }
 
 /// Rename, describe or change visibility (organiser or owner).

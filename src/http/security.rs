@@ -43,6 +43,7 @@ fn allowed_request_headers() -> Vec<HeaderName> {
         header::IF_MATCH,
         HeaderName::from_static("idempotency-key"),
         HeaderName::from_static("last-event-id"),
+        crate::consistency::HEADER,
         HeaderName::from_static(crate::auth::device::HEADER),
         TRACEPARENT_HEADER.clone(),
         REQUEST_ID_HEADER.clone(),
@@ -71,6 +72,8 @@ pub fn cors(origins: &[String]) -> Cors {
             HeaderName::from_static("ratelimit-policy"),
             // Where a live-events reader resumes after reading a list.
             HeaderName::from_static("pilcrow-event-cursor"),
+            // What to send back to read one's own writes (src/consistency/).
+            crate::consistency::HEADER,
         ])
         .max_age(3600)
 }

@@ -93,56 +93,59 @@ pub async fn search(
     check.require(!params.q.contains('\0'), "q", "must not contain NUL");
     check.done()?;
     let group_id = *path;
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(group_id)).await?;
-    access.require_read()?;
-    if let Some(session_id) = params.session_id {
-        let in_group: bool = diesel::select(diesel::dsl::exists(
-            rs::table.filter(rs::id.eq(session_id)).filter(rs::group_id.eq(group_id)),
-        ))
-        .get_result(&mut conn)
-        .await?;
-        if !in_group {
-            return Err(ApiError::invalid_field("session_id", "is not a session of this group"));
-        }
-    }
-    let query = Search {
-        query: &params.q,
-        group_id,
-        session_id: params.session_id,
-        include_hidden: access.is_moderator(),
-        after,
-        limit,
-        max_matches: state.search_max_matches,
-    };
-    let hits = search_db::hits(&mut conn, &query).await?;
-    let blocked = show.collapsed(&mut conn, access.user_id).await?;
-    let viewer = Viewer::of(&access).collapsing(&blocked);
-    let page = Page::from_rows(hits, limit, |h| (h.created_at, h.key_id));
-    // A collapsed hit's words are never cut into a snippet.
-    let texts: Vec<String> = page
-        .items
-        .iter()
-        .map(|h| if viewer.blocks(h.author_id) { String::new() } else { h.text.clone() })
-        .collect();
-    let snippets = search_db::snippets(&mut conn, &params.q, &texts).await?;
-    Ok(web::Json(Page {
-        next_cursor: page.next_cursor,
-        items: page
-            .items
-            .into_iter()
-            .zip(snippets)
-            .map(|(h, snippet)| SearchHit {
-                author_blocked: viewer.blocks(h.author_id),
-                snippet: (!viewer.blocks(h.author_id)).then_some(snippet),
-                thread_id: h.thread_id,
-                matched: if h.comment_id.is_some() { Matched::Comment } else { Matched::Title },
-                comment_id: h.comment_id,
-                session_id: h.session_id,
-                paragraph_id: h.paragraph_id,
-                created_at: h.created_at,
-                hidden: h.hidden,
-            })
-            .collect(),
-    }))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Group(group_id)).await?;
+            access.require_read()?;
+            if let Some(session_id) = params.session_id {
+                let in_group: bool = diesel::select(diesel::dsl::exists(
+                    rs::table.filter(rs::id.eq(session_id)).filter(rs::group_id.eq(group_id)),
+                ))
+                .get_result(conn)
+                .await?;
+                if !in_group {
+                    return Err(ApiError::invalid_field("session_id", "is not a session of this group"));
+                }
+            }
+            let query = Search {
+                query: &params.q,
+                group_id,
+                session_id: params.session_id,
+                include_hidden: access.is_moderator(),
+                after,
+                limit,
+                max_matches: state.search_max_matches,
+            };
+            let hits = search_db::hits(conn, &query).await?;
+            let blocked = show.collapsed(conn, access.user_id).await?;
+            let viewer = Viewer::of(&access).collapsing(&blocked);
+            let page = Page::from_rows(hits, limit, |h| (h.created_at, h.key_id));
+            // A collapsed hit's words are never cut into a snippet.
+            let texts: Vec<String> = page
+                .items
+                .iter()
+                .map(|h| if viewer.blocks(h.author_id) { String::new() } else { h.text.clone() })
+                .collect();
+            let snippets = search_db::snippets(conn, &params.q, &texts).await?;
+            Ok(web::Json(Page {
+                next_cursor: page.next_cursor,
+                items: page
+                    .items
+                    .into_iter()
+                    .zip(snippets)
+                    .map(|(h, snippet)| SearchHit {
+                        author_blocked: viewer.blocks(h.author_id),
+                        snippet: (!viewer.blocks(h.author_id)).then_some(snippet),
+                        thread_id: h.thread_id,
+                        matched: if h.comment_id.is_some() { Matched::Comment } else { Matched::Title },
+                        comment_id: h.comment_id,
+                        session_id: h.session_id,
+                        paragraph_id: h.paragraph_id,
+                        created_at: h.created_at,
+                        hidden: h.hidden,
+                    })
+                    .collect(),
+            }))
+        })
+        .await
 }

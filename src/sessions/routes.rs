@@ -121,11 +121,14 @@ pub async fn list_sessions(
 ) -> ApiResult<web::Json<Page<SessionView>>> {
     let limit = page.limit()?;
     let after: Option<(DateTime<Utc>, Uuid)> = page.after()?;
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Group(*path)).await?;
-    access.require_read()?;
-    let rows = sessions_db::list(&mut conn, access.group_id, after, limit).await?;
-    Ok(web::Json(Page::from_rows(rows, limit, |s| (s.starts_at, s.id)).map(SessionView::from)))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Group(*path)).await?;
+            access.require_read()?;
+            let rows = sessions_db::list(conn, access.group_id, after, limit).await?;
+            Ok(web::Json(Page::from_rows(rows, limit, |s| (s.starts_at, s.id)).map(SessionView::from)))
+        })
+        .await
 }
 
 /// A reading session.
@@ -138,10 +141,13 @@ pub async fn get_session(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SessionView>> {
-    let mut conn = state.conn().await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
-    access.require_read()?;
-    Ok(web::Json(sessions_db::find(&mut conn, *path).await?.into()))
+    state
+        .read(async |conn| {
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+            access.require_read()?;
+            Ok(web::Json(sessions_db::find(conn, *path).await?.into()))
+        })
+        .await
 }
 
 /// Retitle, reschedule, open or close a session (organiser or owner).
@@ -248,13 +254,16 @@ pub async fn session_paragraphs(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let read = session::begin(&mut conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
-    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
-        return Ok(known);
-    }
-    let paragraphs = counts::paragraphs(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.kept_responses, &paragraphs)
+    state
+        .read(async |conn| {
+            let read = session::begin(conn, caller.0.as_ref(), *path, Answer::Paragraphs).await?;
+            if let Some(known) = read.answer.known(&http, &state.kept_responses) {
+                return Ok(known);
+            }
+            let paragraphs = counts::paragraphs(conn, &read, *path).await?;
+            read.answer.json(&http, &state.kept_responses, &paragraphs)
+        })
+        .await
 }
 
 /// Thread and comment counts of every paragraph, zeros included. Exact at
@@ -269,11 +278,14 @@ pub async fn session_counts(
     caller: MaybeCaller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let read = session::begin(&mut conn, caller.0.as_ref(), *path, Answer::Counts).await?;
-    if let Some(known) = read.answer.known(&http, &state.kept_responses) {
-        return Ok(known);
-    }
-    let counts = counts::counts(&mut conn, &read, *path).await?;
-    read.answer.json(&http, &state.kept_responses, &counts)
+    state
+        .read(async |conn| {
+            let read = session::begin(conn, caller.0.as_ref(), *path, Answer::Counts).await?;
+            if let Some(known) = read.answer.known(&http, &state.kept_responses) {
+                return Ok(known);
+            }
+            let counts = counts::counts(conn, &read, *path).await?;
+            read.answer.json(&http, &state.kept_responses, &counts)
+        })
+        .await
 }

@@ -203,10 +203,6 @@ pub async fn list_threads(
         ThreadSort::Votes => page.after()?.map(ThreadAfter::Votes),
         ThreadSort::New => page.after()?.map(ThreadAfter::New),
     };
-    let mut conn = state.conn().await?;
-    let cursor = event_cursor::for_read(&mut conn).await?;
-    let access = access::resolve(&mut conn, caller.0.as_ref(), Scope::Session(*path)).await?;
-    access.require_read()?;
     let listing = ThreadListing {
         paragraph_id: filter.paragraph_id,
         kind: filter.kind,
@@ -214,10 +210,19 @@ pub async fn list_threads(
         anchor: filter.anchor,
         sort,
     };
-    let blocked = show.collapsed(&mut conn, access.user_id).await?;
-    let viewer = Viewer::of(&access).collapsing(&blocked);
-    let page = views::thread::list::page(&mut conn, viewer, *path, listing, after, limit).await?;
-    conditional::json(&http, &page, &[cursor])
+    state
+        .read(async |conn| {
+            // Read where the list is read (a replica's horizon is its own):
+            // the stream resumed from it misses nothing the list lacks.
+            let cursor = event_cursor::for_read(conn).await?;
+            let access = access::resolve(conn, caller.0.as_ref(), Scope::Session(*path)).await?;
+            access.require_read()?;
+            let blocked = show.collapsed(conn, access.user_id).await?;
+            let viewer = Viewer::of(&access).collapsing(&blocked);
+            let page = views::thread::list::page(conn, viewer, *path, listing, after, limit).await?;
+            conditional::json(&http, &page, &[cursor])
+        })
+        .await
 }
 
 /// A thread.
@@ -232,8 +237,11 @@ pub async fn get_thread(
     path: web::Path<Uuid>,
     show: web::Query<ShowBlocked>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.conn().await?;
-    let cursor = event_cursor::for_read(&mut conn).await?;
-    let (_, view) = views::thread::visible(&mut conn, caller.0.as_ref(), *path, &show).await?;
-    conditional::json(&http, &view, &[cursor])
+    state
+        .read(async |conn| {
+            let cursor = event_cursor::for_read(conn).await?;
+            let (_, view) = views::thread::visible(conn, caller.0.as_ref(), *path, &show).await?;
+            conditional::json(&http, &view, &[cursor])
+        })
+        .await
 }

@@ -90,6 +90,8 @@ mod rate_limits;
 mod rate_limits_creation;
 mod rate_limits_passwords;
 mod read_models;
+mod replica_reads;
+mod rolling_upgrade;
 mod reports;
 mod revisions;
 mod revisions_counts;

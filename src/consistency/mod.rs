@@ -1,0 +1,105 @@
+//! Read-your-writes across replicas, without a shared store.
+//!
+//! The protocol, stated once:
+//! - Every response carries `Pilcrow-Consistency`, a position in the
+//!   primary's log ([`token`]). A write's is read from the primary after
+//!   the write committed; a read's is a position the server that answered
+//!   had reached once the answer was read, and never older than the token
+//!   the request sent.
+//! - A read that sends a token is answered by a replica that has replayed
+//!   that position (waiting up to `database.replica_wait_ms` for one), or by
+//!   the primary. A read without one may go to any replica no further behind
+//!   than `database.replica_max_lag_ms`. A client that echoes the latest
+//!   token it got therefore never sees the past: not its own writes undone,
+//!   not an `ETag` or list older than one it saw.
+//! - A replica that fails during a read is set aside and the read runs again
+//!   on the primary; a replica down or behind costs speed, never an error.
+//! - Only handlers that read through `AppState::read` may be sent to a
+//!   replica; everything else, live event pumps and `LISTEN` included, uses
+//!   the primary.
+
+pub mod position;
+pub mod replication;
+pub mod token;
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
+
+pub use replication::{Replication, Served, Target};
+pub use token::Token;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::SharedState;
+
+pub const HEADER: HeaderName = HeaderName::from_static("pilcrow-consistency");
+
+/// A request's side of the protocol: the token it sent, and what its
+/// database work ran on.
+#[derive(Debug, Default)]
+pub struct Requested {
+    pub token: Option<Token>,
+    served: Mutex<Served>,
+}
+
+impl Requested {
+    /// Notes where the request's work ran; a write stays a write.
+    pub fn served(&self, target: Target) {
+        if let Ok(mut served) = self.served.lock() {
+            *served = match (*served, target) {
+                (Served::Write, _) => Served::Write,
+                (_, Target::Primary) => Served::Primary,
+                // A request that read from the primary too has seen the
+                // primary's state, which the replica's position may not cover.
+                (Served::Primary, Target::Replica(_)) => Served::Primary,
+                (_, Target::Replica(index)) => Served::Replica(index),
+            }
+        }
+    }
+
+    fn what_served(&self) -> Served {
+        self.served.lock().map(|s| *s).unwrap_or(Served::Primary)
+    }
+}
+
+/// Reads the request's token (a malformed one is 400) and gives the
+/// response its own.
+pub async fn stamp(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<SharedState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let token = match req.headers().get(&HEADER) {
+        None => None,
+        Some(value) => match value.to_str().ok().and_then(Token::parse) {
+            Some(token) => Some(token),
+            None => {
+                let refused = ApiError::bad_request(
+                    ErrorCode::InvalidConsistencyToken,
+                    "Pilcrow-Consistency must be a token this API gave out; send it back unchanged, or not at all.",
+                );
+                return Ok(req.into_response(refused.error_response()).map_into_right_body());
+            }
+        },
+    };
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let requested = Arc::new(Requested {
+        token,
+        served: Mutex::new(if writes { Served::Write } else { Served::Nothing }),
+    });
+    req.extensions_mut().insert(requested.clone());
+    let mut res = next.call(req).await?;
+    if let Some(token) = state.replication.token_after(requested.what_served(), token).await {
+        if let Ok(value) = HeaderValue::from_str(&token.to_string()) {
+            res.headers_mut().insert(HEADER, value);
+        }
+    }
+    Ok(res.map_into_left_body())
+}
