@@ -366,6 +366,15 @@ impl From<DieselError> for ApiError {
                 err
             }
             ref other if is_connection_loss(other) => Self::unavailable(e),
+            ref e if crate::db::pool::is_stale_statement(e) => {
+                // `AppState::read` runs the work again on a new connection;
+                // elsewhere the client is asked to try again at once.
+                crate::db::pool::schema_changed();
+                let mut err = Self::busy("The database's schema changed during the request; try again.");
+                err.retry_after_secs = Some(0);
+                err.cause = Some(anyhow::anyhow!("{e}"));
+                err
+            }
             other => Self::internal(other),
         }
     }

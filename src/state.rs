@@ -122,8 +122,17 @@ impl AppState {
             Err(why) => replication::count_fallback(why),
         }
         replication::count_read(Target::Primary);
+        let generation = pool::schema_generation();
         let mut conn = self.conn().await?;
-        work(&mut conn).await
+        match work(&mut conn).await {
+            // A migration changed a table under one of this connection's
+            // statements: once more, on a connection opened after it.
+            Err(_) if pool::schema_generation() != generation => {
+                drop(conn);
+                work(&mut *self.conn().await?).await
+            }
+            result => result,
+        }
     }
 
     /// `None` when the replica failed and the primary should run it.
@@ -133,7 +142,7 @@ impl AppState {
         work: &impl AsyncFn(&mut AsyncPgConnection) -> ApiResult<T>,
     ) -> Option<ApiResult<T>> {
         let pool = self.worker.replicas.get(index)?;
-        let outcome = match pool.get().await {
+        let outcome = match pool::conn(pool).await {
             Ok(mut conn) => match work(&mut conn).await {
                 Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => Err(e.detail),
                 result => Ok(result),

@@ -1,5 +1,6 @@
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use deadpool::managed::WeakPool;
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool};
@@ -34,9 +35,56 @@ pub fn build_pool(connector: Arc<Connector>, size: usize, timeout: Duration) -> 
         .build()?)
 }
 
-/// Checks out a connection, or 503.
+/// Checks out a connection, or 503. A connection opened before the schema
+/// last changed under a running statement is closed instead of used: its
+/// cached statements may be of the old schema (see [`schema_changed`]).
 pub async fn conn(pool: &Pool) -> Result<Conn, ApiError> {
-    Ok(pool.get().await?)
+    loop {
+        let conn = pool.get().await?;
+        if !opened_before_schema_change(&conn) {
+            return Ok(conn);
+        }
+        drop(Object::take(conn));
+    }
+}
+
+/// When a statement last failed because a migration changed a table under
+/// it (nanoseconds after [`EPOCH`]; 0 = never).
+static SCHEMA_CHANGED: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn since_epoch(at: Instant) -> u64 {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    at.saturating_duration_since(epoch).as_nanos().try_into().unwrap_or(u64::MAX).max(1)
+}
+
+/// A statement failed because the schema changed under it: PostgreSQL's
+/// "cached plan must not change result type", or a cached row type that
+/// lost a column ("attribute N of type record has been dropped"). A
+/// connection keeps its prepared statements for its lifetime, so every
+/// connection opened before now is retired at its next checkout; the
+/// request's work can then run again on a fresh one.
+pub fn schema_changed() {
+    SCHEMA_CHANGED.fetch_max(since_epoch(Instant::now()), Ordering::AcqRel);
+}
+
+/// How many times the schema was seen changing: work that failed while this
+/// moved failed because of it, and may be run again.
+pub fn schema_generation() -> u64 {
+    SCHEMA_CHANGED.load(Ordering::Acquire)
+}
+
+fn opened_before_schema_change(conn: &Conn) -> bool {
+    let changed = SCHEMA_CHANGED.load(Ordering::Acquire);
+    changed != 0 && since_epoch(Object::metrics(conn).created) < changed
+}
+
+/// Whether `e` says a cached statement no longer fits the schema.
+pub fn is_stale_statement(e: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = e else { return false };
+    let message = info.message();
+    message.contains("cached plan must not change result type")
+        || (message.starts_with("attribute ") && message.contains("has been dropped"))
 }
 
 /// The instance's pools: one per HTTP worker, and a shared one for the

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -20,14 +19,16 @@ async fn columns_added_and_dropped_under_load_cost_no_server_error() {
     let app = Arc::new(spawn_app().await);
     let owner = Arc::new(app.register("ines").await);
     let reading = Arc::new(app.reading(&owner, "public").await);
-    let thread = app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "Before the upgrade.").await;
+    let thread =
+        app.start_thread(&reading.session_id, &owner, &reading.paragraph_id(0), "Before the upgrade.").await;
     let thread_id: Arc<str> = thread["id"].as_str().expect("thread id").into();
 
     let stop = Arc::new(AtomicBool::new(false));
     let (served, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let load: Vec<_> = (0..4)
         .map(|n| {
-            let (app, owner, reading, thread_id) = (app.clone(), owner.clone(), reading.clone(), thread_id.clone());
+            let (app, owner, reading, thread_id) =
+                (app.clone(), owner.clone(), reading.clone(), thread_id.clone());
             let (stop, served, failed) = (stop.clone(), served.clone(), failed.clone());
             tokio::spawn(async move {
                 let mut i = 0usize;
@@ -41,9 +42,15 @@ async fn columns_added_and_dropped_under_load_cost_no_server_error() {
                             )
                             .await
                         }
-                        1 => app.get(&format!("/sessions/{}/counts", reading.session_id), Some(&owner.token)).await,
+                        1 => {
+                            app.get(&format!("/sessions/{}/counts", reading.session_id), Some(&owner.token))
+                                .await
+                        }
                         2 => app.get(&format!("/threads/{thread_id}/comments"), None).await,
-                        3 => app.get(&format!("/sessions/{}/threads", reading.session_id), Some(&owner.token)).await,
+                        3 => {
+                            app.get(&format!("/sessions/{}/threads", reading.session_id), Some(&owner.token))
+                                .await
+                        }
                         _ => app.get("/me", Some(&owner.token)).await,
                     };
                     if resp.status >= 500 {
@@ -59,20 +66,17 @@ async fn columns_added_and_dropped_under_load_cost_no_server_error() {
         .collect();
 
     let mut db = app.db().await;
+    let mut alter = async |sql: String| {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut db).await.expect("altering a table");
+    };
     for round in 0..3 {
         for table in TABLES {
             tokio::time::sleep(Duration::from_millis(60)).await;
-            diesel::sql_query(format!("ALTER TABLE {table} ADD COLUMN upgrade_probe_{round} integer DEFAULT 7"))
-                .execute(&mut db)
-                .await
-                .expect("adding a column");
+            alter(format!("ALTER TABLE {table} ADD COLUMN upgrade_probe_{round} integer DEFAULT 7")).await;
         }
         for table in TABLES {
             tokio::time::sleep(Duration::from_millis(60)).await;
-            diesel::sql_query(format!("ALTER TABLE {table} DROP COLUMN upgrade_probe_{round}"))
-                .execute(&mut db)
-                .await
-                .expect("dropping a column");
+            alter(format!("ALTER TABLE {table} DROP COLUMN upgrade_probe_{round}")).await;
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;

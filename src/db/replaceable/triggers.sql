@@ -716,7 +716,16 @@ CREATE TYPE r.post AS (
 );
 
 -- p_posts: a JSON array of r.post objects, in the order to write them.
-CREATE FUNCTION r.post_comments(p_posts jsonb) RETURNS SETOF comments LANGUAGE plpgsql AS $$
+-- Returns the columns posting reads, named: a result of the table's row type
+-- would change with every column a migration adds or drops, and each
+-- server's prepared `SELECT * FROM r.post_comments(…)` would then fail until
+-- it reconnected.
+CREATE FUNCTION r.post_comments(p_posts jsonb)
+RETURNS TABLE (id uuid, thread_id uuid, parent_id uuid, depth smallint, sort_key text, author_id uuid,
+               body text, deleted boolean, hidden boolean, hidden_by uuid, hidden_reason text,
+               created_at timestamptz, edited_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     p r.post;
 BEGIN
@@ -735,12 +744,13 @@ BEGIN
               ORDER BY e.ordinality LOOP
         -- sort_key is filled by the comments_posted trigger.
         RETURN QUERY
-            INSERT INTO comments (id, thread_id, parent_id, depth, sort_key, author_id, body)
+            INSERT INTO comments AS c (id, thread_id, parent_id, depth, sort_key, author_id, body)
             SELECT p.id, p.thread_id, p.parent_id, p.depth, '', p.author_id, p.body
              WHERE EXISTS (SELECT FROM threads t JOIN reading_sessions rs ON rs.id = t.session_id
                             WHERE t.id = p.thread_id AND t.locked = p.seen_locked
                               AND t.hidden = p.seen_hidden AND rs.status = p.seen_status)
-            RETURNING *;
+            RETURNING c.id, c.thread_id, c.parent_id, c.depth, c.sort_key, c.author_id, c.body, c.deleted,
+                      c.hidden, c.hidden_by, c.hidden_reason, c.created_at, c.edited_at;
         IF FOUND AND cardinality(p.mentions) > 0 THEN
             INSERT INTO comment_mentions (comment_id, user_id)
             SELECT p.id, m FROM unnest(p.mentions) m ORDER BY m
