@@ -90,11 +90,14 @@ pgbench_step() {
     log "pgbench $label: $(awk '/^tps/ { printf "%d", $3 }' "$raw") tps"
 }
 
-# bench0 (the first token) marks every thread read up to its 6th-newest comment.
+# bench0 (the first token) marks every thread read up to its 6th-newest comment
+# (with the `below` a raise through PUT /reads would compute).
 mark_all_but_five() {
     "${PSQL[@]}" -c "DELETE FROM thread_reads WHERE user_id = (SELECT id FROM users WHERE username = 'bench0');
-      INSERT INTO thread_reads (user_id, session_id, thread_id, seq)
-      SELECT u.id, t.session_id, x.thread_id, x.seq
+      INSERT INTO thread_reads (user_id, session_id, thread_id, seq, below)
+      SELECT u.id, t.session_id, x.thread_id, x.seq,
+             (SELECT count(*) FROM comments c
+               WHERE c.thread_id = x.thread_id AND c.seq <= x.seq AND NOT c.hidden AND NOT c.deleted)
         FROM (SELECT thread_id, seq, row_number() OVER (PARTITION BY thread_id ORDER BY seq DESC) AS rn
                 FROM comments) x
         JOIN threads t ON t.id = x.thread_id, users u

@@ -204,6 +204,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    paragraph_reads (user_id, session_id, paragraph_id) {
+        user_id -> Uuid,
+        session_id -> Uuid,
+        paragraph_id -> Uuid,
+        seen -> Int4,
+    }
+}
+
+diesel::table! {
     paragraph_counts (session_id, paragraph_id) {
         session_id -> Uuid,
         paragraph_id -> Uuid,
@@ -390,6 +399,7 @@ diesel::table! {
         thread_id -> Uuid,
         seq -> Int8,
         updated_at -> Timestamptz,
+        below -> Int4,
     }
 }
 
@@ -589,6 +599,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     paragraphs,
     reading_sessions,
     paragraph_counts,
+    paragraph_reads,
     threads,
     comments,
     comment_revisions,

@@ -13,11 +13,16 @@
 //! Posting raises the author's mark to their comment (the
 //! `comments_posted` trigger), which is also why a thread without a mark
 //! holds no comment of the reader's own.
+//!
+//! Counting is arithmetic over numbers the triggers keep beside the marks
+//! (a mark's `below`, a reader's `seen` per paragraph): the rule and why it
+//! stays exact under hides, restores, deletes and concurrent raises is
+//! "UNREAD BY ARITHMETIC" in src/db/replaceable/triggers.sql.
 
 pub mod models;
 pub mod routes;
 
-pub use models::paragraph_unread;
+pub use models::paragraph_seen;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(routes::routes);

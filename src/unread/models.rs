@@ -1,13 +1,9 @@
-//! Counting a reader's unread comments, per thread and per paragraph.
-//!
-//! Only the threads the reader has marked are visited: a thread never marked
-//! has all its counted comments unread (and none of the reader's own: posting
-//! marks), which `threads.comment_count` and, per paragraph,
-//! `paragraph_counts.comment_count` already hold. So a paragraph's unread
-//! count is its comment count minus, over its marked threads that count, the
-//! comments at or below the mark (or the reader's own). A marked thread costs
-//! an index range over its comments above the mark (`comments_unread_idx`).
-//! One statement each, so one snapshot: the numbers are exact together.
+//! Counting a reader's unread comments, per thread and per paragraph, by
+//! arithmetic over numbers the triggers keep ("UNREAD BY ARITHMETIC" in
+//! src/db/replaceable/triggers.sql): a thread's unread count is its counted
+//! comments less its mark's `below`, a paragraph's is its counted comments
+//! less the reader's `seen` there. Neither visits a comment, so the cost does
+//! not grow with the threads the reader has marked or the comments in them.
 
 use std::collections::HashMap;
 
@@ -17,6 +13,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
+
+#[derive(QueryableByName)]
+struct Seen {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    seen: i64,
+}
 
 #[derive(QueryableByName)]
 struct Unread {
@@ -42,19 +46,20 @@ pub async fn thread_unread(
     Ok(rows.into_iter().map(|r| (r.id, r.unread)).collect())
 }
 
-/// `user_id`'s unread comments per paragraph of the session (paragraphs
-/// with none are absent), over the threads that count. Takes the connection
-/// shared, so it can be pipelined with the read it belongs to.
+/// `user_id`'s seen counts per paragraph of the session (paragraphs with
+/// none are absent): a paragraph's unread count is its counted comments
+/// less this. Takes the connection shared, so it can be pipelined with the
+/// read it belongs to.
 #[tracing::instrument(skip_all)]
-pub async fn paragraph_unread(
+pub async fn paragraph_seen(
     conn: &AsyncPgConnection,
     user_id: Uuid,
     session_id: Uuid,
 ) -> QueryResult<HashMap<Uuid, i64>> {
-    let rows: Vec<Unread> = crate::sql!("models/paragraphs.sql")
+    let rows: Vec<Seen> = crate::sql!("models/paragraphs.sql")
         .bind::<SqlUuid, _>(user_id)
         .bind::<SqlUuid, _>(session_id)
         .load(&mut &*conn)
         .await?;
-    Ok(rows.into_iter().filter(|r| r.unread > 0).map(|r| (r.id, r.unread)).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.seen)).collect())
 }

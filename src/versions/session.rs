@@ -14,8 +14,10 @@
 //! there is no version and the tag hashes the body, as for every other read.
 //! A session with no events left (never any, or all aged out by retention)
 //! is named by retention's watermark, which moves whenever events age out.
-//! The reader's own read marks (unread counts) only ever rise, so their
-//! count and sum name them.
+//! A reader's unread counts are the counters less their seen counts per
+//! paragraph (src/unread); between two events those only rise (raising a
+//! mark), so their number and sum name them: every other change of a seen
+//! count (a hide, a restore, a move) appends an event in its transaction.
 
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
@@ -78,8 +80,8 @@ pub enum Answer {
 /// A read of a session the caller may see, begun.
 pub struct SessionRead {
     pub access: GroupAccess,
-    /// Whether the reader has marked any thread of the session read: with
-    /// no mark, every counted comment is unread and nothing more is read.
+    /// Whether the reader has seen any counted comment of the session: if
+    /// not, every counted comment is unread and nothing more is read.
     pub has_read_marks: bool,
     pub answer: Versioned,
 }
@@ -124,7 +126,7 @@ pub async fn begin(
 }
 
 /// Whose answer it is. The body holds nothing of the reader but the unread
-/// counts, so every signed-in reader who has marked nothing read in the
+/// counts, so every signed-in reader who has seen no counted comment of the
 /// session gets the same answer (every counted comment is unread: posting
 /// marks the author's thread read), and so the same tag and kept body.
 fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {

@@ -104,7 +104,9 @@ enum Unread {
     NotSignedIn,
     /// No thread of the session marked read: every counted comment.
     Everything,
-    ByParagraph(HashMap<Uuid, i64>),
+    /// The reader's seen counts by paragraph: the counted comments less
+    /// these are unread ("UNREAD BY ARITHMETIC", src/db/replaceable/triggers.sql).
+    Seen(HashMap<Uuid, i64>),
 }
 
 impl Unread {
@@ -112,7 +114,9 @@ impl Unread {
         match self {
             Unread::NotSignedIn => None,
             Unread::Everything => Some(i64::from(narrow(counted_comments))),
-            Unread::ByParagraph(unread) => Some(unread.get(&paragraph_id).copied().unwrap_or(0)),
+            Unread::Seen(seen) => {
+                Some(i64::from(narrow(counted_comments)) - seen.get(&paragraph_id).copied().unwrap_or(0))
+            }
         }
     }
 }
@@ -130,9 +134,7 @@ async fn with_unread<R: Send>(
         match read.access.user_id {
             None => Ok(Unread::NotSignedIn),
             Some(_) if !read.has_read_marks => Ok(Unread::Everything),
-            Some(user_id) => {
-                crate::unread::paragraph_unread(conn, user_id, session_id).await.map(Unread::ByParagraph)
-            }
+            Some(user_id) => crate::unread::paragraph_seen(conn, user_id, session_id).await.map(Unread::Seen),
         }
     };
     let (rows, unread) = futures_util::join!(rows, unread);
@@ -253,15 +255,15 @@ pub const PARAGRAPHS_FOLLOW: &[(&str, &str)] = &[
 /// Kept by version: the counters change only with the events their
 /// writers append (comment and thread events, each in the writer's
 /// transaction), paragraphs only with a revision (`essay.revised`); a
-/// reader's unread counts are versioned by their own read marks.
+/// reader's unread counts are versioned by their own seen counts.
 pub fn reads() -> Reads {
     Reads::new("session counts and paragraphs")
         .query(&paragraph_rows(Uuid::nil()).select((counters(), paragraphs::text)))
         .columns(&[
-            "thread_reads.user_id",
-            "thread_reads.session_id",
-            "thread_reads.thread_id",
-            "thread_reads.seq",
+            "paragraph_reads.user_id",
+            "paragraph_reads.session_id",
+            "paragraph_reads.paragraph_id",
+            "paragraph_reads.seen",
         ])
         .fixed(&[
             "reading_sessions.id",
@@ -270,13 +272,14 @@ pub fn reads() -> Reads {
             "paragraphs.essay_id",
             "paragraph_counts.session_id",
             "paragraph_counts.paragraph_id",
-            "thread_reads.user_id",
-            "thread_reads.session_id",
-            "thread_reads.thread_id",
+            "paragraph_reads.user_id",
+            "paragraph_reads.session_id",
+            "paragraph_reads.paragraph_id",
         ])
         .follows(PARAGRAPHS_FOLLOW)
         .follows(&[(
-            "thread_reads.seq",
-            "the reader's own marks, counted into the version (versions::session)",
+            "paragraph_reads.seen",
+            "raised by the reader's own marks, counted into the version (versions::session); moved \
+             otherwise only with a comment or thread event, in the same transaction",
         )])
 }

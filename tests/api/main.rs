@@ -103,4 +103,5 @@ mod sessions;
 mod statements;
 mod threads;
 mod unread;
+mod unread_concurrent;
 mod users;

@@ -283,6 +283,7 @@ async fn schema_rs_matches_the_database() {
         describe::<schema::thread_votes::table>("thread_votes"),
         describe::<schema::thread_answers::table>("thread_answers"),
         describe::<schema::thread_reads::table>("thread_reads"),
+        describe::<schema::paragraph_reads::table>("paragraph_reads"),
         describe::<schema::notifications::table>("notifications"),
         describe::<schema::watches::table>("watches"),
         describe::<schema::notifier_cursor::table>("notifier_cursor"),
@@ -354,6 +355,7 @@ async fn schema_rs_matches_the_database() {
         thread_votes,
         thread_answers,
         thread_reads,
+        paragraph_reads,
         personal_exports,
         personal_export_chunks
     );

@@ -147,7 +147,7 @@ BEGIN
        SET comment_count = comment_count + delta,
            last_activity_at = greatest(last_activity_at, NEW.created_at)
      WHERE id = NEW.thread_id
-    RETURNING session_id, paragraph_id, hidden INTO t;
+    RETURNING session_id, paragraph_id, hidden, comment_count INTO t;
     IF NOT FOUND THEN
         -- What the foreign key would say, before NOT NULL seq could say less.
         RAISE EXCEPTION 'insert or update on table "comments" violates foreign key constraint "comments_thread_id_fkey"'
@@ -171,10 +171,13 @@ BEGIN
     INSERT INTO session_events (session_id, kind, paragraph_id, thread_id, comment_id)
     VALUES (t.session_id, 'comment.created', t.paragraph_id, NEW.thread_id, NEW.id);
     -- Reader features (at the end): posting raises the author's read mark.
-    INSERT INTO thread_reads (user_id, session_id, thread_id, seq)
-    VALUES (NEW.author_id, t.session_id, NEW.thread_id, NEW.seq)
+    -- This comment is the thread's newest (its lock is held), so every
+    -- counted comment of the thread is at or below it: `below` is the
+    -- thread's count, just updated.
+    INSERT INTO thread_reads (user_id, session_id, thread_id, seq, below)
+    VALUES (NEW.author_id, t.session_id, NEW.thread_id, NEW.seq, t.comment_count)
     ON CONFLICT (user_id, session_id, thread_id) DO UPDATE
-       SET seq = EXCLUDED.seq, updated_at = now()
+       SET seq = EXCLUDED.seq, below = EXCLUDED.below, updated_at = now()
      WHERE thread_reads.seq < EXCLUDED.seq;
     RETURN NEW;
 END;
@@ -219,6 +222,11 @@ BEGIN
     IF NOT t.hidden THEN
         PERFORM r.bump_paragraph(t.session_id, t.paragraph_id, 0, delta);
     END IF;
+    -- Read marks at or above the comment counted it in `below` (Reader
+    -- features, at the end); their paragraph_reads follow (r.marks_seen).
+    PERFORM r.lock_marks(t.session_id);
+    UPDATE thread_reads SET below = below + delta
+     WHERE thread_id = NEW.thread_id AND seq >= NEW.seq;
     RETURN NULL;
 END;
 $$;
@@ -233,6 +241,15 @@ BEGIN
         PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id,
             CASE WHEN NEW.hidden THEN -1 ELSE 1 END,
             CASE WHEN NEW.hidden THEN -NEW.comment_count ELSE NEW.comment_count END);
+        -- The readers' seen counts leave or rejoin the paragraph with it.
+        PERFORM r.lock_marks(NEW.session_id);
+        INSERT INTO paragraph_reads (user_id, session_id, paragraph_id, seen)
+        SELECT m.user_id, m.session_id, NEW.paragraph_id, CASE WHEN NEW.hidden THEN -m.below ELSE m.below END
+          FROM thread_reads m
+         WHERE m.thread_id = NEW.id AND m.below <> 0
+         ORDER BY m.user_id
+        ON CONFLICT (user_id, session_id, paragraph_id) DO UPDATE
+           SET seen = paragraph_reads.seen + EXCLUDED.seen;
     END IF;
     RETURN NULL;
 END;
@@ -307,6 +324,16 @@ BEGIN
         PERFORM r.bump_paragraph(NEW.session_id, NEW.paragraph_id, 1, NEW.comment_count);
         PERFORM r.bump_paragraph(NEW.session_id, OLD.paragraph_id, -1, -NEW.comment_count);
     END IF;
+    -- The readers' seen counts move with the thread (Reader features).
+    PERFORM r.lock_marks(NEW.session_id);
+    INSERT INTO paragraph_reads (user_id, session_id, paragraph_id, seen)
+    SELECT m.user_id, m.session_id, x.paragraph_id, x.sign * m.below
+      FROM thread_reads m
+     CROSS JOIN (VALUES (OLD.paragraph_id, -1), (NEW.paragraph_id, 1)) AS x (paragraph_id, sign)
+     WHERE m.thread_id = NEW.id AND m.below <> 0
+     ORDER BY m.user_id, x.paragraph_id
+    ON CONFLICT (user_id, session_id, paragraph_id) DO UPDATE
+       SET seen = paragraph_reads.seen + EXCLUDED.seen;
     RETURN NULL;
 END;
 $$;
@@ -550,6 +577,11 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --                  paragraph_id, session_id
 --   comments       BEFORE INSERT                   comments_posted           thread_reads (author;
 --                                                                               counting section)
+--   comments       AFTER UPDATE OF hidden, deleted comments_counted_update   thread_reads.below
+--   threads        AFTER UPDATE OF hidden,         threads_counted_update,   paragraph_reads.seen
+--                  paragraph_id                    threads_counted_move
+--   thread_reads   AFTER INSERT, UPDATE, DELETE    thread_reads_seen_*       paragraph_reads.seen
+--                  (statement, transition tables)
 --
 -- THE RULES
 --   vote_count: every stored vote. A vote is stored only by a member (the
@@ -568,6 +600,47 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --   count without further change here.
 --   Read marks: the newest comment seq a reader has seen per thread, only
 --   ever raised. Posting a comment raises its author's mark to it.
+--   UNREAD BY ARITHMETIC. A comment is unread by reader U when it counts,
+--   its seq is above U's mark in its thread (a thread U never marked has
+--   all its counted comments unread), and someone else wrote it; U's own
+--   comments are never above U's mark, since posting raises the mark to the
+--   comment in the same transaction and marks only rise. Two kept numbers
+--   make that arithmetic:
+--     thread_reads.below     = the thread's comments that count in
+--                              themselves (r.counts(.., false)) with seq at
+--                              or below the mark's seq;
+--     paragraph_reads.seen   = the sum of `below` over U's marks on the
+--                              paragraph's threads that are not hidden.
+--   So U's unread count in a thread is 0 when it is hidden, else
+--   threads.comment_count - below (comment_count when unmarked), and in a
+--   paragraph paragraph_counts.comment_count - seen: both exact, because
+--   every change of what they count moves them in the same transaction:
+--   - raising a mark (src/unread/routes/raise_marks.sql, src/notifications/
+--     routes/mark_read.sql) sets `below` through r.mark_below: the old
+--     `below` plus the counted comments in (old seq, new seq], or, for a
+--     first mark, the counted comments up to it;
+--   - posting sets its author's `below` to the thread's comment_count: the
+--     new comment is the thread's newest, so every counted one is below it;
+--   - hiding, restoring or deleting a comment adds its change (+1/-1) to
+--     `below` of every mark at or above its seq, and to nothing else: a
+--     hidden comment below a mark leaves `below` and comment_count together,
+--     so the difference (the unread count) is unchanged and never negative;
+--   - every change of `below` moves `seen` of the mark's paragraph by the
+--     same amount when the thread is not hidden (r.marks_seen, a statement
+--     trigger on thread_reads, which also takes deleted marks out);
+--   - hiding or restoring a thread takes its marks' `below` out of or back
+--     into `seen`; moving it to another paragraph moves them.
+--   Concurrency: `below` is computed from comments' state, so a raise and a
+--   moderation of the same session must not interleave. Raises take the
+--   session's marks lock (r.lock_marks) shared before their first mark row,
+--   and compute `below` in a volatile function, whose statements see what
+--   committed before the lock was granted; moderation of a comment or a
+--   thread (and a move) takes it exclusively after its thread and counter
+--   rows, so it waits for raises in flight and then sees their marks, or
+--   the raise waits for it. Posting takes no marks lock: it holds its
+--   thread's row lock, which moderation of that thread takes first. Lock
+--   order: thread -> paragraph_counts -> marks lock -> thread_reads ->
+--   paragraph_reads (rows of one statement in key order), for every writer.
 --
 -- THE WRITE PROTOCOL, continued
 --   - voting (src/questions/votes.rs) key-share-locks the voter's membership,
@@ -585,6 +658,95 @@ CREATE TRIGGER users_profiles_changed AFTER UPDATE OF username, display_name, bi
 --     drawn until commit (r.comment_posted takes it if the writer has not),
 --     so within a thread seq order is commit order and a read mark never
 --     covers a comment that commits after it with a lower seq.
+
+-- The session's marks lock (UNREAD BY ARITHMETIC above): shared for raises,
+-- exclusive for the moderation triggers. A transaction-scoped advisory lock
+-- in a key space of its own.
+CREATE FUNCTION r.lock_marks(p_session uuid, p_shared boolean DEFAULT false)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_shared THEN
+        PERFORM pg_advisory_xact_lock_shared(hashtext('thread_reads'), hashtext(p_session::text));
+    ELSE
+        PERFORM pg_advisory_xact_lock(hashtext('thread_reads'), hashtext(p_session::text));
+    END IF;
+END;
+$$;
+
+-- `below` for p_user's mark in p_thread raised to p_seq: called by raises
+-- for the row they propose and again in ON CONFLICT DO UPDATE. Takes the
+-- session's marks lock (shared) before any statement reads, so (VOLATILE:
+-- each statement here has its own snapshot) what it counts is as of after
+-- the lock. The existing mark, if any, is read again here for the same
+-- reason; a mark already at or above p_seq keeps its number.
+CREATE FUNCTION r.mark_below(p_user uuid, p_session uuid, p_thread uuid, p_seq bigint)
+RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    old_seq bigint;
+    old_below integer;
+BEGIN
+    PERFORM r.lock_marks(p_session, true);
+    SELECT m.seq, m.below INTO old_seq, old_below FROM thread_reads m
+     WHERE m.user_id = p_user AND m.session_id = p_session AND m.thread_id = p_thread;
+    IF old_seq >= p_seq THEN
+        RETURN old_below;
+    END IF;
+    RETURN coalesce(old_below, 0)
+         + (SELECT count(*) FROM comments c
+             WHERE c.thread_id = p_thread AND c.seq > coalesce(old_seq, 0) AND c.seq <= p_seq
+               AND r.counts(c.hidden, c.deleted, false))::integer;
+END;
+$$;
+
+-- paragraph_reads follows thread_reads.below: per statement, the changes
+-- summed by (reader, session, paragraph) of threads that are not hidden,
+-- written in key order. Deleted marks (an account's deletion, cascades) are
+-- taken out without creating rows, since a cascade may be deleting the
+-- session or the reader too.
+CREATE FUNCTION r.marks_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO paragraph_reads (user_id, session_id, paragraph_id, seen)
+        SELECT n.user_id, n.session_id, t.paragraph_id, sum(n.below)
+          FROM new_marks n JOIN threads t ON t.id = n.thread_id
+         WHERE NOT t.hidden
+         GROUP BY n.user_id, n.session_id, t.paragraph_id
+        HAVING sum(n.below) <> 0
+         ORDER BY n.user_id, n.session_id, t.paragraph_id
+        ON CONFLICT (user_id, session_id, paragraph_id) DO UPDATE
+           SET seen = paragraph_reads.seen + EXCLUDED.seen;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO paragraph_reads (user_id, session_id, paragraph_id, seen)
+        SELECT n.user_id, n.session_id, t.paragraph_id, sum(n.below - o.below)
+          FROM new_marks n
+          JOIN old_marks o USING (user_id, session_id, thread_id)
+          JOIN threads t ON t.id = n.thread_id
+         WHERE NOT t.hidden AND n.below <> o.below
+         GROUP BY n.user_id, n.session_id, t.paragraph_id
+        HAVING sum(n.below - o.below) <> 0
+         ORDER BY n.user_id, n.session_id, t.paragraph_id
+        ON CONFLICT (user_id, session_id, paragraph_id) DO UPDATE
+           SET seen = paragraph_reads.seen + EXCLUDED.seen;
+    ELSE
+        UPDATE paragraph_reads p SET seen = p.seen - d.seen
+          FROM (SELECT o.user_id, o.session_id, t.paragraph_id, sum(o.below) AS seen
+                  FROM old_marks o JOIN threads t ON t.id = o.thread_id
+                 WHERE NOT t.hidden AND o.below <> 0
+                 GROUP BY o.user_id, o.session_id, t.paragraph_id) d
+         WHERE p.user_id = d.user_id AND p.session_id = d.session_id AND p.paragraph_id = d.paragraph_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER thread_reads_seen_insert AFTER INSERT ON thread_reads
+    REFERENCING NEW TABLE AS new_marks
+    FOR EACH STATEMENT EXECUTE FUNCTION r.marks_seen();
+CREATE TRIGGER thread_reads_seen_update AFTER UPDATE ON thread_reads
+    REFERENCING OLD TABLE AS old_marks NEW TABLE AS new_marks
+    FOR EACH STATEMENT EXECUTE FUNCTION r.marks_seen();
+CREATE TRIGGER thread_reads_seen_delete AFTER DELETE ON thread_reads
+    REFERENCING OLD TABLE AS old_marks
+    FOR EACH STATEMENT EXECUTE FUNCTION r.marks_seen();
 
 CREATE FUNCTION r.bump_open_questions(p_session uuid, p_paragraph uuid, delta integer)
 RETURNS void LANGUAGE plpgsql AS $$

@@ -50,6 +50,7 @@ macro_rules! personal {
 
 const PERSONAL: &[&str] = personal![
     ("thread_reads", "user_id"),
+    ("paragraph_reads", "user_id"),
     ("watches", "user_id"),
     ("notifications", "recipient_id"),
     ("inbox_events", "recipient_id"),

@@ -1,7 +1,7 @@
 -- The first statement of a read of a session's paragraphs or counts
 -- (src/versions/session.rs `begin`): the caller's access facts, the event
--- horizon, the session's newest event and retention's watermark, and the
--- reader's read marks (their count and sum), and the `profiles` watermark
+-- horizon, the session's newest event and retention's watermark, the
+-- reader's seen counts (src/unread: their rows and sum), and the `profiles` watermark
 -- (for the organiser's report, which shows participants). Nothing of the session is read
 -- unless the caller may (`a.readable`).
 -- $1, $2 the caller (`access::caller_key`), $3 the session.
@@ -18,5 +18,5 @@ SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS p
                       ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true
   LEFT JOIN event_watermarks w ON w.name = 'pruned'
   LEFT JOIN event_watermarks pf ON pf.name = 'profiles'
-  LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(r.seq), 0)::bigint AS s FROM thread_reads r
-                      WHERE a.readable AND r.user_id = $1 AND r.session_id = $3) mk ON true
+  LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(p.seen), 0)::bigint AS s FROM paragraph_reads p
+                      WHERE a.readable AND p.user_id = $1 AND p.session_id = $3 AND p.seen <> 0) mk ON true

@@ -19,6 +19,7 @@ pub const DELETION_WAIT: Duration = Duration::from_secs(60);
 /// after a deletion none of them names the user.
 pub const PERSONAL_ROWS: &[(&str, &str)] = &[
     ("thread_reads", "user_id"),
+    ("paragraph_reads", "user_id"),
     ("watches", "user_id"),
     ("notifications", "recipient_id"),
     ("inbox_events", "recipient_id"),

@@ -1,0 +1,2 @@
+DROP TABLE paragraph_reads;
+ALTER TABLE thread_reads DROP COLUMN below;
