@@ -33,6 +33,12 @@ pub struct Feed {
     batches: broadcast::Sender<Arc<Batch>>,
 }
 
+/// The shared check of each session and standing, while anyone holds it.
+type StandingChecks = HashMap<(Uuid, Standing), Weak<SharedCheck>>;
+
+/// The (user, version) tokens one token check found revoked.
+type RevokedTokens = Arc<Vec<(Uuid, i32)>>;
+
 pub struct EventHub {
     pub pool: Pool,
     pub settings: EventsSettings,
@@ -43,11 +49,11 @@ pub struct EventHub {
     slots: Mutex<Slots>,
     /// One shared access check per session and standing, and the size at
     /// which the map is next swept of those nobody holds.
-    standing_checks: Mutex<(HashMap<(Uuid, Standing), Weak<SharedCheck>>, usize)>,
+    standing_checks: Mutex<(StandingChecks, usize)>,
     /// The signed-in readers' token versions (user, version) and how many
     /// readers hold each, and the one check of all of them.
     tokens: Mutex<HashMap<(Uuid, i32), usize>>,
-    token_check: SharedCheck<Option<Arc<Vec<(Uuid, i32)>>>>,
+    token_check: SharedCheck<Option<RevokedTokens>>,
     /// Access checks streams and long-polls ran against the database.
     access_checks: AtomicU64,
     /// Rung every `ping_interval_ms` and every `access_recheck_ms` by one
