@@ -4,12 +4,18 @@
 #   1. conditional GET: /counts answering 200 vs 304 (If-None-Match), same run;
 #   2. fan-out: SUBSCRIBERS SSE streams on one session, then spread over 100
 #      sessions, comments at RATE/s (benches/events_fanout.rs), latency from
-#      the POST's response to the event's arrival, and RSS per idle subscriber.
+#      the POST's response to the event's arrival, and RSS per idle subscriber;
+#   3. readers (not in the default ONLY): READERS (10,000) SSE streams, half
+#      of them signed in as the seeded members, on one session and then over
+#      100 sessions, idle for IDLE_SECS (60) while the
+#      server's access checks and the database's transactions are counted,
+#      then READER_RATE (100) posts/s for DURATION.
 # Results: $OUT/events.md. Loopback only; the server is stopped on exit. Every
 # subscriber comes from 127.0.0.1, so the per-address stream cap is raised.
 #
 #   benches/events.sh
 #   DURATION=5 SUBSCRIBERS=200 RATE=50 SKIP_BUILD=1 benches/events.sh
+#   ONLY=readers benches/events.sh                 # 10,000 readers on one instance
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,6 +27,11 @@ DURATION="${DURATION:-10}"
 SUBSCRIBERS="${SUBSCRIBERS:-1000}"
 RATE="${RATE:-200}"
 ONLY="${ONLY:-conditional fanout}"
+READERS="${READERS:-10000}"
+READER_RATE="${READER_RATE:-100}"
+IDLE_SECS="${IDLE_SECS:-60}"
+# The most streams any step opens.
+STREAMS=$(( SUBSCRIBERS > READERS ? SUBSCRIBERS : READERS ))
 export BASE_URL="http://127.0.0.1:$PORT/api/v1" DATA_DIR OUT
 PSQL=(psql -X -q -h "$DATA_DIR/postgres" -U postgres -d pilcrow)
 URL="http://127.0.0.1:$PORT"
@@ -28,7 +39,7 @@ mkdir -p "$OUT/raw"
 log() { printf '[events %s] %s\n' "$(date +%T)" "$*" >&2; }
 wants() { [[ " $ONLY " == *" $1 "* ]]; }
 # Each subscriber is a socket on both ends.
-ulimit -n "$(( SUBSCRIBERS * 2 + 1024 ))" 2>/dev/null || ulimit -n 65536 || true
+ulimit -n "$(( STREAMS * 2 + 1024 ))" 2>/dev/null || ulimit -n 65536 || true
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build --release (server and load driver)"
@@ -45,8 +56,9 @@ log "starting the server on 127.0.0.1:$PORT (data in $DATA_DIR)"
         PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
         PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false \
         PILCROW__DATABASE__POOL_SIZE="${POOL_SIZE:-32}" \
-        PILCROW__EVENTS__MAX_STREAMS_PER_ADDRESS="$(( SUBSCRIBERS + 10 ))" \
-        PILCROW__EVENTS__MAX_STREAMS="$(( SUBSCRIBERS + 1000 ))"
+        PILCROW__METRICS__ENABLED=true PILCROW__EVENTS__MAX_STREAMS_PER_USER="$(( STREAMS + 10 ))" \
+        PILCROW__EVENTS__MAX_STREAMS_PER_ADDRESS="$(( STREAMS + 10 ))" \
+        PILCROW__EVENTS__MAX_STREAMS="$(( STREAMS + 1000 ))"
     exec target/release/pilcrow serve
 ) >"$OUT/events-server.log" 2>&1 &
 server=$!
@@ -99,5 +111,19 @@ if wants fanout; then
     echo >>"$RESULTS"
     log "fan-out: $SUBSCRIBERS subscribers over 100 sessions, $RATE posts/s"
     SUBSCRIBERS="$SUBSCRIBERS" SESSIONS=100 "$driver" | tee "$OUT/raw/fanout-100.txt" >>"$RESULTS"
+fi
+
+if wants readers; then
+    driver="$(ls -t "$ROOT"/target/release/deps/events_fanout-* | grep -v '\.d$' | head -1)"
+    export SERVER_PID="$server" DURATION IDLE_SECS
+    export DB_XACTS="${PSQL[*]} -Atc \"SELECT xact_commit FROM pg_stat_database WHERE datname = 'pilcrow'\""
+    for sessions in 1 100; do
+        log "readers: $READERS on $sessions session(s), idle ${IDLE_SECS}s, then $READER_RATE posts/s"
+        SUBSCRIBERS="$READERS" SIGNED_IN="$(( READERS / 2 ))" SESSIONS="$sessions" RATE="$READER_RATE" "$driver" |
+            tee "$OUT/raw/readers-$sessions.txt" >>"$RESULTS"
+        echo >>"$RESULTS"
+        # The readers of the last step are gone; the next opens as many again.
+        sleep 5
+    done
 fi
 cat "$RESULTS"

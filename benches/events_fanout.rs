@@ -8,9 +8,16 @@
 //! POST's response to the `comment.created` event's arrival, per
 //! (subscriber, comment) pair, on one clock. Prints one Markdown table row.
 //!
+//! Before posting, the streams stay idle for IDLE_SECS (0: skip) while the
+//! server's access checks (its /metrics, when enabled) and the database's
+//! committed transactions (printed by the shell command in DB_XACTS, e.g.
+//! psql reading pg_stat_database) are counted: per idle stream per minute.
+//!
 //! Environment: BASE_URL (http://127.0.0.1:18088/api/v1), OUT (benches/out:
 //! sessions.txt, tokens.txt), SUBSCRIBERS (1000), SESSIONS (1), RATE (200),
-//! DURATION (10), SERVER_PID (for RSS), IDLE_ONLY=1 (memory only).
+//! DURATION (10), SERVER_PID (for RSS), IDLE_ONLY=1 (memory only),
+//! IDLE_SECS (0), DB_XACTS (unset), SIGNED_IN (0: how many of the readers
+//! sign in, with the seeded members' tokens in turn; the rest are anonymous).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +37,20 @@ fn rss_kib(pid: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The server's access checks so far, from its /metrics (`None`: not served).
+async fn access_checks(client: &reqwest::Client, base: &str) -> Option<f64> {
+    let root = base.trim_end_matches("/api/v1");
+    let text = client.get(format!("{root}/metrics")).send().await.ok()?.text().await.ok()?;
+    text.lines().find_map(|l| l.strip_prefix("pilcrow_events_access_checks_total")?.trim().parse().ok())
+}
+
+/// Transactions the database has committed so far, by the DB_XACTS command.
+fn db_xacts() -> Option<f64> {
+    let command = std::env::var("DB_XACTS").ok()?;
+    let out = std::process::Command::new("sh").arg("-c").arg(command).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 type Arrivals = Arc<Mutex<Vec<(String, Instant)>>>;
@@ -69,6 +90,7 @@ async fn main() {
     let rate = num("RATE", 200);
     let duration = Duration::from_secs(num("DURATION", 10));
     let pid = env("SERVER_PID", "");
+    let signed_in = num("SIGNED_IN", 0) as usize;
 
     let sessions: Vec<String> = std::fs::read_to_string(format!("{out}/sessions.txt"))
         .expect("sessions.txt (run benches/seed.sh)")
@@ -115,8 +137,13 @@ async fn main() {
         let mine: Arrivals = Arc::new(Mutex::new(Vec::new()));
         arrivals.push(mine.clone());
         let ended = ended.clone();
+        let token = (n < signed_in).then(|| tokens[n % tokens.len()].clone());
         let response = loop {
-            match client.get(&url).header("accept", "text/event-stream").send().await {
+            let mut request = client.get(&url).header("accept", "text/event-stream");
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            match request.send().await {
                 Ok(r) if r.status() == 200 => break r,
                 Ok(r) => panic!("subscriber {n}: {}", r.status()),
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -144,9 +171,30 @@ async fn main() {
     let rss_idle = rss_kib(&pid);
     if let (Some(a), Some(b)) = (rss_before, rss_idle) {
         println!(
-            "memory: {subscribers} idle subscribers over {session_count} sessions: RSS {a} → {b} KiB, {:.1} KiB per subscriber",
+            "memory: {subscribers} idle subscribers ({signed_in} signed in) over {session_count} sessions: RSS {a} → {b} KiB, {:.1} KiB per subscriber",
             (b.saturating_sub(a)) as f64 / subscribers as f64
         );
+    }
+    let idle = Duration::from_secs(num("IDLE_SECS", 0));
+    if !idle.is_zero() {
+        let (checks, xacts) = (access_checks(&client, &base).await, db_xacts());
+        tokio::time::sleep(idle).await;
+        let minutes = idle.as_secs_f64() / 60.0;
+        let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => {
+                format!("{:.0} ({:.4} per stream per minute)", b - a, (b - a) / subscribers as f64 / minutes)
+            }
+            _ => "not measured".to_owned(),
+        };
+        println!(
+            "idle {}s: access checks {}; database transactions {}; RSS now {} KiB; streams ended {}",
+            idle.as_secs(),
+            per(checks, access_checks(&client, &base).await),
+            per(xacts, db_xacts()),
+            rss_kib(&pid).map_or("?".to_owned(), |r| r.to_string()),
+            ended.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        println!();
     }
     if env("IDLE_ONLY", "0") == "1" {
         return;

@@ -5,6 +5,9 @@
 # and reports the server's RSS (VmRSS of /proc/PID/status) before, with the
 # streams open, and after they close, and the RSS added per stream. Also
 # checks that every slot came back (a closed stream frees its slot at once).
+# With IDLE_SECS > 0 the streams stay open that long more, while the
+# server's access checks (its /metrics) and the database's committed
+# transactions (pg_stat_database) are counted: per idle stream per minute.
 # Results: $OUT/streams_memory.md. The server is stopped on exit.
 #
 #   benches/streams_memory.sh                       # N = 1000 and 10000
@@ -20,6 +23,9 @@ COUNTS="${COUNTS:-1000 10000}"
 BIN="${BIN:-target/release/pilcrow}"
 # How long the streams stay open before RSS is read, and after they close.
 SETTLE="${SETTLE:-3}"
+IDLE_SECS="${IDLE_SECS:-0}"
+# Streams of each round that sign in (as the session's owner); the rest are anonymous.
+SIGNED_IN="${SIGNED_IN:-0}"
 URL="http://127.0.0.1:$PORT"
 BASE_URL="$URL/api/v1"
 mkdir -p "$OUT"
@@ -47,8 +53,9 @@ log "starting the server on 127.0.0.1:$PORT (data in $DATA_DIR)"
     cd "$ROOT"
     export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 \
         PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER="${LOG_FILTER:-warn}" \
-        PILCROW__RATE_LIMIT__ENABLED=false \
+        PILCROW__RATE_LIMIT__ENABLED=false PILCROW__METRICS__ENABLED=true \
         PILCROW__EVENTS__MAX_STREAMS_PER_ADDRESS="$(( largest + 10 ))" \
+        PILCROW__EVENTS__MAX_STREAMS_PER_USER="$(( largest + 10 ))" \
         PILCROW__EVENTS__MAX_STREAMS="$(( largest + 10 ))"
     exec "$BIN" serve
 ) >"$OUT/streams-server.log" 2>&1 &
@@ -82,6 +89,11 @@ session="$(api "/groups/$group/sessions" "$(jq -nc --arg e "$essay" \
     '{essay_id: $e, title: "Week 0", starts_at: "2026-01-01T18:00:00Z", status: "open"}')" "$token" | jq -r .id)"
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$server/status"; }
+checks() { curl -sf "$URL/metrics" | awk '$1 == "pilcrow_events_access_checks_total" { print $2 }' | grep . || echo 0; }
+xacts() {
+    psql -X -q -At -h "$DATA_DIR/postgres" -U postgres -d pilcrow \
+        -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'pilcrow'" 2>/dev/null || echo 0
+}
 
 # Opens N streams, reports when all are open (each answered 200 and sent its
 # first frame), waits for a line on stdin, closes them all, then checks that
@@ -93,14 +105,17 @@ client() {
 read -r -d '' CLIENT_PY <<'PY' || true
 import socket, sys
 port, session, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-request = (f"GET /api/v1/sessions/{session}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-           "Accept: text/event-stream\r\n\r\n").encode()
+signed_in, token = int(sys.argv[4]), sys.argv[5]
+def request(i):
+    auth = f"Authorization: Bearer {token}\r\n" if i < signed_in else ""
+    return (f"GET /api/v1/sessions/{session}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Accept: text/event-stream\r\n{auth}\r\n").encode()
 
 def open_all():
     socks = []
     for i in range(n):
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(request)
+        s.sendall(request(i))
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = s.recv(4096)
@@ -129,21 +144,24 @@ RESULTS="$OUT/streams_memory.md"
 {
     echo "# Pilcrow idle stream memory $(date -u +%FT%TZ)"
     echo
-    echo "commit $(git -C "$ROOT" rev-parse --short HEAD), $BIN, $(nproc) cores, anonymous SSE streams on one session"
+    echo "commit $(git -C "$ROOT" rev-parse --short HEAD), $BIN, $(nproc) cores, SSE streams on one session ($SIGNED_IN of each round signed in, the rest anonymous), load before $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
-    echo "| streams | RSS before KiB | RSS open KiB | KiB per stream | RSS after close KiB | all slots back |"
-    echo "|---:|---:|---:|---:|---:|---|"
+    echo "| streams | RSS before KiB | RSS open KiB | KiB per stream | RSS after close KiB | all slots back | idle s | access checks | transactions | per stream per minute |"
+    echo "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 } >"$RESULTS"
 # One round first, not reported: the first streams warm the server's
 # allocator, pools and session feed.
 for n in 100 $COUNTS; do
     before="$(rss)"
-    coproc CLIENT { client "$PORT" "$session" "$n"; }
+    coproc CLIENT { client "$PORT" "$session" "$n" "$SIGNED_IN" "$token"; }
     client_pid=$CLIENT_PID
     read -r line <&"${CLIENT[0]}"
     [[ "$line" == open ]] || { echo "client: $line" >&2; exit 1; }
     sleep "$SETTLE"
     open="$(rss)"
+    c0="$(checks)"; x0="$(xacts)"
+    [[ -n "${warmed:-}" ]] && sleep "$IDLE_SECS"
+    c1="$(checks)"; x1="$(xacts)"
     echo >&"${CLIENT[1]}"
     read -r line <&"${CLIENT[0]}"
     sleep "$SETTLE"
@@ -157,7 +175,9 @@ for n in 100 $COUNTS; do
         continue
     fi
     per="$(awk -v a="$before" -v b="$open" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')"
-    echo "| $n | $before | $open | $per | $after | $back |" >>"$RESULTS"
+    idle=$(( IDLE_SECS > 0 ? IDLE_SECS : 0 ))
+    queries="$(awk -v a="$x0" -v b="$x1" -v n="$n" -v s="$idle" 'BEGIN { if (s > 0) printf "%.4f", (b - a) / n / (s / 60); else print "-" }')"
+    echo "| $n | $before | $open | $per | $after | $back | $idle | $(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }') | $(( x1 - x0 )) | $queries |" >>"$RESULTS"
     log "$n streams: RSS $before → $open KiB ($per KiB each), $after KiB after they closed; slots back: $back"
 done
 cat "$RESULTS"

@@ -101,6 +101,30 @@ pub async fn settled_after(conn: &mut AsyncPgConnection, session_id: Uuid, after
 }
 
 #[derive(QueryableByName)]
+struct HeldToken {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    version: i32,
+}
+
+/// Of the tokens `held` (user, version), those that no longer work: one
+/// query for every signed-in reader of the instance.
+pub async fn revoked_tokens(
+    conn: &mut AsyncPgConnection,
+    held: &[(Uuid, i32)],
+) -> ApiResult<Vec<(Uuid, i32)>> {
+    use diesel::sql_types::{Array, Integer};
+    let (users, versions): (Vec<Uuid>, Vec<i32>) = held.iter().copied().unzip();
+    let rows: Vec<HeldToken> = crate::sql!("log/revoked_tokens.sql")
+        .bind::<Array<SqlUuid>, _>(users)
+        .bind::<Array<Integer>, _>(versions)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.version)).collect())
+}
+
+#[derive(QueryableByName)]
 struct Tail {
     #[diesel(sql_type = SqlUuid)]
     session_id: Uuid,

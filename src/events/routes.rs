@@ -149,6 +149,7 @@ pub async fn session_events(
         caller,
         role: access.role(),
         moderator: access.is_moderator(),
+        site_admin: access.site_admin,
         user_id: access.user_id,
         until,
     };

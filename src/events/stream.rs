@@ -8,16 +8,19 @@
 //!   it reads the database again from its position.
 //! - A reader that does not drain its buffer for `send_timeout_ms` is
 //!   disconnected; it resumes from its cursor. Nobody else waits for it.
-//! - Access is checked again every `access_recheck_ms`, and at once when an
-//!   `access.changed` names this reader (or everyone): a ban, losing or
-//!   gaining a role, leaving, a revoked or expired token end the stream with
-//!   `access_revoked`. The check runs before anything of a batch holding
-//!   such an event is sent, and also when such an event had committed by
-//!   the time the batch was read (a transaction with a lower xid can commit
-//!   after a ban yet sort before it), so nothing committed after the change
-//!   reaches the reader; when that check cannot run, the stream closes. Anonymous readers of a session share one
-//!   check per interval ([`SharedCheck`]); signed-in readers check on their own
-//!   (at most `max_streams_per_user` each).
+//! - Access is checked again at once when an `access.changed` names this
+//!   reader (a ban, losing or gaining a role, leaving, revoking their
+//!   tokens): the check runs before anything of a batch holding such an
+//!   event is sent, and also when such an event had committed by the time
+//!   the batch was read (a transaction with a lower xid can commit after a
+//!   ban yet sort before it), so nothing committed after the change reaches
+//!   the reader; when that check cannot run, the stream closes. Any of these
+//!   ends the stream with `access_revoked`.
+//! - Every `access_recheck_ms` the rest is checked, shared ([`Access`]):
+//!   one query per session and standing (anonymous, or signed in with one
+//!   role) answers for all its readers, and one query checks the tokens of
+//!   all the instance's signed-in readers (a non-member's revoked token
+//!   logs no event); expiry is checked here, without a query.
 //! - On shutdown the stream ends with a comment; the cursor stays valid.
 
 use std::sync::Arc;
@@ -27,7 +30,7 @@ use actix_web::web::Bytes;
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
-use super::hub::{EventHub, SharedCheck, StreamPermit, Verdict};
+use super::hub::{EventHub, SharedCheck, Standing, StreamPermit, TokenHold, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
 use crate::access::{self, Role, Scope};
@@ -43,6 +46,8 @@ pub struct Viewer {
     /// The role the reader had at connect (`None`: no role, e.g. anonymous).
     pub role: Option<Role>,
     pub moderator: bool,
+    /// A site administrator reads as an owner whatever their membership.
+    pub site_admin: bool,
     pub user_id: Option<Uuid>,
     /// When the token or ticket stops working (Unix seconds).
     pub until: Option<i64>,
@@ -64,7 +69,7 @@ impl Viewer {
     /// `Some(reason)` when the reader may no longer read this session as
     /// they did when the stream opened.
     pub async fn revoked(&self, hub: &EventHub, session_id: Uuid) -> Verdict {
-        if self.until.is_some_and(|until| chrono::Utc::now().timestamp() >= until) {
+        if self.expired() {
             return Verdict::Lost("token_expired");
         }
         let Ok(mut conn) = pool::conn(&hub.pool).await else { return Verdict::Unknown };
@@ -89,38 +94,101 @@ impl Viewer {
     pub fn named_by(&self, target: Option<Uuid>) -> bool {
         target.is_none() || target == self.user_id
     }
+
+    /// Whether the token or ticket has stopped working.
+    pub fn expired(&self) -> bool {
+        self.until.is_some_and(|until| chrono::Utc::now().timestamp() >= until)
+    }
 }
 
-/// Checks one reader's access: an anonymous reader through the check its
-/// session's anonymous readers share, anyone else on their own.
+/// Checks one reader's access. The periodic check is shared by the
+/// session's readers who stand as this one does ([`Standing`]: anonymous, or
+/// signed in with the same role), and tokens by one check of the instance's
+/// signed-in readers; what is one reader's alone (a ban, a role change,
+/// leaving, revoking their tokens) logs an `access.changed` naming them,
+/// which makes this reader check on their own at once.
 pub struct Access {
     session_id: Uuid,
     pub viewer: Viewer,
+    /// None for a site administrator, whose standing is theirs alone: they
+    /// check on their own.
     shared: Option<Arc<SharedCheck>>,
+    token: Option<TokenHold>,
 }
 
 impl Access {
-    pub fn new(hub: &EventHub, session_id: Uuid, viewer: Viewer) -> Self {
-        let shared = viewer.caller.is_none().then(|| hub.anonymous_check(session_id));
-        Access { session_id, viewer, shared }
+    pub fn new(hub: &Arc<EventHub>, session_id: Uuid, viewer: Viewer) -> Self {
+        let standing = match &viewer.caller {
+            None => Some(Standing::Anonymous),
+            Some(_) if viewer.site_admin => None,
+            Some(_) => Some(Standing::SignedIn(viewer.role)),
+        };
+        let shared = standing.map(|standing| hub.standing_check(session_id, standing));
+        let token = viewer.caller.as_ref().map(|caller| {
+            let (user, version) = caller.unverified_key();
+            hub.hold_token(user, version)
+        });
+        Access { session_id, viewer, shared, token }
     }
 
-    /// Access by a check that started at or after `since` (an anonymous
-    /// reader may reuse one another ran).
+    fn anonymous(&self) -> bool {
+        self.viewer.caller.is_none()
+    }
+
+    /// Access by a check of this reader's own that started at or after
+    /// `since` (anonymous readers are all alike, so theirs is shared): for
+    /// an access change naming this reader, and after a long-poll's wait.
     pub async fn revoked_since(&self, hub: &EventHub, since: Instant) -> Verdict {
         match &self.shared {
+            Some(shared) if self.anonymous() => {
+                shared
+                    .at_least_since(since, true, async || self.viewer.revoked(hub, self.session_id).await)
+                    .await
+            }
+            _ => self.viewer.revoked(hub, self.session_id).await,
+        }
+    }
+
+    /// Access by the check this reader shares, started at or after `since`.
+    /// Another reader's allowance answers for this one, whose own changes
+    /// are announced to it; a loss another signed-in reader found may be
+    /// theirs alone and does not.
+    async fn shared_since(&self, hub: &EventHub, since: Instant) -> Verdict {
+        if self.viewer.expired() {
+            return Verdict::Lost("token_expired");
+        }
+        match &self.shared {
             Some(shared) => {
-                shared.at_least_since(since, async || self.viewer.revoked(hub, self.session_id).await).await
+                let check = async || self.viewer.revoked(hub, self.session_id).await;
+                shared.at_least_since(since, self.anonymous(), check).await
             }
             None => self.viewer.revoked(hub, self.session_id).await,
         }
     }
 
+    /// The periodic check: expiry here, the token by the instance's token
+    /// check, the rest by the check shared with those who stand alike.
+    pub async fn periodic(&self, hub: &EventHub, since: Instant) -> Verdict {
+        if self.viewer.expired() {
+            return Verdict::Lost("token_expired");
+        }
+        if let Some(token) = &self.token {
+            match hub.token_revoked(token.key(), since).await {
+                Some(true) => return Verdict::Lost("token_revoked"),
+                Some(false) => {}
+                None => return Verdict::Unknown,
+            }
+        }
+        self.shared_since(hub, since).await
+    }
+
     /// Before sending anything of `batch` after `position`: checks access
-    /// when an access change concerning this reader is among those events
-    /// or had committed by the time they were read. Commit order is not log
-    /// order, so an event before the change in the log may have committed
-    /// after it; a check that starts after the read sees every change.
+    /// when an access change concerning this reader (naming them, or
+    /// everyone) is among those events or had committed by the time they
+    /// were read. Commit order is not log order, so an event before the
+    /// change in the log may have committed after it; a check that starts
+    /// after the read sees every change. A signed-in reader checks on their
+    /// own here: "everyone" also stands for more readers than a read names.
     /// `Unknown` when a check was needed and could not run: send nothing.
     pub async fn before_batch(&self, hub: &EventHub, batch: &Batch, position: Cursor) -> Verdict {
         let named = |target: &Option<Uuid>| self.viewer.named_by(*target);
@@ -269,6 +337,15 @@ impl Reader {
         Ok(())
     }
 
+    /// A live batch: read what lies between our position and it first.
+    async fn take(&mut self, hub: &EventHub, out: &Out, batch: &Batch) -> Result<(), End> {
+        if batch.from > self.position {
+            // A gap between what we have and this batch.
+            self.catch_up(hub, out).await?;
+        }
+        self.deliver(hub, out, batch).await
+    }
+
     /// Reads the database from our position until the horizon.
     async fn catch_up(&mut self, hub: &EventHub, out: &Out) -> Result<(), End> {
         loop {
@@ -358,13 +435,13 @@ async fn follow(
     };
     let access = Access::new(hub, start.session_id, start.viewer);
     let mut reader = Reader { session_id: start.session_id, access, position, recheck_now: false };
-    reader.catch_up(hub, out).await?;
+    // Boxed here and below: what a stream holds while idle is sized by its
+    // largest await, and replay, delivery and checks (database futures) are
+    // rare next to waiting.
+    Box::pin(reader.catch_up(hub, out)).await?;
 
-    let mut ping = tokio::time::interval(Duration::from_millis(settings.ping_interval_ms.max(10)));
-    ping.reset();
+    let (mut ping, mut recheck) = hub.bells();
     let every = Duration::from_millis(settings.access_recheck_ms.max(10));
-    let mut recheck = tokio::time::interval(every);
-    recheck.reset();
     let mut closing = hub.closing();
     loop {
         if reader.recheck_now || *closing.borrow() {
@@ -372,31 +449,25 @@ async fn follow(
                 return Ok(out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await?);
             }
             reader.recheck_now = false;
-            // A check another anonymous reader of this session ran within
-            // the interval answers for this one too.
+            // A check another reader who stands as this one ran within the
+            // interval answers for this one too.
             let since = Instant::now().checked_sub(every).unwrap_or_else(Instant::now);
             // The database being away keeps the stream; the next check decides.
-            if let Verdict::Lost(reason) = reader.access.revoked_since(hub, since).await {
+            if let Verdict::Lost(reason) = Box::pin(reader.access.periodic(hub, since)).await {
                 return Err(End::Revoked(reason));
             }
         }
         tokio::select! {
             batch = live.recv() => match batch {
-                Ok(batch) => {
-                    if batch.from > reader.position {
-                        // A gap between what we have and this batch.
-                        reader.catch_up(hub, out).await?;
-                    }
-                    reader.deliver(hub, out, &batch).await?;
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => reader.catch_up(hub, out).await?,
+                Ok(batch) => Box::pin(reader.take(hub, out, &batch)).await?,
+                Err(broadcast::error::RecvError::Lagged(_)) => Box::pin(reader.catch_up(hub, out)).await?,
                 Err(broadcast::error::RecvError::Closed) => {
                     live = hub.subscribe(reader.session_id);
-                    reader.catch_up(hub, out).await?;
+                    Box::pin(reader.catch_up(hub, out)).await?;
                 }
             },
-            _ = ping.tick() => out.send(Bytes::from_static(b": ping\n\n")).await?,
-            _ = recheck.tick() => reader.recheck_now = true,
+            _ = ping.changed() => out.send(Bytes::from_static(b": ping\n\n")).await?,
+            _ = recheck.changed() => reader.recheck_now = true,
             _ = closing.changed() => {}
             // The client went away while nothing was being sent.
             _ = out.tx.closed() => return Err(End::Gone),

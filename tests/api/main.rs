@@ -29,6 +29,7 @@ mod events_limits;
 mod events_resume;
 mod events_revisions;
 mod events_revocation;
+mod events_shared_checks;
 mod events_visibility;
 mod existence_oracles;
 mod exports_access;
