@@ -113,7 +113,6 @@ impl Application {
             Duration::from_millis(settings.database.replica_max_lag_ms),
         ));
         replication.start().await?;
-        tokio::spawn(replication.clone().monitor());
         let pools = std::sync::Arc::new(Pools::new(
             connector.clone(),
             replicas,
@@ -178,6 +177,10 @@ impl Application {
             exports: exports.clone(),
             replication,
         };
+        tokio::spawn(crate::consistency::Replication::monitor(
+            std::sync::Arc::downgrade(&state.replication),
+            state.events.closing(),
+        ));
         start_events(&state.events, direct);
         tokio::spawn(crate::notifications::live::pump(state.inbox.clone()));
         tokio::spawn(crate::notifications::notifier::run(

@@ -239,25 +239,38 @@ impl Replication {
     }
 
     /// Reads every server's position every `POLL`, reconnecting what
-    /// closed, and judges each replica. Runs for the instance's lifetime.
-    pub async fn monitor(self: Arc<Self>) {
-        let mut every =
-            tokio::time::interval(if self.has_replicas() { POLL } else { Duration::from_secs(1) });
+    /// closed, and judges each replica, until the instance shuts down or
+    /// its state is gone (its connections then close with it).
+    pub async fn monitor(this: std::sync::Weak<Self>, mut closing: tokio::sync::watch::Receiver<bool>) {
+        let Some(period) =
+            this.upgrade().map(|r| if r.has_replicas() { POLL } else { Duration::from_secs(1) })
+        else {
+            return;
+        };
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            every.tick().await;
-            if self.primary.client().is_none() && self.primary.connect().await.is_some() {
-                self.read_lineage().await;
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = closing.changed() => return,
             }
-            if !self.has_replicas() {
-                continue;
-            }
-            if let Some(at) = self.read_primary().await {
-                self.remember(at);
-            }
-            for index in 0..self.replicas.len() {
-                self.judge(index).await;
-            }
+            let Some(replication) = this.upgrade() else { return };
+            replication.round().await;
+        }
+    }
+
+    async fn round(&self) {
+        if self.primary.client().is_none() && self.primary.connect().await.is_some() {
+            self.read_lineage().await;
+        }
+        if !self.has_replicas() {
+            return;
+        }
+        if let Some(at) = self.read_primary().await {
+            self.remember(at);
+        }
+        for index in 0..self.replicas.len() {
+            self.judge(index).await;
         }
     }
 
