@@ -68,8 +68,6 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     InsufficientRole,
     InternalError,
-    /// `Pilcrow-Consistency` is not a token this API gave out.
-    InvalidConsistencyToken,
     InvalidCredentials,
     InvalidCursor,
     InvalidQuery,

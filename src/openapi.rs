@@ -154,7 +154,8 @@ fn consistency_parameter() -> Parameter {
         .description(Some(
             "The `Pilcrow-Consistency` of the last response the client received: the answer \
              then reflects every write that response reflected (read-your-writes across \
-             replicas and instances). A value this API did not give out is 400.",
+             replicas and instances). A value this API did not give out is ignored, and the \
+             primary answers.",
         ))
         .schema(Some(consistency_schema()))
         .build()

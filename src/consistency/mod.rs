@@ -24,17 +24,16 @@ pub mod token;
 
 use std::sync::{Arc, Mutex};
 
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage};
 
 pub use replication::{Replication, Served, Target};
 pub use token::Token;
 
-use crate::error::{ApiError, ErrorCode};
 use crate::state::SharedState;
 
 pub const HEADER: HeaderName = HeaderName::from_static("pilcrow-consistency");
@@ -67,28 +66,22 @@ impl Requested {
     }
 }
 
-/// Reads the request's token (a malformed one is 400) and gives the
-/// response its own.
+/// Reads the request's token and gives the response its own.
 pub async fn stamp(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<SharedState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return next.call(req).await;
     };
-    let token = match req.headers().get(&HEADER) {
-        None => None,
-        Some(value) => match value.to_str().ok().and_then(Token::parse) {
-            Some(token) => Some(token),
-            None => {
-                let refused = ApiError::bad_request(
-                    ErrorCode::InvalidConsistencyToken,
-                    "Pilcrow-Consistency must be a token this API gave out; send it back unchanged, or not at all.",
-                );
-                return Ok(req.into_response(refused.error_response()).map_into_right_body());
-            }
-        },
-    };
+    // A token that cannot be read is treated as one of another cluster:
+    // the primary answers, which is never wrong, and the response carries a
+    // good token. Refusing it would put its 400 before every other answer
+    // (401, 404, 405) of a request that is otherwise fine.
+    let token = req
+        .headers()
+        .get(&HEADER)
+        .map(|value| value.to_str().ok().and_then(Token::parse).unwrap_or(Token::UNREADABLE));
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let requested = Arc::new(Requested {
         token,
@@ -101,5 +94,5 @@ pub async fn stamp(
             res.headers_mut().insert(HEADER, value);
         }
     }
-    Ok(res.map_into_left_body())
+    Ok(res)
 }

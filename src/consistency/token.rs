@@ -65,6 +65,10 @@ pub struct Token {
 }
 
 impl Token {
+    /// What a header that is not a token at all stands for: a lineage no
+    /// cluster has (system identifiers are never 0).
+    pub const UNREADABLE: Token = Token { lineage: Lineage { system: 0, timeline: 0 }, position: Lsn(0) };
+
     /// The header's value; `None` when it is not a token at all.
     pub fn parse(text: &str) -> Option<Self> {
         let mut parts = text.trim().split('-');
