@@ -162,10 +162,6 @@ impl Replication {
         !self.replicas.is_empty()
     }
 
-    pub fn replica_count(&self) -> usize {
-        self.replicas.len()
-    }
-
     fn lineage(&self) -> Option<Lineage> {
         self.lineage.read().ok().and_then(|l| *l)
     }
@@ -408,15 +404,6 @@ impl Replication {
         };
         let lineage = self.lineage()?;
         Some(Token { lineage, position }.max(requested))
-    }
-
-    /// Each replica's lag as last judged, and whether it is used (`/metrics`).
-    pub fn replica_states(&self) -> Vec<(usize, bool, u64)> {
-        self.replicas
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (i, r.usable.load(Ordering::Relaxed), r.lag_ms.load(Ordering::Relaxed)))
-            .collect()
     }
 }
 
