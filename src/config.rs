@@ -132,7 +132,6 @@ pub struct EventsSettings {
     pub retry_ms: u64,
     pub access_recheck_ms: u64,
     pub send_timeout_ms: u64,
-    pub buffer_events: usize,
     pub max_streams_per_user: usize,
     /// Anonymous streams and waiting long-polls per client address (IPv6: per /64).
     pub max_streams_per_address: usize,

@@ -2,10 +2,11 @@
 //! each with one pump that reads the log and renders every batch once for
 //! all of them (one database read per batch, not one per reader).
 //!
-//! Delivery is a pull model with a bounded buffer per reader: the pump
-//! broadcasts `Arc<Batch>` into a bounded channel and never waits for
-//! anyone; a reader that falls behind gets `Lagged` and catches up from the
-//! database on its own (src/events/stream.rs). A pump exits when its last
+//! Delivery is a pull model: the pump broadcasts `Arc<Batch>` into a
+//! bounded channel and never waits for anyone, and each reader's response
+//! body takes batches as fast as its connection drains them; a reader that
+//! falls behind gets `Lagged` and catches up from the database on its own
+//! (src/events/stream.rs, src/events/body.rs). A pump exits when its last
 //! reader has gone, so nothing about a session outlives its readers.
 
 use std::collections::HashMap;

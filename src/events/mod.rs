@@ -2,10 +2,11 @@
 //! writer's transaction (src/db/replaceable/triggers.sql, "LIVE SESSION
 //! EVENTS"), read gap-free by `(xid, id)` below the settled horizon
 //! ([`cursor`]), rendered per viewer at delivery ([`render`]), fanned out by
-//! one pump per live session per instance ([`hub`]) to bounded per-reader
-//! streams ([`stream`]), with instances woken by a batched NOTIFY sent off
-//! the write path ([`notify`]).
+//! one pump per live session per instance ([`hub`]) to per-reader streams
+//! ([`stream`]) that their response bodies run ([`body`]), with instances
+//! woken by a batched NOTIFY sent off the write path ([`notify`]).
 
+pub mod body;
 pub mod hub;
 pub mod log;
 pub mod notify;

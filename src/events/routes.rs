@@ -187,7 +187,7 @@ pub async fn session_events(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         // nginx would otherwise buffer the stream.
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .body(body))
 }
 
 /// A slot for one more stream or waiting long-poll of `holder`.

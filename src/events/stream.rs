@@ -1,13 +1,13 @@
-//! One reader's stream: a task that replays from the reader's cursor, then
-//! forwards the session's live batches as this reader may see them, into a
-//! bounded buffer the response body drains.
+//! One reader's stream: a future, run by its response body ([`LiveBody`]),
+//! that replays from the reader's cursor, then forwards the session's live
+//! batches as this reader may see them.
 //!
-//! - Gap-free: the task subscribes to the live feed before replaying, skips
+//! - Gap-free: the stream subscribes to the live feed before replaying, skips
 //!   live events at or below its position, and when a live batch does not
 //!   start at or below its position (it lagged, or the pump started later)
 //!   it reads the database again from its position.
-//! - A reader that does not drain its buffer for `send_timeout_ms` is
-//!   disconnected; it resumes from its cursor. Nobody else waits for it.
+//! - A reader that does not drain what it was sent for `send_timeout_ms` is
+//!   let go; it resumes from its cursor. Nobody else waits for it.
 //! - Access is checked again at once when an `access.changed` names this
 //!   reader (a ban, losing or gaining a role, leaving, revoking their
 //!   tokens): the check runs before anything of a batch holding such an
@@ -23,13 +23,15 @@
 //!   logs no event); expiry is checked here, without a query.
 //! - On shutdown the stream ends with a comment; the cursor stays valid.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use super::body::{LiveBody, Out};
 use super::hub::{EventHub, SharedCheck, Standing, StreamPermit, TokenHold, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
@@ -217,78 +219,41 @@ pub fn control(id: Option<Cursor>, event: &str, data: &str) -> Bytes {
     }
 }
 
-/// Opens the stream and returns its response body, which holds `permit`:
-/// the server drops the body as soon as the client closes the connection,
-/// which frees the slot at once (the task notices by its channel closing).
-pub fn open(
-    hub: Arc<EventHub>,
-    start: Start,
-    permit: StreamPermit,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
-    let (tx, rx) = mpsc::channel(hub.settings.buffer_events.max(1));
+/// Opens the stream and returns its response body ([`LiveBody`]), which
+/// runs it and holds `permit`: the server drops the body as soon as the
+/// client closes the connection, which frees the slot at once.
+pub fn open(hub: Arc<EventHub>, start: Start, permit: StreamPermit) -> LiveBody<impl Future<Output = ()>> {
     let live = hub.subscribe(start.session_id);
-    tokio::spawn(async move {
-        ::metrics::gauge!("pilcrow_event_streams").increment(1.0);
-        let out = Out { tx, timeout: Duration::from_millis(hub.settings.send_timeout_ms) };
-        if let Err(Gone) = run(&hub, start, live, &out).await {
-            tracing::debug!("event stream ended by the client or a slow read");
-        }
-        ::metrics::gauge!("pilcrow_event_streams").decrement(1.0);
-    });
-    futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
-        rx.recv().await.map(|bytes| (Ok(bytes), (rx, permit)))
+    let timeout = Duration::from_millis(hub.settings.send_timeout_ms);
+    LiveBody::new(timeout, "pilcrow_event_slow_readers_total", |out| async move {
+        let _permit = permit;
+        let _counted = Gauge::up("pilcrow_event_streams");
+        run(&hub, start, live, &out).await
     })
 }
 
-/// The sending end of one stream's response body (also the inbox's,
-/// src/notifications/live.rs).
-pub struct Out {
-    pub tx: mpsc::Sender<Bytes>,
-    pub timeout: Duration,
+/// One more on a gauge while this lives.
+pub struct Gauge(&'static str);
+
+impl Gauge {
+    pub fn up(name: &'static str) -> Self {
+        ::metrics::gauge!(name).increment(1.0);
+        Gauge(name)
+    }
 }
 
-/// The client left, or stopped reading for longer than the send timeout.
-pub struct Gone;
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        ::metrics::gauge!(self.0).decrement(1.0);
+    }
+}
 
 /// Why delivery stopped.
 enum End {
-    Gone,
+    /// Without a word: access could not be checked when it had to be.
+    Quietly,
     /// Access was lost, for this reason.
     Revoked(&'static str),
-}
-
-impl From<Gone> for End {
-    fn from(_: Gone) -> Self {
-        End::Gone
-    }
-}
-
-/// The most one send hands the response body. A batch of long comments
-/// can weigh megabytes, and the server copies what it writes into the
-/// connection's buffer: in pieces, a reader who stops reading holds at most
-/// a piece or two there, and runs into the send timeout, instead of
-/// holding a whole batch. (SSE is a byte stream: any cut is fine.)
-const PIECE: usize = 32 * 1024;
-
-impl Out {
-    pub async fn send(&self, mut bytes: Bytes) -> Result<(), Gone> {
-        while bytes.len() > PIECE {
-            let piece = bytes.split_to(PIECE);
-            self.send_piece(piece).await?;
-        }
-        self.send_piece(bytes).await
-    }
-
-    async fn send_piece(&self, bytes: Bytes) -> Result<(), Gone> {
-        match tokio::time::timeout(self.timeout, self.tx.send(bytes)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Gone),
-            Err(_) => {
-                ::metrics::counter!("pilcrow_event_slow_readers_total").increment(1);
-                Err(Gone)
-            }
-        }
-    }
 }
 
 /// What the stream holds between batches.
@@ -309,13 +274,13 @@ impl Reader {
             Verdict::Lost(reason) => return Err(End::Revoked(reason)),
             // Nothing goes out unchecked: the stream closes, and the
             // client's reconnect is checked as it connects.
-            Verdict::Unknown => return Err(End::Gone),
+            Verdict::Unknown => return Err(End::Quietly),
         }
         let viewer = &self.access.viewer;
         if batch.events.first().is_some_and(|first| first.cursor > self.position) {
             let whole = if viewer.moderator { &batch.whole.1 } else { &batch.whole.0 };
             if !whole.is_empty() {
-                out.send(whole.clone()).await?;
+                out.send(whole.clone()).await;
             }
             self.position = self.position.max(batch.to);
             return Ok(());
@@ -325,12 +290,12 @@ impl Reader {
         for event in batch.events.iter().filter(|e| e.cursor > position) {
             any = true;
             if let Some(rendered) = viewer.pick(&event.member, &event.moderator) {
-                out.send(rendered.frame.clone()).await?;
+                out.send(rendered.frame.clone()).await;
             }
         }
         if any {
             if let Some(counts) = &batch.counts {
-                out.send(counts.frame.clone()).await?;
+                out.send(counts.frame.clone()).await;
             }
         }
         self.position = self.position.max(batch.to);
@@ -363,7 +328,8 @@ impl Reader {
                 }
                 Ok(Read::TooOld(horizon)) => {
                     self.position = horizon;
-                    return Ok(out.send(control(Some(horizon), "resync", "{}")).await?);
+                    out.send(control(Some(horizon), "resync", "{}")).await;
+                    return Ok(());
                 }
                 Err(e) => {
                     // The database is away: the live feed or the next
@@ -398,16 +364,10 @@ pub async fn read_page(hub: &EventHub, session_id: Uuid, after: Cursor) -> ApiRe
     Ok(Read::Batch(Box::new(render::batch(&mut conn, session_id, after, &page).await?)))
 }
 
-async fn run(
-    hub: &Arc<EventHub>,
-    start: Start,
-    live: broadcast::Receiver<Arc<Batch>>,
-    out: &Out,
-) -> Result<(), Gone> {
-    match follow(hub, start, live, out).await {
-        Ok(()) => Ok(()),
-        Err(End::Gone) => Err(Gone),
-        Err(End::Revoked(reason)) => access_revoked(out, reason).await,
+async fn run(hub: &Arc<EventHub>, start: Start, live: broadcast::Receiver<Arc<Batch>>, out: &Out) {
+    if let Err(End::Revoked(reason)) = follow(hub, start, live, out).await {
+        let data = serde_json::json!({ "reason": reason }).to_string();
+        out.send(control(None, "access_revoked", &data)).await
     }
 }
 
@@ -420,7 +380,7 @@ async fn follow(
     let settings = &hub.settings;
     // Spread reconnects after a deploy: 1–2 × the configured retry.
     let jitter = rand::random_range(0..=settings.retry_ms);
-    out.send(Bytes::from(format!("retry: {}\n\n", settings.retry_ms + jitter))).await?;
+    out.send(Bytes::from(format!("retry: {}\n\n", settings.retry_ms + jitter))).await;
     let horizon_now = || async {
         let mut conn = pool::conn(&hub.pool).await.ok()?;
         cursor::horizon(&mut conn).await.ok().map(Cursor::at_horizon)
@@ -429,7 +389,7 @@ async fn follow(
         Some(cursor) => cursor,
         None => {
             let Some(horizon) = horizon_now().await else { return Ok(()) };
-            out.send(control(Some(horizon), "resync", "{}")).await?;
+            out.send(control(Some(horizon), "resync", "{}")).await;
             horizon
         }
     };
@@ -446,7 +406,8 @@ async fn follow(
     loop {
         if reader.recheck_now || *closing.borrow() {
             if *closing.borrow() {
-                return Ok(out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await?);
+                out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await;
+                return Ok(());
             }
             reader.recheck_now = false;
             // A check another reader who stands as this one ran within the
@@ -466,16 +427,9 @@ async fn follow(
                     Box::pin(reader.catch_up(hub, out)).await?;
                 }
             },
-            _ = ping.changed() => out.send(Bytes::from_static(b": ping\n\n")).await?,
+            _ = ping.changed() => out.send(Bytes::from_static(b": ping\n\n")).await,
             _ = recheck.changed() => reader.recheck_now = true,
             _ = closing.changed() => {}
-            // The client went away while nothing was being sent.
-            _ = out.tx.closed() => return Err(End::Gone),
         }
     }
-}
-
-async fn access_revoked(out: &Out, reason: &str) -> Result<(), Gone> {
-    let data = serde_json::json!({ "reason": reason }).to_string();
-    out.send(control(None, "access_revoked", &data)).await
 }

@@ -16,6 +16,7 @@
 //! It reads only while someone here listens or this instance writes.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,14 +24,15 @@ use actix_web::web::Bytes;
 use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::db::pool;
 use crate::error::{ApiError, ApiResult};
+use crate::events::body::{LiveBody, Out};
 use crate::events::hub::StreamPermit;
-use crate::events::stream::{control as frame, Gone, Out};
+use crate::events::stream::{control as frame, Gauge};
 use crate::events::{notify, EventHub};
 use crate::versions::cursor::{self, Cursor};
 use crate::views::notification;
@@ -343,46 +345,48 @@ pub struct Reader {
     pub after: Option<Cursor>,
 }
 
-/// Opens the stream; its body holds `permit` until the client leaves.
-pub fn open(
-    inbox: Arc<Inbox>,
-    reader: Reader,
-    permit: StreamPermit,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
-    let (tx, rx) = mpsc::channel(inbox.hub.settings.buffer_events.max(1));
+/// Opens the stream; its body ([`LiveBody`]) runs it and holds `permit`
+/// until the client leaves.
+pub fn open(inbox: Arc<Inbox>, reader: Reader, permit: StreamPermit) -> LiveBody<impl Future<Output = ()>> {
     let live = inbox.subscribe(reader.user_id);
-    tokio::spawn(async move {
-        ::metrics::gauge!("pilcrow_inbox_streams").increment(1.0);
-        let user = reader.user_id;
-        let out = Out { tx, timeout: Duration::from_millis(inbox.hub.settings.send_timeout_ms) };
-        if let Err(Gone) = follow(&inbox, reader, live, &out).await {
-            tracing::debug!("inbox stream ended by the client or a slow read");
-        }
-        inbox.leave(user);
-        ::metrics::gauge!("pilcrow_inbox_streams").decrement(1.0);
-    });
-    futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
-        rx.recv().await.map(|bytes| (Ok(bytes), (rx, permit)))
+    let timeout = Duration::from_millis(inbox.hub.settings.send_timeout_ms);
+    LiveBody::new(timeout, "pilcrow_event_slow_readers_total", |out| async move {
+        let _permit = permit;
+        let _counted = Gauge::up("pilcrow_inbox_streams");
+        let _listening = Listening { inbox: &inbox, user: reader.user_id };
+        follow(&inbox, reader, live, &out).await
     })
 }
 
-/// Sends `events` in order.
-async fn send_events(out: &Out, events: &[Event]) -> Result<(), Gone> {
-    for e in events {
-        out.send(frame(Some(e.cursor), e.event, &e.data.to_string())).await?;
+/// The inbox counts its listeners by user; this one leaves when dropped,
+/// however the stream ends.
+struct Listening<'a> {
+    inbox: &'a Inbox,
+    user: Uuid,
+}
+
+impl Drop for Listening<'_> {
+    fn drop(&mut self) {
+        self.inbox.leave(self.user);
     }
-    Ok(())
+}
+
+/// Sends `events` in order.
+async fn send_events(out: &Out, events: &[Event]) {
+    for e in events {
+        out.send(frame(Some(e.cursor), e.event, &e.data.to_string())).await;
+    }
 }
 
 /// Reads the reader's own rows from `position` until the horizon.
-async fn catch_up(hub: &EventHub, key: (Uuid, i32), position: &mut Cursor, out: &Out) -> Result<(), Gone> {
+async fn catch_up(hub: &EventHub, key: (Uuid, i32), position: &mut Cursor, out: &Out) {
     loop {
         match read_mine(hub, key, *position).await {
             Ok(Read::Events(events, reached, full)) => {
-                send_events(out, &events).await?;
+                send_events(out, &events).await;
                 *position = (*position).max(reached);
                 if !full {
-                    return Ok(());
+                    return;
                 }
             }
             Ok(Read::TooOld(horizon)) => {
@@ -392,34 +396,29 @@ async fn catch_up(hub: &EventHub, key: (Uuid, i32), position: &mut Cursor, out: 
             Err(e) => {
                 // The database is away: the next batch or check brings us back.
                 tracing::warn!(error = %e, "replaying inbox events");
-                return Ok(());
+                return;
             }
         }
     }
 }
 
-async fn follow(
-    inbox: &Inbox,
-    reader: Reader,
-    mut live: broadcast::Receiver<Arc<Batch>>,
-    out: &Out,
-) -> Result<(), Gone> {
+async fn follow(inbox: &Inbox, reader: Reader, mut live: broadcast::Receiver<Arc<Batch>>, out: &Out) {
     let hub = &inbox.hub;
     let settings = &hub.settings;
     let jitter = rand::random_range(0..=settings.retry_ms);
-    out.send(Bytes::from(format!("retry: {}\n\n", settings.retry_ms + jitter))).await?;
+    out.send(Bytes::from(format!("retry: {}\n\n", settings.retry_ms + jitter))).await;
     let key = reader.caller.unverified_key();
     let mut position = match reader.after {
         Some(cursor) => cursor,
         None => {
-            let Ok(mut conn) = pool::conn(&hub.pool).await else { return Ok(()) };
-            let Ok(xmin) = cursor::horizon(&mut conn).await else { return Ok(()) };
+            let Ok(mut conn) = pool::conn(&hub.pool).await else { return };
+            let Ok(xmin) = cursor::horizon(&mut conn).await else { return };
             let horizon = Cursor::at_horizon(xmin);
-            out.send(frame(Some(horizon), "resync", "{}")).await?;
+            out.send(frame(Some(horizon), "resync", "{}")).await;
             horizon
         }
     };
-    catch_up(hub, key, &mut position, out).await?;
+    catch_up(hub, key, &mut position, out).await;
 
     let mut ping = tokio::time::interval(Duration::from_millis(settings.ping_interval_ms.max(10)));
     ping.reset();
@@ -434,25 +433,25 @@ async fn follow(
             batch = live.recv() => match batch {
                 Ok(batch) => {
                     if batch.from > position {
-                        catch_up(hub, key, &mut position, out).await?;
+                        catch_up(hub, key, &mut position, out).await;
                     }
                     let rows: Vec<Row> = batch.rows.iter().filter(|r| r.cursor() > position).cloned().collect();
                     if !rows.is_empty() {
                         match render_now(hub, key, &rows).await {
-                            Some(events) => send_events(out, &events).await?,
+                            Some(events) => send_events(out, &events).await,
                             // Not rendered: read them again from the database.
                             None => continue,
                         }
                     }
                     position = position.max(batch.to);
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => catch_up(hub, key, &mut position, out).await?,
+                Err(broadcast::error::RecvError::Lagged(_)) => catch_up(hub, key, &mut position, out).await,
                 Err(broadcast::error::RecvError::Closed) => {
                     live = inbox.subscribe(reader.user_id);
-                    catch_up(hub, key, &mut position, out).await?;
+                    catch_up(hub, key, &mut position, out).await;
                 }
             },
-            _ = ping.tick() => out.send(Bytes::from_static(b": ping\n\n")).await?,
+            _ = ping.tick() => out.send(Bytes::from_static(b": ping\n\n")).await,
             _ = recheck.tick() => {
                 if let Some(reason) = revoked(hub, &reader).await {
                     let data = serde_json::json!({ "reason": reason }).to_string();
@@ -460,7 +459,6 @@ async fn follow(
                 }
             }
             _ = closing.changed() => {}
-            _ = out.tx.closed() => return Err(Gone),
         }
     }
 }

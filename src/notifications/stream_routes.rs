@@ -111,7 +111,7 @@ pub async fn notification_events(
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .body(body))
 }
 
 fn item(id: Cursor, event: &str, data: &str) -> String {

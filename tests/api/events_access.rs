@@ -108,7 +108,6 @@ async fn streams_per_user_are_limited() {
 #[tokio::test]
 async fn a_reader_that_stops_reading_is_disconnected_and_nobody_waits_for_it() {
     let app = spawn_app_with(|s| {
-        s.events.buffer_events = 1;
         s.events.send_timeout_ms = 300;
     })
     .await;
