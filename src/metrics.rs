@@ -59,7 +59,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
 
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
-type SeriesKey = (String, &'static str, u16);
+type SeriesKey = (&'static str, &'static str, u16);
 
 thread_local! {
     /// Each worker keeps the handles of the series it has written, so a
@@ -101,7 +101,7 @@ pub async fn record(
         let (counter, histogram) =
             series.entry((route, method, status)).or_insert_with_key(|(route, method, status)| {
                 let labels = [
-                    ("route", route.clone()),
+                    ("route", (*route).to_owned()),
                     ("method", (*method).to_owned()),
                     ("status", status.to_string()),
                 ];

@@ -326,6 +326,7 @@ pub fn run(
     let json_limit = JsonLimit(settings.server.body_limit_bytes);
     let origins = settings.server.cors_allowed_origins.clone();
     let openapi = crate::routes::openapi_document();
+    crate::telemetry::load_route_patterns(&openapi);
     let route_table = web::Data::new(problems::RouteTable::from_openapi(&openapi));
     let exporter = metrics::exporter(&settings.metrics, &pools)?;
     let metrics_here = exporter.is_some() && settings.metrics.bind.is_empty();

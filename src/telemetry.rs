@@ -2,7 +2,7 @@
 //! line per request; every line of a request carrying its request id.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -70,19 +70,56 @@ fn trace_id(value: &str) -> Option<&str> {
     }
 }
 
-/// The route pattern of a request (`/sessions/{session_id}/counts`), or
-/// "unmatched". Found once and kept in the request's extensions: actix finds
-/// it by matching the path against every route again, and both the access
-/// line and the metrics need it.
-pub fn route_pattern(req: &ServiceRequest) -> String {
-    #[derive(Clone)]
-    struct RoutePattern(String);
+/// The route pattern of a request (`/api/v1/sessions/{session_id}/counts`),
+/// or "unmatched". Found once and kept in the request's extensions: both the
+/// access line and the metrics need it.
+pub fn route_pattern(req: &ServiceRequest) -> &'static str {
+    #[derive(Clone, Copy)]
+    struct RoutePattern(&'static str);
     if let Some(RoutePattern(route)) = req.extensions().get::<RoutePattern>() {
-        return route.clone();
+        return route;
     }
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    req.extensions_mut().insert(RoutePattern(route.clone()));
+    let route = match API_PATTERNS.get().and_then(|patterns| patterns.at(req.path()).ok()) {
+        Some(found) => *found.value,
+        // Outside the API (health, metrics, the docs) or not a route: actix
+        // matches the path against every route again, one regular
+        // expression each.
+        None => req.match_pattern().map_or("unmatched", |pattern| intern(&pattern)),
+    };
+    req.extensions_mut().insert(RoutePattern(route));
     route
+}
+
+/// The API's route patterns in a radix tree, from the served OpenAPI
+/// document (whose paths are the routes' patterns): finding a request's
+/// pattern there is a walk down its path, where actix would try each
+/// route's regular expression in turn.
+static API_PATTERNS: OnceLock<matchit::Router<&'static str>> = OnceLock::new();
+
+/// Builds the route patterns of `api` (the served document), once.
+pub fn load_route_patterns(api: &utoipa::openapi::OpenApi) {
+    API_PATTERNS.get_or_init(|| {
+        let mut patterns = matchit::Router::new();
+        for path in api.paths.paths.keys() {
+            let pattern = intern(path);
+            if let Err(e) = patterns.insert(pattern, pattern) {
+                tracing::warn!(pattern, error = %e, "route pattern left to actix");
+            }
+        }
+        patterns
+    });
+}
+
+/// One `&'static str` per distinct pattern: there are as many as routes.
+fn intern(pattern: &str) -> &'static str {
+    static KNOWN: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let Ok(mut known) = KNOWN.lock() else { return "unmatched" };
+    if let Some(found) = known.iter().find(|k| **k == pattern) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(pattern.to_owned().into_boxed_str());
+    known.push(leaked);
+    leaked
 }
 
 /// The root span of every request and its access line. It records the route
@@ -177,6 +214,32 @@ mod tests {
         assert_eq!(trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), None);
         assert_eq!(trace_id("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"), None);
         assert_eq!(trace_id("garbage"), None);
+    }
+
+    #[test]
+    fn every_api_route_pattern_is_found_by_its_paths() {
+        let api = crate::routes::openapi_document();
+        load_route_patterns(&api);
+        let patterns = API_PATTERNS.get().expect("loaded");
+        let paths = api.paths.paths;
+        assert!(paths.len() > 50);
+        for pattern in paths.keys() {
+            let path: String =
+                pattern
+                    .split('/')
+                    .map(|segment| {
+                        if segment.starts_with('{') {
+                            "0190a1b2-0000-7000-8000-000000000001"
+                        } else {
+                            segment
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+            let found = patterns.at(&path).map(|m| *m.value);
+            assert_eq!(found, Ok(pattern.as_str()), "{path}");
+        }
+        assert!(patterns.at("/api/v1/no/such/route").is_err());
     }
 
     #[test]
