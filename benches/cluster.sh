@@ -1,7 +1,8 @@
 # Sourced by run.sh. A PostgreSQL cluster of the benchmark's own that listens
 # on 127.0.0.1 as well as on a unix socket, so the server can reach its
 # database over TCP (as in production, where the database is another host)
-# and pgbench can be measured over both. Needs DATA_DIR, PGPORT and log().
+# and pgbench can be measured over both. Needs DATA_DIR, PGPORT and log();
+# PG_OPTIONS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements").
 
 PG_ROOT="$DATA_DIR/pg"
 PG_BIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
@@ -26,7 +27,7 @@ cluster_start() {
     # facts in one statement").
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" -l "$PG_ROOT/postgres.log" -w -s start \
         -o "-p $PGPORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300 -c log_line_prefix='[%p] ' \
-            -c max_wal_size=6GB -c checkpoint_timeout=30min"
+            -c max_wal_size=6GB -c checkpoint_timeout=30min ${PG_OPTIONS:-}"
     psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'pilcrow'" | grep -q 1 ||
         psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE pilcrow"

@@ -6,10 +6,12 @@
 #      sessions, comments at RATE/s (benches/events_fanout.rs), latency from
 #      the POST's response to the event's arrival, and RSS per idle subscriber;
 #   3. readers (not in the default ONLY): READERS (10,000) SSE streams, half
-#      of them signed in as the seeded members, on one session and then over
-#      100 sessions, idle for IDLE_SECS (60) while the
-#      server's access checks and the database's transactions are counted,
-#      then READER_RATE (100) posts/s for DURATION.
+#      of them signed in as the seeded members, over READER_SESSIONS (100)
+#      sessions, idle for IDLE_SECS (60) while the server's access checks and
+#      the database's transactions are counted, then READER_RATE (100) posts/s
+#      for DURATION. (All on one session, 100 posts/s would be a million
+#      deliveries a second for two cores to write and the driver to read:
+#      READER_SESSIONS=1 READER_RATE=10 is that shape at a tenth the rate.)
 # Results: $OUT/events.md. Loopback only; the server is stopped on exit. Every
 # subscriber comes from 127.0.0.1, so the per-address stream cap is raised.
 #
@@ -29,6 +31,7 @@ RATE="${RATE:-200}"
 ONLY="${ONLY:-conditional fanout}"
 READERS="${READERS:-10000}"
 READER_RATE="${READER_RATE:-100}"
+READER_SESSIONS="${READER_SESSIONS:-100}"
 IDLE_SECS="${IDLE_SECS:-60}"
 # The most streams any step opens.
 STREAMS=$(( SUBSCRIBERS > READERS ? SUBSCRIBERS : READERS ))
@@ -117,7 +120,7 @@ if wants readers; then
     driver="$(ls -t "$ROOT"/target/release/deps/events_fanout-* | grep -v '\.d$' | head -1)"
     export SERVER_PID="$server" DURATION IDLE_SECS
     export DB_XACTS="${PSQL[*]} -Atc \"SELECT xact_commit FROM pg_stat_database WHERE datname = 'pilcrow'\""
-    for sessions in 1 100; do
+    for sessions in $READER_SESSIONS; do
         log "readers: $READERS on $sessions session(s), idle ${IDLE_SECS}s, then $READER_RATE posts/s"
         SUBSCRIBERS="$READERS" SIGNED_IN="$(( READERS / 2 ))" SESSIONS="$sessions" RATE="$READER_RATE" "$driver" |
             tee "$OUT/raw/readers-$sessions.txt" >>"$RESULTS"

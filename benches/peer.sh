@@ -18,6 +18,7 @@
 #
 #   benches/peer.sh
 #   SKIP_BUILD=1 ROUNDS=2 DURATION=5 benches/peer.sh
+#   PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" benches/peer.sh   # and the statements run, in raw/statements.txt
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -107,6 +108,11 @@ for s in "${SIDS[@]}"; do
 done
 start_peer
 "${PSQL[@]}" -c "VACUUM ANALYZE" >/dev/null
+statements=0
+if [[ "${PG_OPTIONS:-}" == *pg_stat_statements* ]]; then
+    statements=1
+    "${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
 
 RESULTS="$OUT/results.md"
 {
@@ -117,23 +123,30 @@ RESULTS="$OUT/results.md"
          "$SESSIONS sessions of 1,000 threads, $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments') comments;" \
          "bench0 marks: $("${PSQL[@]}" -tAc "SELECT count(*) FROM thread_reads r JOIN users u ON u.id = r.user_id WHERE u.username = 'bench0'")"
     echo
-    echo "| step | round | req/s | p50 | p99 | non-2xx | socket errors (connect/read/write/timeout) |"
-    echo "|---|---:|---:|---:|---:|---:|---|"
+    echo "| step | round | req/s | p50 | p99 | non-2xx | socket errors (connect/read/write/timeout) | server CPU µs/request |"
+    echo "|---|---:|---:|---:|---:|---:|---|---:|"
 } >"$RESULTS"
 
-# wrk_step LABEL URL MODE ROUND
+# The CPU time (user and system, clock ticks) process PID has used.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# wrk_step LABEL URL MODE ROUND: with the CPU the answering server used per request.
 wrk_step() {
-    local raw="$OUT/raw/${1//[^A-Za-z0-9]/_}-$4.txt"
+    local raw="$OUT/raw/${1//[^A-Za-z0-9]/_}-$4.txt" pid
+    pid="$([[ "$2" == "$PEER_URL" ]] && echo "$peer" || echo "$server")"
     wrk -t2 -c8 -d2s -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >/dev/null 2>&1 || true
+    local before; before="$(ticks "$pid")"
     wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >"$raw" 2>&1
+    local used=$(( $(ticks "$pid") - before )) requests cpu
+    requests="$(awk '/requests in/ { print $1 }' "$raw")"
+    cpu="$(awk -v t="$used" -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }')"
     local rps p50 p99 non2xx sock
     rps="$(awk '/^Requests\/sec/ { printf "%d", $2 }' "$raw")"
     p50="$(awk '$1 == "50%" { print $2 }' "$raw")"
     p99="$(awk '$1 == "99%" { print $2 }' "$raw")"
     non2xx="$(awk '/Non-2xx/ { print $NF }' "$raw")"
     sock="$(awk '/Socket errors/ { gsub(",", ""); print $4 "/" $6 "/" $8 "/" $10 }' "$raw")"
-    echo "| $1 | $4 | $rps | $p50 | $p99 | ${non2xx:-0} | ${sock:-0/0/0/0} |" >>"$RESULTS"
-    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}, socket ${sock:-none}"
+    echo "| $1 | $4 | $rps | $p50 | $p99 | ${non2xx:-0} | ${sock:-0/0/0/0} | $cpu |" >>"$RESULTS"
+    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}, socket ${sock:-none}, $cpu µs CPU/request"
 }
 PAIRS=("counts, anonymous|$URL|counts|$PEER_URL|counts"
        "counts, member|$URL|counts_member|$PEER_URL|counts_member"
@@ -153,7 +166,7 @@ for round in $(seq 1 "$ROUNDS"); do
     sed "s/random(1, 999)/random(1, $((SESSIONS - 1)))/" "$HERE/counts_bare.sql" >"$OUT/counts_bare.sql"
     raw="$OUT/raw/pgbench-counts_bare-$round.txt"
     pgbench -n -M prepared -h 127.0.0.1 -U postgres -c "$CONNS" -j 2 -T "$DURATION" -f "$OUT/counts_bare.sql" pilcrow >"$raw" 2>&1 || true
-    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | |" >>"$RESULTS"
+    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | | |" >>"$RESULTS"
 done
 
 median() { # STEP LABEL: the median req/s of its rounds
@@ -177,4 +190,8 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; el
     echo "| counts: reader of 1,000 marked threads / anonymous | $a | $b | $(div "$a" "$b") | ≥ 0.5 |"
     echo "| pgbench counts_bare.sql (tcp, the database's limit) | $(median "pgbench (tcp): counts_bare.sql") | | | |"
 } >>"$RESULTS"
+if (( statements )); then
+    "${PSQL[@]}" -c "SELECT calls, round(total_exec_time) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS statement
+                       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" >"$OUT/raw/statements.txt"
+fi
 cat "$RESULTS"
