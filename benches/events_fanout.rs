@@ -39,11 +39,20 @@ fn rss_kib(pid: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The server's access checks so far, from its /metrics (`None`: not served).
+/// The server's access checks so far, from its /metrics (`None`: not
+/// served). The counter appears with the first check: absent, it is 0.
 async fn access_checks(client: &reqwest::Client, base: &str) -> Option<f64> {
     let root = base.trim_end_matches("/api/v1");
-    let text = client.get(format!("{root}/metrics")).send().await.ok()?.text().await.ok()?;
-    text.lines().find_map(|l| l.strip_prefix("pilcrow_events_access_checks_total")?.trim().parse().ok())
+    let response = client.get(format!("{root}/metrics")).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    Some(
+        text.lines()
+            .find_map(|l| l.strip_prefix("pilcrow_events_access_checks_total")?.trim().parse().ok())
+            .unwrap_or(0.0),
+    )
 }
 
 /// Transactions the database has committed so far, by the DB_XACTS command.

@@ -57,6 +57,7 @@ pub struct EventHub {
     token_check: SharedCheck<Option<RevokedTokens>>,
     /// Access checks streams and long-polls ran against the database.
     access_checks: AtomicU64,
+    feed_reads: AtomicU64,
     /// Rung every `ping_interval_ms` and every `access_recheck_ms` by one
     /// task for all streams (started with the first stream), instead of two
     /// timers per stream.
@@ -92,6 +93,7 @@ impl EventHub {
             tokens: Mutex::new(HashMap::new()),
             token_check: SharedCheck::default(),
             access_checks: AtomicU64::new(0),
+            feed_reads: AtomicU64::new(0),
             ping_bell: watch::Sender::new(0),
             recheck_bell: watch::Sender::new(0),
             bells_started: AtomicBool::new(false),
@@ -202,6 +204,12 @@ impl EventHub {
     pub fn count_access_check(&self) {
         self.access_checks.fetch_add(1, Ordering::Relaxed);
         ::metrics::counter!("pilcrow_events_access_checks_total").increment(1);
+    }
+
+    /// Reads of session logs by this instance's pumps so far (also the
+    /// metric `pilcrow_event_feed_reads_total`).
+    pub fn feed_reads(&self) -> u64 {
+        self.feed_reads.load(Ordering::Relaxed)
     }
 
     /// Access checks run on this instance so far.
@@ -519,11 +527,13 @@ fn streams_within_file_limit(wanted: usize) -> usize {
     wanted.min(room)
 }
 
-/// Reads a session's log when rung (or every `fallback_poll_ms`) and
-/// broadcasts what settled, until no reader is left.
+/// Reads a session's log when rung and broadcasts what settled, until no
+/// reader is left. The instance's notifier rings it (src/events/notify.rs):
+/// it reads the whole log's tail, whoever wrote (this instance, another, or
+/// none), at least once a second, so a pump never polls on its own and an
+/// idle session costs the database nothing per session.
 async fn pump(hub: Arc<EventHub>, session_id: Uuid, feed: Arc<Feed>) {
     let mut bell = feed.doorbell.subscribe();
-    let fallback = Duration::from_millis(hub.settings.fallback_poll_ms.max(10));
     let mut position: Option<Cursor> = None;
     // Where the last broadcast batch ended: the next one starts there, so
     // readers can tell a contiguous batch from one after a gap.
@@ -554,7 +564,6 @@ async fn pump(hub: Arc<EventHub>, session_id: Uuid, feed: Arc<Feed>) {
         }
         tokio::select! {
             _ = bell.changed() => {}
-            _ = tokio::time::sleep(fallback) => {}
             _ = closing.changed() => {}
         }
     }
@@ -577,6 +586,8 @@ async fn read(
             return Ok(None);
         }
     };
+    hub.feed_reads.fetch_add(1, Ordering::Relaxed);
+    ::metrics::counter!("pilcrow_event_feed_reads_total").increment(1);
     let page = log::settled_after(&mut conn, session_id, from).await?;
     *position = Some(page.reached);
     if page.rows.is_empty() {

@@ -8,9 +8,11 @@
 //! pumps and sends one `pg_notify` per batch of sessions in its own
 //! autocommit statement. Every instance keeps one LISTEN connection (never
 //! a pooled one: the pool would recycle it) and wakes its pumps for the
-//! sessions named. A lost notification only delays: pumps also read every
-//! `fallback_poll_ms`, and after the LISTEN connection comes back every pump
-//! reads at once.
+//! sessions named. A lost notification only delays: while an instance does
+//! not write, its notifier still reads the tail once a second, whoever
+//! wrote, and wakes its pumps for what settled (the pumps never poll on
+//! their own); after the LISTEN connection comes back every pump reads at
+//! once.
 
 use std::sync::Arc;
 use std::time::Duration;

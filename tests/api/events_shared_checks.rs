@@ -1,7 +1,8 @@
 //! Open streams share their periodic access checks: one per session and
 //! standing (anonymous, or signed in with one role) and one for every
 //! signed-in reader's token, however many streams there are; what concerns
-//! one reader alone still ends that reader's stream at once.
+//! one reader alone still ends that reader's stream at once. An idle
+//! session's feed reads nothing until something is written.
 
 use std::time::Duration;
 
@@ -148,4 +149,30 @@ async fn a_non_members_revoked_token_ends_their_stream_within_the_interval() {
     app.start_thread(s, &owner, &reading.paragraph_id(0), "still open").await;
     let next = kept.until(SOON, |e| e.event != "counts").await;
     assert_eq!(next.event, "thread.created");
+}
+
+#[tokio::test]
+async fn idle_sessions_read_nothing_until_something_is_written() {
+    let app = spawn_app_with(|_| {}).await;
+    let owner = app.register("owner").await;
+    let mut readings = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let reading = app.reading(&owner, "public").await;
+        streams.push(app.subscribe(&reading.session_id, None).await);
+        readings.push(reading);
+    }
+    // Each feed's first read, then the writes above settle and are read.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = app.events.feed_reads();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(app.events.feed_reads() - before, 0, "idle feeds polled the database");
+
+    // A write wakes its own session's feed, and its readers get it.
+    let first = &readings[0];
+    app.start_thread(&first.session_id, &owner, &first.paragraph_id(0), "the first word").await;
+    let next = streams[0].until(SOON, |e| e.event != "counts").await;
+    assert_eq!(next.event, "thread.created");
+    let woken = app.events.feed_reads() - before;
+    assert!((1..=4).contains(&woken), "{woken} reads for one write");
 }
