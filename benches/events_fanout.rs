@@ -9,9 +9,10 @@
 //! (subscriber, comment) pair, on one clock. Prints one Markdown table row.
 //!
 //! Before posting, the streams stay idle for IDLE_SECS (0: skip) while the
-//! server's access checks (its /metrics, when enabled) and the database's
-//! committed transactions (printed by the shell command in DB_XACTS, e.g.
-//! psql reading pg_stat_database) are counted: per idle stream per minute.
+//! server's access checks and session log reads (its /metrics, when
+//! enabled) and the database's committed transactions (printed by the shell
+//! command in DB_XACTS, e.g. psql reading pg_stat_database) are counted:
+//! per idle stream per minute.
 //!
 //! Environment: BASE_URL (http://127.0.0.1:18088/api/v1), OUT (benches/out:
 //! sessions.txt, tokens.txt), SUBSCRIBERS (1000), SESSIONS (1), RATE (200),
@@ -39,9 +40,9 @@ fn rss_kib(pid: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The server's access checks so far, from its /metrics (`None`: not
-/// served). The counter appears with the first check: absent, it is 0.
-async fn access_checks(client: &reqwest::Client, base: &str) -> Option<f64> {
+/// The server's counter `name` so far, from its /metrics (`None`: not
+/// served). A counter appears with its first increment: absent, it is 0.
+async fn counter(client: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
     let root = base.trim_end_matches("/api/v1");
     let response = client.get(format!("{root}/metrics")).send().await.ok()?;
     if !response.status().is_success() {
@@ -50,7 +51,7 @@ async fn access_checks(client: &reqwest::Client, base: &str) -> Option<f64> {
     let text = response.text().await.ok()?;
     Some(
         text.lines()
-            .find_map(|l| l.strip_prefix("pilcrow_events_access_checks_total")?.trim().parse().ok())
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
             .unwrap_or(0.0),
     )
 }
@@ -186,7 +187,10 @@ async fn main() {
     }
     let idle = Duration::from_secs(num("IDLE_SECS", 0));
     if !idle.is_zero() {
-        let (checks, xacts) = (access_checks(&client, &base).await, db_xacts());
+        const CHECKS: &str = "pilcrow_events_access_checks_total";
+        const READS: &str = "pilcrow_event_feed_reads_total";
+        let (checks, reads, xacts) =
+            (counter(&client, &base, CHECKS).await, counter(&client, &base, READS).await, db_xacts());
         tokio::time::sleep(idle).await;
         let minutes = idle.as_secs_f64() / 60.0;
         let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -196,9 +200,10 @@ async fn main() {
             _ => "not measured".to_owned(),
         };
         println!(
-            "idle {}s: access checks {}; database transactions {}; RSS now {} KiB; streams ended {}",
+            "idle {}s: access checks {}; session log reads {}; database transactions (the server's background work included) {}; RSS now {} KiB; streams ended {}",
             idle.as_secs(),
-            per(checks, access_checks(&client, &base).await),
+            per(checks, counter(&client, &base, CHECKS).await),
+            per(reads, counter(&client, &base, READS).await),
             per(xacts, db_xacts()),
             rss_kib(&pid).map_or("?".to_owned(), |r| r.to_string()),
             ended.load(std::sync::atomic::Ordering::Relaxed),

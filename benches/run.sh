@@ -217,7 +217,10 @@ T5="00000000-0000-7000-9000-000000000005"
 if [[ -n "${AB:-}" ]] && wants ab; then
     AB_ROUNDS="${AB_ROUNDS:-4}"
     AB_READS=("counts, anonymous:counts" "counts, member:counts_member"
-              "comments first page, member:comments_member")
+              "comments first page, member:comments_member"
+              "search, a word in every comment:search" "search, a word in three comments:search_rare")
+    "${PSQL[@]}" -tAc "SELECT id FROM groups WHERE slug = 'pilcrow-bench'" >"$OUT/groups.txt"
+    "${PSQL[@]}" -tAc "SELECT md5('4242')" >"$OUT/rare_word.txt"
     AB_WRITES=("post comment, random threads:post")
     ab_phase() { # STEP...
         for round in $(seq 1 "$AB_ROUNDS"); do

@@ -8,10 +8,14 @@
 --                                                    token's user (with unread_count)
 --   report, report_csv: GET /sessions/{random}/report (JSON, or Accept: text/csv)
 --                       as the first token's user (the group's owner)
+--   wrk ... -s benches/wrk.lua URL -- search OUT [WORD]   GET /groups/{id}/search?q=WORD
+--                       anonymously (the group ids in OUT/groups.txt; WORD: "bench",
+--                       which every seeded comment holds)
+--   search_rare: the same for the word in OUT/rare_word.txt (three comments hold it)
 -- OUT is the directory the seeder wrote its id lists and tokens to.
 -- Every request draws a fresh random id (and, for posts, a random member's token).
 
-local mode, ids, tokens = "counts", {}, {}
+local mode, ids, tokens, word = "counts", {}, {}, "bench"
 
 local function lines(path)
   local list = {}
@@ -37,11 +41,13 @@ function init(args)
     counts = "sessions.txt", counts_member = "sessions.txt", counts_me = "sessions.txt",
     comments = "threads.txt", comments_member = "threads.txt",
     post = "threads.txt", hot = "hot_threads.txt",
-    report = "sessions.txt", report_csv = "sessions.txt",
+    report = "sessions.txt", report_csv = "sessions.txt", search = "groups.txt",
+    search_rare = "groups.txt",
   })[mode]
+  word = args[3] or (mode == "search_rare" and lines(out .. "/rare_word.txt")[1]) or word
   assert(list, "unknown mode " .. mode)
   ids = lines(out .. "/" .. list)
-  if mode ~= "counts" and mode ~= "comments" then tokens = lines(out .. "/tokens.txt") end
+  if not ({ counts = 1, comments = 1, search = 1, search_rare = 1 })[mode] then tokens = lines(out .. "/tokens.txt") end
   math.randomseed(os.time() * 1000 + (thread_seed or 0))
 end
 
@@ -54,6 +60,8 @@ function request()
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/counts", { ["Authorization"] = "Bearer " .. tokens[1] })
   elseif mode == "comments" then
     return wrk.format("GET", "/api/v1/threads/" .. id .. "/comments")
+  elseif mode == "search" or mode == "search_rare" then
+    return wrk.format("GET", "/api/v1/groups/" .. id .. "/search?q=" .. word)
   elseif mode == "report" then
     return wrk.format("GET", "/api/v1/sessions/" .. id .. "/report", { ["Authorization"] = "Bearer " .. tokens[1] })
   elseif mode == "report_csv" then
