@@ -150,8 +150,7 @@ wrk_step() {
     log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}, socket ${sock:-none}, $cpu µs CPU/request"
 }
 # Both servers warm first, as servers in service are: every step's load for
-# WARM (20) s each (statement caches, kept answers, the allocator's pages;
-# Pilcrow's CPU per request falls by a fifth over its first minutes).
+# WARM (20) s each (statement caches, kept answers, the allocator's pages).
 for mode in counts counts_member comments counts_me; do
     for url in "$URL" "$PEER_URL"; do
         [[ "$url" == "$PEER_URL" && "$mode" == counts_me ]] && continue
