@@ -49,11 +49,7 @@ async fn counter(client: &reqwest::Client, base: &str, name: &str) -> Option<f64
         return None;
     }
     let text = response.text().await.ok()?;
-    Some(
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or(0.0),
-    )
+    Some(text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0.0))
 }
 
 /// Transactions the database has committed so far, by the DB_XACTS command.

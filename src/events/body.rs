@@ -64,6 +64,23 @@ impl Out {
     }
 }
 
+/// One more on a gauge while this lives: a stream counts itself open
+/// however it ends.
+pub struct Gauge(&'static str);
+
+impl Gauge {
+    pub fn up(name: &'static str) -> Self {
+        ::metrics::gauge!(name).increment(1.0);
+        Gauge(name)
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        ::metrics::gauge!(self.0).decrement(1.0);
+    }
+}
+
 pin_project_lite::pin_project! {
     /// A live stream's body: `run` (built by [`LiveBody::new`]'s caller
     /// from an [`Out`]) produces what is sent, and the stream ends when it

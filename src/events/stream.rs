@@ -31,7 +31,7 @@ use actix_web::web::Bytes;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::body::{LiveBody, Out};
+use super::body::{Gauge, LiveBody, Out};
 use super::hub::{EventHub, SharedCheck, Standing, StreamPermit, TokenHold, Verdict};
 use super::log;
 use super::render::{self, Batch, Rendered};
@@ -230,22 +230,6 @@ pub fn open(hub: Arc<EventHub>, start: Start, permit: StreamPermit) -> LiveBody<
         let _counted = Gauge::up("pilcrow_event_streams");
         run(&hub, start, live, &out).await
     })
-}
-
-/// One more on a gauge while this lives.
-pub struct Gauge(&'static str);
-
-impl Gauge {
-    pub fn up(name: &'static str) -> Self {
-        ::metrics::gauge!(name).increment(1.0);
-        Gauge(name)
-    }
-}
-
-impl Drop for Gauge {
-    fn drop(&mut self) {
-        ::metrics::gauge!(self.0).decrement(1.0);
-    }
 }
 
 /// Why delivery stopped.
