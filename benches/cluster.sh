@@ -1,8 +1,9 @@
-# Sourced by run.sh. A PostgreSQL cluster of the benchmark's own that listens
-# on 127.0.0.1 as well as on a unix socket, so the server can reach its
-# database over TCP (as in production, where the database is another host)
-# and pgbench can be measured over both. Needs DATA_DIR, PGPORT and log();
-# PG_OPTIONS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements").
+# Sourced by the benches that run a PostgreSQL cluster of their own (run.sh,
+# peer.sh and others): one that listens on 127.0.0.1 as well as on a unix
+# socket, so the server can reach its database over TCP (as in production,
+# where the database is another host) and pgbench can be measured over both.
+# Needs DATA_DIR, PGPORT and log(); PG_OPTIONS adds server options (e.g.
+# "-c shared_preload_libraries=pg_stat_statements").
 
 PG_ROOT="$DATA_DIR/pg"
 PG_BIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
@@ -31,6 +32,17 @@ cluster_start() {
     psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'pilcrow'" | grep -q 1 ||
         psql -X -q -h "$PG_ROOT" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE pilcrow"
+}
+
+# cluster_fresh: an empty DATA_DIR (removing a previous run's, and refusing
+# to remove a folder that is not one), then cluster_start.
+cluster_fresh() {
+    if [[ -d "$DATA_DIR" ]]; then
+        [[ -d "$DATA_DIR/pg" || -f "$DATA_DIR/jwt_secret" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
+        rm -rf "$DATA_DIR"
+    fi
+    mkdir -p "$DATA_DIR"
+    cluster_start
 }
 
 cluster_stop() {

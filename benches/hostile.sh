@@ -40,13 +40,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build --release"
     (cd "$ROOT" && cargo build --release --quiet)
 fi
-if [[ -d "$DATA_DIR" ]]; then
-    [[ -d "$DATA_DIR/pg" || -f "$DATA_DIR/jwt_secret" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
-    rm -rf "$DATA_DIR"
-fi
-mkdir -p "$DATA_DIR"
+# shellcheck source=cluster.sh
 source "$HERE/cluster.sh"
-cluster_start
+cluster_fresh
 export PGHOST="$PG_ROOT"
 PSQL=(psql -X -q -U postgres -d pilcrow)
 

@@ -47,14 +47,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && cargo build --release --quiet)
     (cd "$HERE/peer" && CARGO_TARGET_DIR="$ROOT/target/peer" cargo build --release --quiet)
 fi
-if [[ -d "$DATA_DIR" ]]; then
-    [[ -d "$DATA_DIR/pg" || -f "$DATA_DIR/jwt_secret" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
-    rm -rf "$DATA_DIR"
-fi
-mkdir -p "$DATA_DIR"
 # shellcheck source=cluster.sh
 source "$HERE/cluster.sh"
-cluster_start
+cluster_fresh
 export PGHOST="$PG_ROOT" PGPORT
 DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/pilcrow"
 PSQL=(psql -X -q -U postgres -d pilcrow)

@@ -27,14 +27,9 @@ mkdir -p "$OUT/raw"
 log() { printf '[replicas %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 [[ "${SKIP_BUILD:-0}" == 1 ]] || (cd "$ROOT" && cargo build --release --quiet)
-if [[ -d "$DATA_DIR" ]]; then
-    [[ -d "$DATA_DIR/pg" ]] || { echo "refusing to remove $DATA_DIR" >&2; exit 1; }
-    rm -rf "$DATA_DIR"
-fi
-mkdir -p "$DATA_DIR"
 # shellcheck source=cluster.sh
 source "$HERE/cluster.sh"
-cluster_start
+cluster_fresh
 export PGHOST="$PG_ROOT" PGPORT
 REPLICA="$PG_ROOT/replica"
 
