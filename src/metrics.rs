@@ -6,13 +6,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
 use actix_web::dev::Server;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use diesel::result::Error as DieselError;
@@ -82,20 +79,10 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Counts and times every request under its route pattern, never its path.
-pub async fn record(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let route = crate::telemetry::route_pattern(&req);
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let res = next.call(req).await;
-    let status = match &res {
-        Ok(r) => r.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
-    };
-    let elapsed = started.elapsed().as_secs_f64();
+/// Counts and times a request under its route pattern, never its path
+/// (src/http/frame.rs).
+pub fn observe(route: &'static str, method: &Method, status: u16, elapsed: Duration) {
+    let method = method_label(method);
     SERIES.with(|series| {
         let mut series = series.borrow_mut();
         let (counter, histogram) =
@@ -108,9 +95,8 @@ pub async fn record(
                 (metrics::counter!(REQUESTS, &labels), metrics::histogram!(LATENCY, &labels[..2]))
             });
         counter.increment(1);
-        histogram.record(elapsed);
+        histogram.record(elapsed.as_secs_f64());
     });
-    res
 }
 
 pub struct Exporter {

@@ -16,8 +16,8 @@ use utoipa_actix_web::{scope, AppExt};
 /// features serve overlapping paths, so the order changes nothing else.
 fn api_routes(cfg: &mut ServiceConfig) {
     cfg.configure(crate::sessions::routes)
-        .configure(crate::threads::routes)
         .configure(crate::comments::routes)
+        .configure(crate::threads::routes)
         .configure(crate::anchors::routes)
         .configure(crate::auth::routes::routes)
         .configure(crate::users::routes::routes)

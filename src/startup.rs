@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::get;
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -19,10 +19,11 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::embedded::{Cluster, ClusterOptions};
 use crate::db::{migrate, timeouts, Pools};
-use crate::http::{head, problems, security, JsonLimit};
+use crate::http::frame::Frame;
+use crate::http::{problems, security, JsonLimit};
+use crate::metrics;
 use crate::ratelimit::RateLimits;
 use crate::state::{SharedState, WorkerState};
-use crate::{metrics, telemetry};
 
 const LOCAL_DATABASE: &str = "pilcrow";
 
@@ -345,20 +346,8 @@ pub fn run(
         App::new()
             .wrap(ErrorHandlers::new().default_handler(problems::bare_error_to_problem))
             .wrap(Condition::new(!origins.is_empty(), security::cors(&origins)))
-            .wrap(from_fn(security::cors_problems))
-            .wrap(
-                DefaultHeaders::new()
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::REFERRER_POLICY, "no-referrer")),
-            )
-            .wrap(from_fn(security::docs_headers))
-            .wrap(from_fn(problems::json_charset))
-            .wrap(Condition::new(exporter.is_some(), from_fn(metrics::record)))
-            .wrap(from_fn(telemetry::access_log))
-            .wrap(from_fn(head::as_get))
-            .wrap(from_fn(crate::events::touch_on_write))
-            .wrap(from_fn(crate::consistency::stamp))
-            .wrap(from_fn(move |req, next| crate::http::deadline::limit(deadline, req, next)))
+            .wrap(Condition::new(!origins.is_empty(), from_fn(security::cors_problems)))
+            .wrap(Frame::new(shared_state.clone(), deadline, exporter.is_some()))
             .configure(|cfg| {
                 if let (true, Some(exporter)) = (metrics_here, &exporter) {
                     cfg.app_data(exporter.clone())

@@ -5,12 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::HttpMessage;
-use tracing::Instrument;
 use tracing_subscriber::filter::Directive;
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -44,11 +40,6 @@ pub fn init(settings: &LogSettings) {
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub static TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
 
-/// The request's id: the caller's `X-Request-Id` when it is a sane token,
-/// otherwise a fresh one.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 fn sane_request_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
@@ -71,23 +62,16 @@ fn trace_id(value: &str) -> Option<&str> {
 }
 
 /// The route pattern of a request (`/api/v1/sessions/{session_id}/counts`),
-/// or "unmatched". Found once and kept in the request's extensions: both the
-/// access line and the metrics need it.
+/// or "unmatched". The frame finds it once, for the access line and the
+/// metrics both.
 pub fn route_pattern(req: &ServiceRequest) -> &'static str {
-    #[derive(Clone, Copy)]
-    struct RoutePattern(&'static str);
-    if let Some(RoutePattern(route)) = req.extensions().get::<RoutePattern>() {
-        return route;
-    }
-    let route = match API_PATTERNS.get().and_then(|patterns| patterns.at(req.path()).ok()) {
+    match API_PATTERNS.get().and_then(|patterns| patterns.at(req.path()).ok()) {
         Some(found) => *found.value,
         // Outside the API (health, metrics, the docs) or not a route: actix
         // matches the path against every route again, one regular
         // expression each.
         None => req.match_pattern().map_or("unmatched", |pattern| intern(&pattern)),
-    };
-    req.extensions_mut().insert(RoutePattern(route));
-    route
+    }
 }
 
 /// The API's route patterns in a radix tree, from the served OpenAPI
@@ -124,54 +108,69 @@ fn intern(pattern: &str) -> &'static str {
 
 /// The root span of every request and its access line. It records the route
 /// pattern, never the target: paths can carry secrets (invite codes) and
-/// queries cursors. Incoming `X-Request-Id` and `traceparent` are kept and echoed.
-pub async fn access_log(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let request_id = header(&REQUEST_ID_HEADER)
-        .filter(|id| sane_request_id(id))
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let traceparent = header(&TRACEPARENT_HEADER).filter(|t| trace_id(t).is_some());
-    let route = route_pattern(&req);
-    let method = req.method().clone();
-    req.extensions_mut().insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!(
-        "request",
-        method = %method,
-        route = %route,
-        request_id = %request_id,
-        trace_id = tracing::field::Empty,
-    );
-    // Recorded only when a valid `traceparent` came in, so a line without one
-    // carries no empty `trace_id=`.
-    if let Some(trace) = traceparent.as_deref().and_then(trace_id) {
-        span.record("trace_id", trace);
-    }
-    let started = Instant::now();
-    let outcome = next.call(req).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut res = outcome?;
-    let status = res.status().as_u16();
-    span.in_scope(|| {
-        if res.status().is_server_error() {
-            if let Some(suppressed) = throttle("access-5xx") {
-                tracing::warn!(status, latency_ms, suppressed, "request failed");
-            }
-        } else if res.status().is_client_error() {
-            tracing::debug!(status, latency_ms, "request refused");
-        } else {
-            tracing::info!(status, latency_ms, "request");
+/// queries cursors. Incoming `X-Request-Id` and `traceparent` are kept and
+/// echoed. Begun before the request is routed and finished on its response
+/// (src/http/frame.rs).
+pub struct AccessLog {
+    /// The caller's `X-Request-Id` when it is a sane token, otherwise a fresh one.
+    request_id: HeaderValue,
+    /// The caller's `traceparent` when it is well formed.
+    traceparent: Option<HeaderValue>,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl AccessLog {
+    pub fn begin(req: &ServiceRequest, route: &'static str) -> Self {
+        let given = |name: &HeaderName, sane: fn(&str) -> bool| {
+            req.headers().get(name).filter(|v| v.to_str().is_ok_and(sane)).cloned()
+        };
+        let request_id = given(&REQUEST_ID_HEADER, sane_request_id).unwrap_or_else(|| {
+            let mut id = [0; uuid::fmt::Hyphenated::LENGTH];
+            HeaderValue::from_bytes(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id).as_bytes())
+                .unwrap_or(HeaderValue::from_static("-"))
+        });
+        let traceparent = given(&TRACEPARENT_HEADER, |t| trace_id(t).is_some());
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            route = %route,
+            request_id = request_id.to_str().unwrap_or_default(),
+            trace_id = tracing::field::Empty,
+        );
+        // Recorded only when a valid `traceparent` came in, so a line without one
+        // carries no empty `trace_id=`.
+        if let Some(trace) = traceparent.as_ref().and_then(|t| t.to_str().ok()).and_then(trace_id) {
+            span.record("trace_id", trace);
         }
-    });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
+        AccessLog { request_id, traceparent, span, started: Instant::now() }
     }
-    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        res.headers_mut().insert(TRACEPARENT_HEADER.clone(), value);
+
+    /// The span the request's work runs in.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
-    Ok(res)
+
+    /// Writes the line and gives the response the request's ids.
+    pub fn finish<B>(self, res: &mut ServiceResponse<B>) {
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let status = res.status().as_u16();
+        self.span.in_scope(|| {
+            if res.status().is_server_error() {
+                if let Some(suppressed) = throttle("access-5xx") {
+                    tracing::warn!(status, latency_ms, suppressed, "request failed");
+                }
+            } else if res.status().is_client_error() {
+                tracing::debug!(status, latency_ms, "request refused");
+            } else {
+                tracing::info!(status, latency_ms, "request");
+            }
+        });
+        res.headers_mut().insert(REQUEST_ID_HEADER.clone(), self.request_id);
+        if let Some(value) = self.traceparent {
+            res.headers_mut().insert(TRACEPARENT_HEADER.clone(), value);
+        }
+    }
 }
 
 /// How often one kind of failure may be logged: during an outage every

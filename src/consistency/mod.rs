@@ -22,19 +22,15 @@ pub mod position;
 pub mod replication;
 pub mod token;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::HttpMessage;
 
 pub use replication::{Replication, Served, Target};
 pub use token::Token;
-
-use crate::state::SharedState;
 
 pub const HEADER: HeaderName = HeaderName::from_static("pilcrow-consistency");
 
@@ -66,14 +62,9 @@ impl Requested {
     }
 }
 
-/// Reads the request's token and gives the response its own.
-pub async fn stamp(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<SharedState>>().cloned() else {
-        return next.call(req).await;
-    };
+/// Reads the request's token and notes it in the request for the work
+/// (`AppState::read`); `writes` for any method but GET, HEAD and OPTIONS.
+pub fn requested(req: &ServiceRequest, writes: bool) -> Arc<Requested> {
     // A token that cannot be read is treated as one of another cluster:
     // the primary answers, which is never wrong, and the response carries a
     // good token. Refusing it would put its 400 before every other answer
@@ -82,17 +73,36 @@ pub async fn stamp(
         .headers()
         .get(&HEADER)
         .map(|value| value.to_str().ok().and_then(Token::parse).unwrap_or(Token::UNREADABLE));
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let requested = Arc::new(Requested {
         token,
         served: Mutex::new(if writes { Served::Write } else { Served::Nothing }),
     });
     req.extensions_mut().insert(requested.clone());
-    let mut res = next.call(req).await?;
-    if let Some(token) = state.replication.token_after(requested.what_served(), token).await {
-        if let Ok(value) = HeaderValue::from_str(&token.to_string()) {
-            res.headers_mut().insert(HEADER, value);
-        }
+    requested
+}
+
+/// Gives the response its token, once the request's work is done.
+pub async fn stamp(replication: &Replication, requested: &Requested, headers: &mut HeaderMap) {
+    if let Some(value) =
+        replication.token_after(requested.what_served(), requested.token).await.and_then(header)
+    {
+        headers.insert(HEADER, value);
     }
-    Ok(res)
+}
+
+/// The header of `token`. Responses in a row mostly carry the same token
+/// (reads answered by the primary carry its last known position), so each
+/// worker keeps the last one it wrote.
+fn header(token: Token) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: RefCell<Option<(Token, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((kept, value)) if *kept == token => Some(value.clone()),
+        _ => {
+            let value = HeaderValue::from_str(&token.to_string()).ok()?;
+            *last = Some((token, value.clone()));
+            Some(value)
+        }
+    })
 }

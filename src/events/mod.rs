@@ -17,29 +17,3 @@ pub mod tickets;
 
 pub use hub::EventHub;
 pub use routes::routes;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::web;
-
-use crate::state::SharedState;
-
-/// Tells the hub that a write succeeded here, so the notifier reads the
-/// log's tail: every handler that writes is covered without calling
-/// anything (a write that logged no event costs one cheap read).
-pub async fn touch_on_write(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let state = writes.then(|| req.app_data::<web::Data<SharedState>>().cloned()).flatten();
-    let res = next.call(req).await?;
-    if let Some(state) = state {
-        if res.status().is_success() {
-            state.events.touch();
-        }
-    }
-    Ok(res)
-}

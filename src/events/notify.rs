@@ -2,8 +2,8 @@
 //!
 //! Writers never NOTIFY: a transaction that has sent NOTIFY takes a
 //! cluster-wide lock at commit, which would serialise every write. Instead,
-//! after local writes (`EventHub::touch`, called by the middleware in
-//! src/events/mod.rs), the notifier of that instance reads the log's tail
+//! after local writes (`EventHub::touch`, called by every request's frame
+//! in src/http/frame.rs), the notifier of that instance reads the log's tail
 //! every `notify_interval_ms`, below the settled horizon, wakes its own
 //! pumps and sends one `pg_notify` per batch of sessions in its own
 //! autocommit statement. Every instance keeps one LISTEN connection (never

@@ -7,19 +7,18 @@
 //! its own budget. Live event streams and long-polls wait on purpose and have
 //! bounds of their own: they are exempt.
 //!
-//! It is the outermost middleware and answers with an error, not a response:
-//! a response needs the `HttpRequest`, which routing (inside) requires to be
-//! unshared, and which is gone once the handler is dropped. The server
-//! renders the error as the same problem document; the layers inside (access
-//! log, metrics, default headers) are dropped with the handler, so the line
-//! below is the request's log line.
+//! It bounds everything the request's frame runs (src/http/frame.rs) and
+//! answers with an error, not a response: a response needs the
+//! `HttpRequest`, which routing requires to be unshared, and which is gone
+//! once the handler is dropped. The server renders the error as the same
+//! problem document; what the frame adds to a response (the access line,
+//! metrics, headers) is dropped with the handler, so the line below is the
+//! request's log line.
 
+use std::future::Future;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
+use actix_web::http::{Method, StatusCode};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -42,22 +41,18 @@ pub fn exceeded() -> ApiError {
     e
 }
 
-/// Wraps every route (see [`is_live`]); `limit` of zero means none.
-pub async fn limit(
+/// Runs `work` (a request, see [`is_live`]) for at most `limit`.
+pub async fn limit<T>(
     limit: Duration,
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if limit.is_zero() || is_live(req.path()) {
-        return next.call(req).await;
-    }
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    match tokio::time::timeout(limit, next.call(req)).await {
+    route: &'static str,
+    method: &Method,
+    work: impl Future<Output = Result<T, actix_web::Error>>,
+) -> Result<T, actix_web::Error> {
+    match tokio::time::timeout(limit, work).await {
         Ok(res) => res,
         Err(_) => {
             let limit_ms = limit.as_millis() as u64;
-            tracing::warn!(%method, path, limit_ms, status = 503, "request deadline passed");
+            tracing::warn!(%method, route, limit_ms, status = 503, "request deadline passed");
             Err(exceeded().into())
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod conditional;
 pub mod deadline;
+pub mod frame;
 pub mod head;
 pub mod json;
 pub mod pages;

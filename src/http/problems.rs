@@ -113,18 +113,11 @@ pub fn bare_error_to_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<Er
 
 /// Says the charset on JSON responses, as the contract spells the type:
 /// `application/json; charset=utf-8`.
-pub async fn json_charset(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
-    let is_bare_json =
-        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json");
-    if is_bare_json {
-        res.headers_mut().insert(
+pub fn json_charset(headers: &mut header::HeaderMap) {
+    if headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json") {
+        headers.insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json; charset=utf-8"),
         );
     }
-    Ok(res)
 }

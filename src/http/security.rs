@@ -4,7 +4,7 @@
 use actix_cors::{Cors, CorsError};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::ResponseError;
@@ -18,18 +18,25 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
                         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
                         base-uri 'none'; form-action 'self'";
 
-pub async fn docs_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let is_docs = req.path() == "/docs" || req.path().starts_with("/docs/");
-    let mut res = next.call(req).await?;
-    if is_docs {
-        let headers = res.headers_mut();
+/// Whether `path` is one of the `/docs` pages.
+pub fn is_docs(path: &str) -> bool {
+    path == "/docs" || path.starts_with("/docs/")
+}
+
+/// What every response says to browsers: no sniffing of its type, no
+/// referrer sent on; and for the docs pages, their content policy and no
+/// framing. A header the route set itself is kept.
+pub fn response_headers(docs: bool, headers: &mut HeaderMap) {
+    if !headers.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    }
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
+    if docs {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    Ok(res)
 }
 
 /// What a browser frontend sends besides the basics: retries, tracing,

@@ -20,12 +20,13 @@ use crate::versions::session::{self, Answer};
 use crate::views::counts::{self, SessionCounts, SessionParagraphs};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_session)
-        .service(list_sessions)
+    // What every reader asks for first: the router tries routes in order.
+    cfg.service(session_counts)
+        .service(session_paragraphs)
         .service(get_session)
         .service(update_session)
-        .service(session_paragraphs)
-        .service(session_counts);
+        .service(list_sessions)
+        .service(create_session);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
