@@ -60,9 +60,8 @@ pub struct EventHub {
     feed_reads: AtomicU64,
     /// Rung every `ping_interval_ms` and every `access_recheck_ms` by one
     /// task for all streams (started with the first stream), instead of two
-    /// timers per stream.
-    ping_bell: watch::Sender<u64>,
-    recheck_bell: watch::Sender<u64>,
+    /// timers per stream, and on shutdown.
+    bells: watch::Sender<Bells>,
     bells_started: AtomicBool,
     closing: watch::Sender<bool>,
     started: Instant,
@@ -94,8 +93,7 @@ impl EventHub {
             token_check: SharedCheck::default(),
             access_checks: AtomicU64::new(0),
             feed_reads: AtomicU64::new(0),
-            ping_bell: watch::Sender::new(0),
-            recheck_bell: watch::Sender::new(0),
+            bells: watch::Sender::new(Bells::default()),
             bells_started: AtomicBool::new(false),
             closing: watch::Sender::new(false),
             started: Instant::now(),
@@ -266,15 +264,15 @@ impl EventHub {
         Some(revoked.contains(&key))
     }
 
-    /// Bells every stream listens to: `(ping, recheck)`. The first call
-    /// starts the one task that rings them; it ends with the hub.
-    pub fn bells(self: &Arc<Self>) -> (watch::Receiver<u64>, watch::Receiver<u64>) {
+    /// The bells every stream listens to. The first call starts the one
+    /// task that rings them; it ends with the hub.
+    pub fn bells(self: &Arc<Self>) -> watch::Receiver<Bells> {
         if !self.bells_started.swap(true, Ordering::Relaxed) {
             let ping = Duration::from_millis(self.settings.ping_interval_ms.max(10));
             let recheck = Duration::from_millis(self.settings.access_recheck_ms.max(10));
             tokio::spawn(ring_bells(Arc::downgrade(self), ping, recheck));
         }
-        (self.ping_bell.subscribe(), self.recheck_bell.subscribe())
+        self.bells.subscribe()
     }
 
     /// After `GIVE_BACK_AFTER_CLOSED` streams have closed (counted from the
@@ -308,6 +306,7 @@ impl EventHub {
 
     pub fn shut_down(&self) {
         self.closing.send_replace(true);
+        self.bells.send_modify(|bells| bells.closing = true);
     }
 }
 
@@ -402,6 +401,18 @@ impl Drop for TokenHold {
 
 /// Rings the streams' ping and recheck bells until the hub is gone, and
 /// once a second sees whether many streams have closed.
+/// What every live stream waits for besides its session's batches, in one
+/// channel: a stream holds one receiver and one wait for all three.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bells {
+    /// Rung every `ping_interval_ms`: send a comment to keep proxies open.
+    pub pings: u64,
+    /// Rung every `access_recheck_ms`: check access again.
+    pub rechecks: u64,
+    /// The server is shutting down.
+    pub closing: bool,
+}
+
 async fn ring_bells(hub: Weak<EventHub>, ping: Duration, recheck: Duration) {
     let mut pings = tokio::time::interval(ping);
     let mut rechecks = tokio::time::interval(recheck);
@@ -416,8 +427,8 @@ async fn ring_bells(hub: Weak<EventHub>, ping: Duration, recheck: Duration) {
         };
         let Some(hub) = hub.upgrade() else { return };
         match bell {
-            Some(true) => hub.ping_bell.send_modify(|n| *n = n.wrapping_add(1)),
-            Some(false) => hub.recheck_bell.send_modify(|n| *n = n.wrapping_add(1)),
+            Some(true) => hub.bells.send_modify(|bells| bells.pings = bells.pings.wrapping_add(1)),
+            Some(false) => hub.bells.send_modify(|bells| bells.rechecks = bells.rechecks.wrapping_add(1)),
             None => hub.give_back_memory(),
         }
     }

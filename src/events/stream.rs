@@ -384,12 +384,12 @@ async fn follow(
     // rare next to waiting.
     Box::pin(reader.catch_up(hub, out)).await?;
 
-    let (mut ping, mut recheck) = hub.bells();
+    let mut bells = hub.bells();
+    let mut heard = *bells.borrow_and_update();
     let every = Duration::from_millis(settings.access_recheck_ms.max(10));
-    let mut closing = hub.closing();
     loop {
-        if reader.recheck_now || *closing.borrow() {
-            if *closing.borrow() {
+        if reader.recheck_now || heard.closing {
+            if heard.closing {
                 out.send(Bytes::from_static(b": server shutting down; reconnect\n\n")).await;
                 return Ok(());
             }
@@ -411,9 +411,14 @@ async fn follow(
                     Box::pin(reader.catch_up(hub, out)).await?;
                 }
             },
-            _ = ping.changed() => out.send(Bytes::from_static(b": ping\n\n")).await,
-            _ = recheck.changed() => reader.recheck_now = true,
-            _ = closing.changed() => {}
+            _ = bells.changed() => {
+                let now = *bells.borrow_and_update();
+                reader.recheck_now |= now.rechecks != heard.rechecks;
+                if now.pings != heard.pings {
+                    out.send(Bytes::from_static(b": ping\n\n")).await;
+                }
+                heard = now;
+            }
         }
     }
 }
