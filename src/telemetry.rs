@@ -66,7 +66,7 @@ fn trace_id(value: &str) -> Option<&str> {
 /// metrics both.
 pub fn route_pattern(req: &ServiceRequest) -> &'static str {
     match API_PATTERNS.get().and_then(|patterns| patterns.at(req.path()).ok()) {
-        Some(found) => *found.value,
+        Some(found) => found.value,
         // Outside the API (health, metrics, the docs) or not a route: actix
         // matches the path against every route again, one regular
         // expression each.

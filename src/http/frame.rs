@@ -7,8 +7,9 @@
 //! One layer, not one middleware each: every layer boxes the future of the
 //! layer inside it and moves the request through one more call, and ten of
 //! them cost a counts read about a fifth of its server time
-//! (benches/RESULTS.md, "One layer around every request"). Each concern
-//! keeps its rule in its own module; this file only says when it runs.
+//! (benches/RESULTS.md, "One layer around every request, one bell per
+//! stream"). Each concern keeps its rule in its own module; this file only
+//! says when it runs.
 //!
 //! Order, outermost first: the deadline bounds everything below; the token
 //! and whether the request writes are read from the request as it came;

@@ -35,6 +35,8 @@ pub enum PoolMode {
 pub struct PgBouncer {
     pub port: u16,
     _guard: Mutex<Child>,
+    /// Its configuration and log, removed once it has stopped.
+    dir: PathBuf,
 }
 
 fn binary() -> Option<PathBuf> {
@@ -95,7 +97,7 @@ impl PgBouncer {
             assert!(Instant::now() < deadline, "pgbouncer did not listen on {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(PgBouncer { port, _guard: Mutex::new(child) })
+        Some(PgBouncer { port, _guard: Mutex::new(child), dir })
     }
 
     /// The URL of `db_url`'s database through this pooler.
@@ -113,6 +115,7 @@ impl Drop for PgBouncer {
             }
             let _ = child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
