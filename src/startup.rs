@@ -196,6 +196,7 @@ impl Application {
             state.deletions.clone(),
             Duration::from_millis(settings.accounts.deletion_interval_ms.max(10)),
             settings.accounts.deletion_batch,
+            state.events.closing(),
         ));
         tokio::spawn(crate::users::exports::build::run(exports, state.events.closing()));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

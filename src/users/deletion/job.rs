@@ -72,12 +72,20 @@ const PERSONAL: &[&str] = personal![
 ];
 
 /// Works deletions every `interval`, and at once when `wake` is notified
-/// (a deletion was just requested on this instance).
-pub async fn run(pool: Pool, wake: Arc<Notify>, interval: Duration, batch: i64) {
+/// (a deletion was just requested on this instance), until the server
+/// shuts down (a batch in flight finishes: it is one transaction).
+pub async fn run(
+    pool: Pool,
+    wake: Arc<Notify>,
+    interval: Duration,
+    batch: i64,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(interval) => {}
+            _ = closing.wait_for(|closing| *closing) => return,
         }
         if let Err(e) = work(&pool, batch.max(1)).await {
             tracing::warn!(error = %e, cause = ?e.cause, "account deletion batch failed; trying again");
