@@ -102,14 +102,21 @@ pub async fn begin(
     session_id: Uuid,
     answer: Answer,
 ) -> ApiResult<SessionRead> {
-    let (uid, ver) = access::caller_key(caller);
-    let state: Option<State> = crate::sql!("session/state.sql")
-        .bind::<SqlUuid, _>(uid)
-        .bind::<diesel::sql_types::Integer, _>(ver)
-        .bind::<SqlUuid, _>(session_id)
-        .get_result(conn)
-        .await
-        .optional()?;
+    let state: Option<State> = match (caller, answer) {
+        (None, Answer::Counts | Answer::Paragraphs) => {
+            crate::sql!("session/state_anonymous.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await
+        }
+        _ => {
+            let (uid, ver) = access::caller_key(caller);
+            crate::sql!("session/state.sql")
+                .bind::<SqlUuid, _>(uid)
+                .bind::<diesel::sql_types::Integer, _>(ver)
+                .bind::<SqlUuid, _>(session_id)
+                .get_result(conn)
+                .await
+        }
+    }
+    .optional()?;
     let state = state.ok_or_else(ApiError::not_found)?;
     let horizon = state.events.horizon;
     let version = version(&state, answer, session_id);

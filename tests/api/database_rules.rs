@@ -195,3 +195,38 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+/// `r.anonymous_access` is `r.caller_access` for the caller with no account
+/// (the nil id, version -1), row for row, in public and private groups and
+/// for a group that does not exist.
+#[tokio::test]
+async fn the_anonymous_caller_has_the_same_facts_either_way() {
+    #[derive(diesel::QueryableByName)]
+    struct Compared {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        same: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+        readable: Option<bool>,
+    }
+    let app = spawn_app().await;
+    let owner = app.register("organiser").await;
+    let public = app.reading(&owner, "public").await;
+    let private = app.reading(&owner, "private").await;
+    let mut db = app.db().await;
+    let nil = uuid::Uuid::nil().to_string();
+    for (group, readable) in [(&public.group_id, Some(true)), (&private.group_id, Some(false)), (&nil, None)]
+    {
+        let compared: Compared = diesel::sql_query(
+            "SELECT (SELECT array_agg(c::text) FROM r.caller_access($1, $2, -1) c)
+                    IS NOT DISTINCT FROM (SELECT array_agg(a::text) FROM r.anonymous_access($1) a) AS same,
+                    (SELECT readable FROM r.anonymous_access($1)) AS readable",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(group.parse::<uuid::Uuid>().unwrap())
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::nil())
+        .get_result(&mut db)
+        .await
+        .unwrap();
+        assert!(compared.same, "group {group}");
+        assert_eq!(compared.readable, readable, "group {group}");
+    }
+}

@@ -106,8 +106,8 @@ fn file(path: &str) -> String {
 }
 
 /// The shared rules of src/db/replaceable/triggers.sql cost nothing where
-/// they are named: `r.caller_access` is inlined into the hot statements (no
-/// Function Scan is left of it); and the unread statements read kept
+/// they are named: `r.caller_access` and `r.anonymous_access` are inlined
+/// into the hot statements (no Function Scan is left of them); and the unread statements read kept
 /// numbers by key, never a comment.
 #[tokio::test]
 async fn the_shared_rules_are_inlined() {
@@ -137,6 +137,18 @@ async fn the_shared_rules_are_inlined() {
             let seen = plan(&mut db, &file(path), &["uuid", "int4", "uuid"], values, generic).await;
             assert!(!seen.iter().any(|n| n.contains("Function Scan")), "{path} generic={generic}: {seen:?}");
         }
+    }
+    // The anonymous reader's statement reads the group, the newest event and
+    // the watermark: nothing of a user it does not have.
+    for generic in [false, true] {
+        let path = "src/versions/session/state_anonymous.sql";
+        let seen = plan(&mut db, &file(path), &["uuid"], &[q(&reading.session_id)], generic).await;
+        assert!(seen.iter().any(|n| n.contains("groups")), "{path} generic={generic}: {seen:?}");
+        let needless = ["Function Scan", "memberships", "users", "bans", "paragraph_reads"];
+        assert!(
+            !seen.iter().any(|n| needless.iter().any(|x| n.contains(x))),
+            "{path} generic={generic}: {seen:?}"
+        );
     }
     let asks = format!(
         "ARRAY[{}]::uuid[], ARRAY[1], ARRAY[{}]::uuid[], ARRAY[NULL]::uuid[]",
