@@ -130,14 +130,24 @@ async fn readable_thread(
     limit: i64,
     show: &ShowBlocked,
 ) -> ApiResult<PageRead> {
-    let (uid, ver) = access::caller_key(caller);
-    let row: Option<ThreadRead> = crate::sql!("routes/thread_state.sql")
-        .bind::<SqlUuid, _>(uid)
-        .bind::<Integer, _>(ver)
-        .bind::<SqlUuid, _>(thread_id)
-        .get_result(conn)
-        .await
-        .optional()?;
+    let row: Option<ThreadRead> = match caller {
+        None => {
+            crate::sql!("routes/thread_state_anonymous.sql")
+                .bind::<SqlUuid, _>(thread_id)
+                .get_result(conn)
+                .await
+        }
+        Some(_) => {
+            let (uid, ver) = access::caller_key(caller);
+            crate::sql!("routes/thread_state.sql")
+                .bind::<SqlUuid, _>(uid)
+                .bind::<Integer, _>(ver)
+                .bind::<SqlUuid, _>(thread_id)
+                .get_result(conn)
+                .await
+        }
+    }
+    .optional()?;
     let row = row.ok_or_else(ApiError::not_found)?;
     let events = row.events.named();
     let profiles = row.events.settled(row.profiles_xid, row.profiles_id);

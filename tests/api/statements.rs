@@ -138,11 +138,14 @@ async fn the_shared_rules_are_inlined() {
             assert!(!seen.iter().any(|n| n.contains("Function Scan")), "{path} generic={generic}: {seen:?}");
         }
     }
-    // The anonymous reader's statement reads the group, the newest event and
-    // the watermark: nothing of a user it does not have.
-    for generic in [false, true] {
-        let path = "src/versions/session/state_anonymous.sql";
-        let seen = plan(&mut db, &file(path), &["uuid"], &[q(&reading.session_id)], generic).await;
+    // The anonymous reader's statements read the group, the newest event and
+    // the watermarks: nothing of a user it does not have.
+    let anonymous = [
+        ("src/versions/session/state_anonymous.sql", q(&reading.session_id)),
+        ("src/comments/routes/thread_state_anonymous.sql", q(&thread_id)),
+    ];
+    for ((path, value), generic) in anonymous.iter().flat_map(|a| [(a, false), (a, true)]) {
+        let seen = plan(&mut db, &file(path), &["uuid"], std::slice::from_ref(value), generic).await;
         assert!(seen.iter().any(|n| n.contains("groups")), "{path} generic={generic}: {seen:?}");
         let needless = ["Function Scan", "memberships", "users", "bans", "paragraph_reads"];
         assert!(

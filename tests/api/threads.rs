@@ -187,6 +187,16 @@ async fn private_threads_are_404_to_outsiders_and_writes_need_membership() {
     app.post(&format!("/threads/{oid}/comments"), None, json!({"body": "hi"}))
         .await
         .expect_problem(401, "missing_token");
+    // Anyone reads a public thread's comments, until a moderator hides the thread.
+    let page = app.get(&format!("/threads/{oid}/comments"), None).await.expect(200);
+    assert_eq!(page["items"][0]["body"], "open");
+    app.post(&format!("/threads/{oid}/moderation"), Some(&owner.token), json!({"action": "hide"}))
+        .await
+        .expect(200);
+    for token in [None, Some(outsider.token.as_str())] {
+        app.get(&format!("/threads/{oid}/comments"), token).await.expect_problem(404, "not_found");
+    }
+    app.get(&format!("/threads/{oid}/comments"), Some(&owner.token)).await.expect(200);
 }
 
 #[tokio::test]
