@@ -5,7 +5,9 @@
 //! caller's membership, role and ban, and checks that the caller's token has
 //! not been revoked: the facts of `r.caller_access` (src/db/replaceable/
 //! triggers.sql), the one statement of them, which every hand-written
-//! statement that gates a read on access names too. Whatever the caller may not see is 404, exactly like a
+//! statement that gates a read on access names too (the hottest anonymous
+//! reads name `r.anonymous_access`, the same facts for the caller with no
+//! account, by the same rule). Whatever the caller may not see is 404, exactly like a
 //! missing id, so a private group's existence never leaks.
 
 use diesel::prelude::*;
@@ -171,9 +173,9 @@ pub fn caller_key(caller: Option<&Caller>) -> (Uuid, i32) {
     caller.map_or((Uuid::nil(), -1), Caller::unverified_key)
 }
 
-/// A row of `r.caller_access`: the facts the policy decides on. A
-/// hand-written statement selects its columns (`a.*` of
-/// `r.caller_access(group, $uid, $ver) a`) and embeds this.
+/// A row of `r.caller_access` (or `r.anonymous_access`): the facts the
+/// policy decides on. A hand-written statement selects its columns (`a.*`
+/// of `r.caller_access(group, $uid, $ver) a`) and embeds this.
 #[derive(Debug, QueryableByName)]
 pub struct CallerFacts {
     #[diesel(sql_type = diesel::sql_types::Uuid)]

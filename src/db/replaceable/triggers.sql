@@ -1,7 +1,8 @@
 -- Pilcrow's database rules: every trigger and the SQL functions behind them.
 --
 -- This file is the one home of the counting rule, of what a live ban is, of
--- the access policy's facts (r.caller_access) and of comment tree order.
+-- the access policy's facts (r.caller_access, r.anonymous_access) and of
+-- comment tree order.
 -- It is not a migration: src/db/replaceable.rs applies it after the
 -- migrations, in the same transaction and under the same advisory lock
 -- (src/db/migrate.rs), whenever its SHA-256 differs from the one recorded in
