@@ -298,8 +298,10 @@ impl EventHub {
         });
     }
 
-    /// Becomes true when the server shuts down: streams end with a comment
-    /// telling the client to reconnect (elsewhere), with its cursor intact.
+    /// Becomes true when the server shuts down, for the background tasks.
+    /// (Streams hear it in their bells, and end with a comment telling the
+    /// client to reconnect elsewhere, cursor intact. The tasks keep a
+    /// channel of their own so that pings and rechecks do not wake them.)
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
     }
