@@ -107,8 +107,9 @@ fn file(path: &str) -> String {
 
 /// The shared rules of src/db/replaceable/triggers.sql cost nothing where
 /// they are named: `r.caller_access` and `r.anonymous_access` are inlined
-/// into the hot statements (no Function Scan is left of them); and the unread statements read kept
-/// numbers by key, never a comment.
+/// into the hot statements (no Function Scan is left of them), and so is
+/// `r.may_read` into them; and the unread statements read kept numbers by
+/// key, never a comment.
 #[tokio::test]
 async fn the_shared_rules_are_inlined() {
     let app = spawn_app().await;
@@ -140,6 +141,15 @@ async fn the_shared_rules_are_inlined() {
     }
     // The anonymous reader's statements read the group, the newest event and
     // the watermarks: nothing of a user it does not have.
+    // Nor is the rule both name a call left in any plan: it is inlined too.
+    let verbose: Explained = diesel::sql_query(format!(
+        "EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM r.caller_access('{}', '{}', 1)",
+        reading.group_id, reader.id
+    ))
+    .get_result(&mut db)
+    .await
+    .unwrap();
+    assert!(!verbose.plan.to_string().contains("may_read"), "{}", verbose.plan);
     let anonymous = [
         ("src/versions/session/state_anonymous.sql", q(&reading.session_id)),
         ("src/comments/routes/thread_state_anonymous.sql", q(&thread_id)),
