@@ -119,12 +119,23 @@ RESULTS="$OUT/results.md"
          "$SESSIONS sessions of 1,000 threads, $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments') comments;" \
          "bench0 marks: $("${PSQL[@]}" -tAc "SELECT count(*) FROM thread_reads r JOIN users u ON u.id = r.user_id WHERE u.username = 'bench0'")"
     echo
-    echo "| step | round | req/s | p50 | p99 | non-2xx | socket errors (connect/read/write/timeout) | server CPU µs/request | database CPU µs/request |"
-    echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
+    echo "| step | round | req/s | p50 | p99 | max | non-2xx | socket errors (connect/read/write/timeout) | TCP segments retransmitted / packets dropped | server CPU µs/request | database CPU µs/request |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
 } >"$RESULTS"
 
 # The CPU time (user and system, clock ticks) process PID has used.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# TCP segments the kernel has sent again, and packets dropped because a
+# CPU's input backlog was full (/proc/net/softnet_stat, second column): on
+# loopback a drop is only recovered by a retransmission timeout (200 ms,
+# then doubling), which wrk sees as a response taking that much longer.
+net_losses() {
+    awk '/^Tcp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) h[i] = $i;
+                    else for (i = 1; i <= NF; i++) if (h[i] == "RetransSegs") print $i }' /proc/net/snmp
+    local drops=0 field
+    while read -r _ field _; do drops=$((drops + 16#$field)); done </proc/net/softnet_stat
+    echo "$drops"
+}
 # The same for every backend of the cluster (the servers' connections).
 db_ticks() {
     for pid in $(pgrep -f "postgres: postgres pilcrow"); do cat "/proc/$pid/stat" 2>/dev/null; done |
@@ -135,8 +146,11 @@ wrk_step() {
     local raw="$OUT/raw/${1//[^A-Za-z0-9]/_}-$4.txt" pid
     pid="$([[ "$2" == "$PEER_URL" ]] && echo "$peer" || echo "$server")"
     wrk -t2 -c8 -d2s -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >/dev/null 2>&1 || true
-    local before db_before; before="$(ticks "$pid")"; db_before="$(db_ticks)"
+    local before db_before losses_before losses_after; before="$(ticks "$pid")"; db_before="$(db_ticks)"
+    mapfile -t losses_before < <(net_losses)
     wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >"$raw" 2>&1
+    mapfile -t losses_after < <(net_losses)
+    local lost="$(( losses_after[0] - losses_before[0] ))/$(( losses_after[1] - losses_before[1] ))"
     local used=$(( $(ticks "$pid") - before )) db_used=$(( $(db_ticks) - db_before )) requests cpu db_cpu
     requests="$(awk '/requests in/ { print $1 }' "$raw")"
     per_request() { awk -v t="$1" -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }'; }
@@ -147,8 +161,9 @@ wrk_step() {
     p99="$(awk '$1 == "99%" { print $2 }' "$raw")"
     non2xx="$(awk '/Non-2xx/ { print $NF }' "$raw")"
     sock="$(awk '/Socket errors/ { gsub(",", ""); print $4 "/" $6 "/" $8 "/" $10 }' "$raw")"
-    echo "| $1 | $4 | $rps | $p50 | $p99 | ${non2xx:-0} | ${sock:-0/0/0/0} | $cpu | $db_cpu |" >>"$RESULTS"
-    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}, socket ${sock:-none}, $cpu µs CPU/request, $db_cpu in the database"
+    local max; max="$(awk '$1 == "Latency" { print $4 }' "$raw")"
+    echo "| $1 | $4 | $rps | $p50 | $p99 | $max | ${non2xx:-0} | ${sock:-0/0/0/0} | $lost | $cpu | $db_cpu |" >>"$RESULTS"
+    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, max $max, non-2xx ${non2xx:-0}, socket ${sock:-none}, retransmitted/dropped $lost, $cpu µs CPU/request, $db_cpu in the database"
 }
 # Both servers warm first, as servers in service are: every step's load for
 # WARM (20) s each (statement caches, kept answers, the allocator's pages).
@@ -176,7 +191,7 @@ for round in $(seq 1 "$ROUNDS"); do
     sed "s/random(1, 999)/random(1, $((SESSIONS - 1)))/" "$HERE/counts_bare.sql" >"$OUT/counts_bare.sql"
     raw="$OUT/raw/pgbench-counts_bare-$round.txt"
     pgbench -n -M prepared -h 127.0.0.1 -U postgres -c "$CONNS" -j 2 -T "$DURATION" -f "$OUT/counts_bare.sql" pilcrow >"$raw" 2>&1 || true
-    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | | | |" >>"$RESULTS"
+    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | | | | | |" >>"$RESULTS"
 done
 
 median() { # STEP LABEL: the median req/s of its rounds
