@@ -139,9 +139,8 @@ async fn the_shared_rules_are_inlined() {
             assert!(!seen.iter().any(|n| n.contains("Function Scan")), "{path} generic={generic}: {seen:?}");
         }
     }
-    // The anonymous reader's statements read the group, the newest event and
-    // the watermarks: nothing of a user it does not have.
-    // Nor is the rule both name a call left in any plan: it is inlined too.
+    // The rule both facts functions name leaves no call in a plan: it is
+    // inlined too.
     let verbose: Explained = diesel::sql_query(format!(
         "EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM r.caller_access('{}', '{}', 1)",
         reading.group_id, reader.id
@@ -150,6 +149,8 @@ async fn the_shared_rules_are_inlined() {
     .await
     .unwrap();
     assert!(!verbose.plan.to_string().contains("may_read"), "{}", verbose.plan);
+    // The anonymous reader's statements read the group, the newest event and
+    // the watermarks: nothing of a user it does not have.
     let anonymous = [
         ("src/versions/session/state_anonymous.sql", q(&reading.session_id)),
         ("src/comments/routes/thread_state_anonymous.sql", q(&thread_id)),
