@@ -20,7 +20,7 @@
 //! count (a hide, a restore, a move) appends an event in its transaction.
 
 use actix_web::{HttpRequest, HttpResponse};
-use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -39,10 +39,9 @@ struct State {
     facts: CallerFacts,
     #[diesel(embed)]
     events: SessionEvents,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    marks: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    marks_seq: Option<i64>,
+    /// The reader's non-zero seen counts, one per paragraph (src/unread).
+    #[diesel(sql_type = Array<Integer>)]
+    seen: Vec<i32>,
     #[diesel(sql_type = Nullable<BigInt>)]
     profiles_xid: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -106,11 +105,15 @@ pub async fn begin(
         (None, Answer::Counts | Answer::Paragraphs) => {
             crate::sql!("session/state_anonymous.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await
         }
-        _ => {
+        (_, answer) => {
             let (uid, ver) = access::caller_key(caller);
-            crate::sql!("session/state.sql")
+            let statement = match answer {
+                Answer::Report => crate::sql!("session/state_report.sql"),
+                Answer::Counts | Answer::Paragraphs => crate::sql!("session/state.sql"),
+            };
+            statement
                 .bind::<SqlUuid, _>(uid)
-                .bind::<diesel::sql_types::Integer, _>(ver)
+                .bind::<Integer, _>(ver)
                 .bind::<SqlUuid, _>(session_id)
                 .get_result(conn)
                 .await
@@ -122,7 +125,7 @@ pub async fn begin(
     let version = version(&state, answer, session_id);
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
-    let has_read_marks = state.marks.unwrap_or(0) > 0;
+    let has_read_marks = !state.seen.is_empty();
     let version = match answer {
         Answer::Report => version,
         Answer::Counts | Answer::Paragraphs => {
@@ -151,8 +154,8 @@ fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
         let profiles = state.events.settled(state.profiles_xid, state.profiles_id)?;
         return Some(format!("{answer:?}|{session_id}|{events}|{profiles}"));
     }
-    let marks = (state.marks.unwrap_or(0), state.marks_seq.unwrap_or(0));
-    Some(format!("{answer:?}|{session_id}|{events}|{}.{}", marks.0, marks.1))
+    let sum: i64 = state.seen.iter().map(|&n| i64::from(n)).sum();
+    Some(format!("{answer:?}|{session_id}|{events}|{}.{sum}", state.seen.len()))
 }
 
 impl SessionEvents {

@@ -1,22 +1,23 @@
--- The first statement of a read of a session's paragraphs or counts
--- (src/versions/session.rs `begin`): the caller's access facts, the event
--- horizon, the session's newest event and retention's watermark, the
--- reader's seen counts (src/unread: their rows and sum), and the `profiles` watermark
--- (for the organiser's report, which shows participants). Nothing of the session is read
--- unless the caller may (`a.readable`).
+-- The first statement of a signed-in caller's read of a session's paragraphs
+-- or counts (src/versions/session.rs `begin`): the caller's access facts, the
+-- event horizon, the session's newest event and retention's watermark, and
+-- the reader's seen counts (src/unread), non-zero ones, in no order: their
+-- number and sum name them.
+-- It reads the newest event and the marks whatever the caller's access:
+-- `begin` answers 404 from `readable` before it looks at either. So it has
+-- no gate, no common table expression and no aggregate (the seen counts come
+-- back as one array): PostgreSQL spent as long setting up this statement's
+-- plan nodes as running them, and every read runs it.
 -- $1, $2 the caller (`access::caller_key`), $3 the session.
-WITH a AS MATERIALIZED (
-    SELECT ca.*, r.event_horizon() AS horizon
-      FROM reading_sessions rs
-     CROSS JOIN LATERAL r.caller_access(rs.group_id, $1, $2) ca
-     WHERE rs.id = $3)
-SELECT a.*, v.xid AS event_xid, v.id AS event_id, w.xid AS pruned_xid, w.id AS pruned_id,
-       mk.n AS marks, mk.s AS marks_seq, pf.xid AS profiles_xid, pf.id AS profiles_id
-  FROM a
+SELECT ca.*, r.event_horizon() AS horizon, v.xid AS event_xid, v.id AS event_id,
+       w.xid AS pruned_xid, w.id AS pruned_id,
+       ARRAY(SELECT p.seen FROM paragraph_reads p
+              WHERE p.user_id = $1 AND p.session_id = $3 AND p.seen <> 0) AS seen,
+       NULL::bigint AS profiles_xid, NULL::bigint AS profiles_id
+  FROM reading_sessions rs
+ CROSS JOIN LATERAL r.caller_access(rs.group_id, $1, $2) ca
   LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e
-                      WHERE a.readable AND e.session_id = $3
+                      WHERE e.session_id = rs.id
                       ORDER BY e.xid DESC, e.id DESC LIMIT 1) v ON true
   LEFT JOIN event_watermarks w ON w.name = 'pruned'
-  LEFT JOIN event_watermarks pf ON pf.name = 'profiles'
-  LEFT JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(p.seen), 0)::bigint AS s FROM paragraph_reads p
-                      WHERE a.readable AND p.user_id = $1 AND p.session_id = $3 AND p.seen <> 0) mk ON true
+ WHERE rs.id = $3

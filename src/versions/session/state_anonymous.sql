@@ -6,7 +6,7 @@
 -- $1 the session.
 SELECT a.*, r.event_horizon() AS horizon, v.xid AS event_xid, v.id AS event_id,
        w.xid AS pruned_xid, w.id AS pruned_id,
-       NULL::bigint AS marks, NULL::bigint AS marks_seq, NULL::bigint AS profiles_xid, NULL::bigint AS profiles_id
+       '{}'::integer[] AS seen, NULL::bigint AS profiles_xid, NULL::bigint AS profiles_id
   FROM reading_sessions rs
  CROSS JOIN LATERAL r.anonymous_access(rs.group_id) a
   LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e
