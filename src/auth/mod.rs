@@ -9,5 +9,6 @@ pub mod routes;
 pub mod store;
 pub mod strength;
 pub mod tokens;
+pub mod verified;
 
 pub use extract::{Caller, MaybeCaller};

@@ -8,10 +8,13 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::verified::{self, Verified};
 use crate::config::AuthSettings;
 use crate::error::{ApiError, ErrorCode};
 
 const ACCESS_TYPE: &str = "access";
+/// Seconds a token is still taken after its `exp` (clocks differ).
+const LEEWAY_SECS: u64 = 5;
 const DEVICE_TYPE: &str = "device";
 /// How long a device stays known after its last successful sign-in.
 pub const DEVICE_TTL_DAYS: i64 = 365;
@@ -50,6 +53,8 @@ pub struct AccessClaims {
 
 #[derive(Clone)]
 pub struct TokenKeys {
+    /// Names these keys among the tokens kept verified (src/auth/verified.rs).
+    id: u64,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -69,8 +74,9 @@ impl TokenKeys {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         Self {
+            id: verified::keys_id(),
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
@@ -133,18 +139,80 @@ impl TokenKeys {
         self.encode(claims)
     }
 
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, ApiError> {
+    /// The caller `token` names, when these keys signed it as an access
+    /// token that has not expired; once verified, a token is found again
+    /// by its text (src/auth/verified.rs), its expiry still checked.
+    pub fn verify_access(&self, token: &str) -> Result<Verified, ApiError> {
+        let expired = || ApiError::unauthorized(ErrorCode::TokenExpired, "The access token has expired.");
+        if let Some(known) = verified::find(self.id, token) {
+            let now = Utc::now().timestamp();
+            // As jsonwebtoken decides it: expired once `exp` is more than
+            // the leeway in the past.
+            return if known.exp < now - LEEWAY_SECS as i64 { Err(expired()) } else { Ok(known) };
+        }
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(
             |e| match e.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized(ErrorCode::TokenExpired, "The access token has expired.")
-                }
+                ErrorKind::ExpiredSignature => expired(),
                 _ => ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is not valid."),
             },
         )?;
         if data.claims.typ != ACCESS_TYPE {
             return Err(ApiError::unauthorized(ErrorCode::InvalidToken, "The access token is not valid."));
         }
-        Ok(data.claims)
+        let claims = Verified { sub: data.claims.sub, ver: data.claims.ver, exp: data.claims.exp };
+        verified::keep(self.id, token, claims);
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn keys(secret: &str) -> TokenKeys {
+        let settings = Settings::load_from(std::path::Path::new("config")).unwrap();
+        TokenKeys::new(&secrecy::SecretString::from(secret.to_owned()), &settings.auth)
+    }
+
+    #[test]
+    fn a_kept_token_is_only_taken_by_the_keys_that_verified_it() {
+        let (ours, theirs) = (keys("our secret, long enough to sign"), keys("their secret, long enough too"));
+        let user = Uuid::now_v7();
+        let token = ours.issue_access(user, 3).unwrap();
+        let first = ours.verify_access(&token).unwrap();
+        assert_eq!((first.sub, first.ver), (user, 3));
+        assert_eq!(ours.verify_access(&token).unwrap(), first);
+        // Kept on this thread by `ours`, and still no token of `theirs`.
+        let refused = theirs.verify_access(&token).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidToken);
+        let their_token = theirs.issue_access(user, 3).unwrap();
+        assert!(theirs.verify_access(&their_token).is_ok());
+        assert_eq!(ours.verify_access(&their_token).unwrap_err().code, ErrorCode::InvalidToken);
+    }
+
+    #[test]
+    fn a_kept_token_expires_as_a_fresh_one_does() {
+        let ours = keys("our secret, long enough to sign");
+        let now = Utc::now().timestamp();
+        let sub = Uuid::now_v7();
+        let claims = |exp| AccessClaims {
+            iss: ours.issuer.clone(),
+            aud: ours.audience.clone(),
+            sub,
+            iat: now - 3600,
+            exp,
+            typ: ACCESS_TYPE.to_owned(),
+            ver: 1,
+        };
+        // Within the leeway: taken, fresh and kept.
+        let late = ours.encode(&claims(now - 2)).unwrap();
+        assert!(ours.verify_access(&late).is_ok());
+        assert!(ours.verify_access(&late).is_ok());
+        // Past it: refused fresh, and refused when kept from before.
+        let old = ours.encode(&claims(now - 60)).unwrap();
+        assert_eq!(ours.verify_access(&old).unwrap_err().code, ErrorCode::TokenExpired);
+        verified::keep(ours.id, &old, Verified { sub, ver: 1, exp: now - 60 });
+        assert_eq!(ours.verify_access(&old).unwrap_err().code, ErrorCode::TokenExpired);
     }
 }
