@@ -1,13 +1,15 @@
 //! Access tokens this thread has verified. A signed-in reader sends the same
 //! token with every request, and checking it again each time (base64,
-//! HMAC-SHA256, the claims' JSON) was 3 % of the server's CPU on a member's
-//! counts, a cost the peer server of `benches/peer` pays too. Envoy's
+//! HMAC-SHA256, the claims' JSON and their strings) cost 8–9 µs of the
+//! server's CPU on each of a member's counts, about a seventh of it
+//! (benches/RESULTS.md, "A member's reads beside the peer"). Envoy's
 //! `jwt_authn` keeps such a cache for the same reason.
 //!
 //! A token is found only by its whole text and only under the keys that
 //! verified it, and its expiry is checked again on every use. Nothing else of
 //! a signed token can change: whether it has been revoked since (its version)
-//! is the database's to say on every request, cached or not.
+//! is the database's to say on every request, cached or not. Only tokens
+//! that passed are kept, so forgeries cannot fill it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,9 +25,8 @@ pub struct Verified {
     pub exp: i64,
 }
 
-/// Tokens kept per thread (a server worker) before the cache starts over:
-/// a few hundred KiB at most, and any one reader's token is verified again
-/// at most once per turn.
+/// At most this many tokens are kept per thread (a server worker), a few
+/// hundred KiB; when it is full the cache is emptied and fills again.
 const KEPT: usize = 4096;
 
 thread_local! {
