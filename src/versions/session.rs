@@ -42,10 +42,15 @@ struct State {
     /// The reader's non-zero seen counts, one per paragraph (src/unread).
     #[diesel(sql_type = Array<Integer>)]
     seen: Vec<i32>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    profiles_xid: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    profiles_id: Option<i64>,
+}
+
+/// The `profiles` watermark, which names the organiser's report too.
+#[derive(QueryableByName)]
+struct ProfilesMark {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
 }
 
 /// The event columns of a versioned read: the horizon, the session's
@@ -105,13 +110,9 @@ pub async fn begin(
         (None, Answer::Counts | Answer::Paragraphs) => {
             crate::sql!("session/state_anonymous.sql").bind::<SqlUuid, _>(session_id).get_result(conn).await
         }
-        (_, answer) => {
+        _ => {
             let (uid, ver) = access::caller_key(caller);
-            let statement = match answer {
-                Answer::Report => crate::sql!("session/state_report.sql"),
-                Answer::Counts | Answer::Paragraphs => crate::sql!("session/state.sql"),
-            };
-            statement
+            crate::sql!("session/state.sql")
                 .bind::<SqlUuid, _>(uid)
                 .bind::<Integer, _>(ver)
                 .bind::<SqlUuid, _>(session_id)
@@ -122,15 +123,19 @@ pub async fn begin(
     .optional()?;
     let state = state.ok_or_else(ApiError::not_found)?;
     let horizon = state.events.horizon;
-    let version = version(&state, answer, session_id);
     let access = state.facts.decide(caller.is_some())?;
     access.require_read()?;
     let has_read_marks = !state.seen.is_empty();
     let version = match answer {
-        Answer::Report => version,
-        Answer::Counts | Answer::Paragraphs => {
-            version.map(|v| format!("{v}|{}", reader_of(&access, has_read_marks)))
+        Answer::Report => {
+            // Read after the state: a watermark moved since is at or above
+            // the horizon, so unsettled, and the report goes unversioned.
+            let mark: ProfilesMark = crate::sql!("session/profiles_mark.sql").get_result(conn).await?;
+            let profiles = state.events.settled(Some(mark.xid), Some(mark.id));
+            version(&state.events, answer, session_id).zip(profiles).map(|(v, p)| format!("{v}|{p}"))
         }
+        Answer::Counts | Answer::Paragraphs => version(&state.events, answer, session_id)
+            .map(|v| format!("{v}|{}|{}", marks(&state.seen), reader_of(&access, has_read_marks))),
     };
     Ok(SessionRead { access, has_read_marks, answer: Versioned::new(horizon, version) })
 }
@@ -147,15 +152,17 @@ fn reader_of(access: &GroupAccess, has_read_marks: bool) -> String {
     }
 }
 
-/// What names the answer now, or `None` while the newest event is unsettled.
-fn version(state: &State, answer: Answer, session_id: Uuid) -> Option<String> {
-    let events = state.events.named()?;
-    if let Answer::Report = answer {
-        let profiles = state.events.settled(state.profiles_xid, state.profiles_id)?;
-        return Some(format!("{answer:?}|{session_id}|{events}|{profiles}"));
-    }
-    let sum: i64 = state.seen.iter().map(|&n| i64::from(n)).sum();
-    Some(format!("{answer:?}|{session_id}|{events}|{}.{sum}", state.seen.len()))
+/// What names the session's part of the answer now, or `None` while the
+/// newest event is unsettled.
+fn version(events: &SessionEvents, answer: Answer, session_id: Uuid) -> Option<String> {
+    Some(format!("{answer:?}|{session_id}|{}", events.named()?))
+}
+
+/// The reader's seen counts, named by their number and sum: between two
+/// events they only rise (see the top of this file).
+fn marks(seen: &[i32]) -> String {
+    let sum: i64 = seen.iter().map(|&n| i64::from(n)).sum();
+    format!("{}.{sum}", seen.len())
 }
 
 impl SessionEvents {

@@ -1,5 +1,5 @@
--- The first statement of a signed-in caller's read of a session's paragraphs
--- or counts (src/versions/session.rs `begin`): the caller's access facts, the
+-- The first statement of a signed-in caller's read of a session's paragraphs,
+-- counts or report (src/versions/session.rs `begin`): the caller's access facts, the
 -- event horizon, the session's newest event and retention's watermark, and
 -- the reader's seen counts (src/unread), non-zero ones, in no order: their
 -- number and sum name them.
@@ -12,8 +12,7 @@
 SELECT ca.*, r.event_horizon() AS horizon, v.xid AS event_xid, v.id AS event_id,
        w.xid AS pruned_xid, w.id AS pruned_id,
        ARRAY(SELECT p.seen FROM paragraph_reads p
-              WHERE p.user_id = $1 AND p.session_id = $3 AND p.seen <> 0) AS seen,
-       NULL::bigint AS profiles_xid, NULL::bigint AS profiles_id
+              WHERE p.user_id = $1 AND p.session_id = $3 AND p.seen <> 0) AS seen
   FROM reading_sessions rs
  CROSS JOIN LATERAL r.caller_access(rs.group_id, $1, $2) ca
   LEFT JOIN LATERAL (SELECT e.xid, e.id FROM session_events e
