@@ -5,7 +5,9 @@
 //! people they name (`mention`, decided when written) and watchers
 //! (`watching`); changes tell one person about their own content
 //! (`moderation`, `answer_accepted`, `reanchored`), from the detail the
-//! triggers put on those events. Each round is one transaction: it takes
+//! triggers put on those events. A round begins only when a settled event
+//! waits after the cursor (read without taking it, so an idle notifier
+//! writes nothing). Each round is one transaction: it takes
 //! the cursor row (`FOR UPDATE SKIP LOCKED`, so one instance derives at a
 //! time and the others skip the round), takes the next settled events of the
 //! log (below the horizon, as every live stream reads it; at most a bounded
@@ -50,12 +52,23 @@ struct Mark {
     id: i64,
 }
 
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pending: bool,
+}
+
 /// One round over at most `max_events` events of the log. Returns whether
 /// it found events (`false` also when another instance holds the cursor).
-/// The cursor moves even over an empty range: the settled horizon rises
-/// with every transaction, this one's included.
+/// A round begins only when a settled event waits after the cursor, so an
+/// idle notifier writes nothing; once begun, the cursor moves up to the
+/// horizon, over the empty stretch above the last event too.
 #[tracing::instrument(skip_all)]
 pub async fn derive_once(conn: &mut AsyncPgConnection, max_events: i64) -> ApiResult<bool> {
+    let waiting = crate::sql!("notifier/pending.sql").get_result::<Pending>(conn).await.optional()?;
+    if !waiting.is_some_and(|w| w.pending) {
+        return Ok(false);
+    }
     conn.transaction::<_, ApiError, _>(async move |conn| {
         let Some(mark) = crate::sql!("notifier/lock_cursor.sql").get_result::<Mark>(conn).await.optional()?
         else {

@@ -58,3 +58,45 @@ async fn what_was_posted_before_a_restart_is_delivered_once_after_it() {
     assert_eq!(items(&inbox).len(), 1);
     assert_eq!(items(&inbox)[0]["new_count"], 2, "both comments, once each: {inbox}");
 }
+
+/// The cursor row's version and its locker: unchanged only while nobody
+/// takes or moves it.
+async fn cursor_row(app: &crate::helpers::TestApp) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.db().await;
+    diesel::sql_query(
+        "SELECT xmin::text || '/' || xmax::text AS row FROM notifier_cursor WHERE name = 'notifications'",
+    )
+    .get_result::<Row>(&mut conn)
+    .await
+    .expect("the cursor row")
+    .row
+}
+
+#[tokio::test]
+async fn an_idle_notifier_writes_nothing() {
+    let app = spawn_notifying_app().await;
+    let owner = app.register("owner").await;
+    let alice = app.register("alice").await;
+    let reading = app.reading_with(&owner, "public", &[&alice]).await;
+    let t =
+        id(&app.start_thread(&reading.session_id, &alice, &reading.paragraph_id(0), "a quiet thread").await);
+    app.notifier_settled().await;
+    // A round that began before the log's top was read may still be ending.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // Rounds every 50 ms with nothing to derive take no lock and move nothing
+    // (taking the cursor is a row lock, a write).
+    let idle = cursor_row(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(cursor_row(&app).await, idle, "an idle round wrote the cursor row");
+
+    app.comment(&t, &owner, None, "after the quiet").await;
+    app.inbox_until(&alice, |i| !items(i).is_empty()).await;
+    assert_ne!(cursor_row(&app).await, idle, "the round that derived the comment moved the cursor");
+}
