@@ -582,7 +582,8 @@ async fn pump(hub: Arc<EventHub>, session_id: Uuid, feed: Arc<Feed>) {
     }
 }
 
-/// One read: `Some(batch)` when events settled.
+/// One read: `Some(batch)` when events settled, and the first read's
+/// empty batch, which says where the pump begins ([`Batch::start_at`]).
 async fn read(
     hub: &EventHub,
     session_id: Uuid,
@@ -596,7 +597,7 @@ async fn read(
             let start = Cursor::at_horizon(cursor::horizon(&mut conn).await?);
             *position = Some(start);
             *chain_end = Some(start);
-            return Ok(None);
+            return Ok(Some(Batch::start_at(start)));
         }
     };
     hub.feed_reads.fetch_add(1, Ordering::Relaxed);

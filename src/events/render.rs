@@ -74,6 +74,24 @@ pub struct Batch {
     pub read_at: std::time::Instant,
 }
 
+impl Batch {
+    /// No events: where a pump begins. A stream that replayed the log before
+    /// the pump read its first horizon may have stopped below it (an event
+    /// settled in between), and the pump passes what lies below without a
+    /// batch; this one, starting above the stream, sends it back to the log.
+    pub fn start_at(at: Cursor) -> Self {
+        Batch {
+            from: at,
+            to: at,
+            events: Vec::new(),
+            counts: None,
+            whole: (Bytes::new(), Bytes::new()),
+            later_access: Vec::new(),
+            read_at: std::time::Instant::now(),
+        }
+    }
+}
+
 /// Renders the page read after `from` as one batch.
 #[tracing::instrument(skip_all, fields(events = page.rows.len()))]
 pub async fn batch(
