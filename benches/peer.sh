@@ -15,6 +15,8 @@
 # CONNS (64) connections for DURATION (10) s per step, ROUNDS (3) rounds,
 # after both servers have run every step's load for WARM (20) s.
 # Both servers get WORKERS (2) workers and POOL (4) database connections.
+# Pilcrow runs with its metrics on, so each of its steps also counts the
+# requests it timed itself over 0.25 s.
 # Results: $OUT/results.md, raw tool output in $OUT/raw/.
 #
 #   benches/peer.sh
@@ -59,7 +61,7 @@ start_pilcrow() {
         cd "$ROOT"
         export PILCROW__SERVER__PORT="$PORT" PILCROW__SERVER__HOST=127.0.0.1 PILCROW__SERVER__WORKERS="$WORKERS" \
             PILCROW__DATABASE__POOL_SIZE="$POOL" PILCROW__DATABASE__DATA_DIR="$DATA_DIR" PILCROW__LOG__FILTER=warn \
-            PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false DATABASE_URL="$DATABASE_URL"
+            PILCROW__AUTH__ACCESS_TOKEN_TTL_SECS=7200 PILCROW__RATE_LIMIT__ENABLED=false PILCROW__METRICS__ENABLED=true DATABASE_URL="$DATABASE_URL"
         exec target/release/pilcrow serve
     ) >>"$OUT/server.log" 2>&1 &
     server=$!
@@ -119,8 +121,8 @@ RESULTS="$OUT/results.md"
          "$SESSIONS sessions of 1,000 threads, $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments') comments;" \
          "bench0 marks: $("${PSQL[@]}" -tAc "SELECT count(*) FROM thread_reads r JOIN users u ON u.id = r.user_id WHERE u.username = 'bench0'")"
     echo
-    echo "| step | round | req/s | p50 | p99 | max | non-2xx | socket errors (connect/read/write/timeout) | TCP segments retransmitted / packets dropped | server CPU µs/request | database CPU µs/request |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    echo "| step | round | req/s | p50 | p99 | max | non-2xx | socket errors (connect/read/write/timeout) | TCP segments retransmitted / packets dropped | timed by Pilcrow over 0.25 s | server CPU µs/request | database CPU µs/request |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"
 } >"$RESULTS"
 
 # The CPU time (user and system, clock ticks) process PID has used.
@@ -136,6 +138,13 @@ net_losses() {
     while read -r _ field _; do drops=$((drops + 16#$field)); done </proc/net/softnet_stat
     echo "$drops"
 }
+# Requests Pilcrow itself timed (its latency histogram, /metrics) over
+# 0.25 s so far: a slow response wrk reports is in the server when these
+# grow with it, in the network or the load tool when they do not.
+slow_requests() {
+    curl -s "$URL/metrics" | awk '/^pilcrow_http_request_duration_seconds_bucket/ && /le="0.25"/ { fast += $NF }
+        /^pilcrow_http_request_duration_seconds_count/ { all += $NF } END { print all - fast }'
+}
 # The same for every backend of the cluster (the servers' connections).
 db_ticks() {
     for pid in $(pgrep -f "postgres: postgres pilcrow"); do cat "/proc/$pid/stat" 2>/dev/null; done |
@@ -148,8 +157,10 @@ wrk_step() {
     wrk -t2 -c8 -d2s -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >/dev/null 2>&1 || true
     local before db_before losses_before losses_after; before="$(ticks "$pid")"; db_before="$(db_ticks)"
     mapfile -t losses_before < <(net_losses)
+    local slow_before; slow_before="$(slow_requests)"
     wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/wrk.lua" "$2" -- "$3" "$OUT" >"$raw" 2>&1
     mapfile -t losses_after < <(net_losses)
+    local slow; slow="$([[ "$pid" == "$server" ]] && echo $(( $(slow_requests) - slow_before )) || echo -)"
     local lost="$(( losses_after[0] - losses_before[0] ))/$(( losses_after[1] - losses_before[1] ))"
     local used=$(( $(ticks "$pid") - before )) db_used=$(( $(db_ticks) - db_before )) requests cpu db_cpu
     requests="$(awk '/requests in/ { print $1 }' "$raw")"
@@ -162,8 +173,8 @@ wrk_step() {
     non2xx="$(awk '/Non-2xx/ { print $NF }' "$raw")"
     sock="$(awk '/Socket errors/ { gsub(",", ""); print $4 "/" $6 "/" $8 "/" $10 }' "$raw")"
     local max; max="$(awk '$1 == "Latency" { print $4 }' "$raw")"
-    echo "| $1 | $4 | $rps | $p50 | $p99 | $max | ${non2xx:-0} | ${sock:-0/0/0/0} | $lost | $cpu | $db_cpu |" >>"$RESULTS"
-    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, max $max, non-2xx ${non2xx:-0}, socket ${sock:-none}, retransmitted/dropped $lost, $cpu µs CPU/request, $db_cpu in the database"
+    echo "| $1 | $4 | $rps | $p50 | $p99 | $max | ${non2xx:-0} | ${sock:-0/0/0/0} | $lost | $slow | $cpu | $db_cpu |" >>"$RESULTS"
+    log "$1 (round $4): $rps req/s, p50 $p50, p99 $p99, max $max, non-2xx ${non2xx:-0}, socket ${sock:-none}, retransmitted/dropped $lost, $slow over 0.25 s by Pilcrow's clock, $cpu µs CPU/request, $db_cpu in the database"
 }
 # Both servers warm first, as servers in service are: every step's load for
 # WARM (20) s each (statement caches, kept answers, the allocator's pages).
@@ -191,7 +202,7 @@ for round in $(seq 1 "$ROUNDS"); do
     sed "s/random(1, 999)/random(1, $((SESSIONS - 1)))/" "$HERE/counts_bare.sql" >"$OUT/counts_bare.sql"
     raw="$OUT/raw/pgbench-counts_bare-$round.txt"
     pgbench -n -M prepared -h 127.0.0.1 -U postgres -c "$CONNS" -j 2 -T "$DURATION" -f "$OUT/counts_bare.sql" pilcrow >"$raw" 2>&1 || true
-    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | | | | | |" >>"$RESULTS"
+    echo "| pgbench (tcp): counts_bare.sql | $round | $(awk '/^tps/ { printf "%d", $3 }' "$raw") | | | | | | | | | |" >>"$RESULTS"
 done
 
 median() { # STEP LABEL: the median req/s of its rounds
