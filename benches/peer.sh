@@ -116,7 +116,12 @@ RESULTS="$OUT/results.md"
 {
     echo "# Pilcrow and a minimal peer, $(date -u +%FT%TZ), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src || echo '+dirty')"
     echo
-    echo "$(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d${DURATION}s;" \
+    # With autogroup on, every backend (PostgreSQL gives each its own
+    # session) is a scheduling group of its own, and runnable backends were
+    # left waiting 0.2-2 s on a run queue (benches/run_queue.py): the run's
+    # slow responses (benches/RESULTS.md, "Where the slow responses were").
+    echo "$(nproc) cores; kernel.sched_autogroup_enabled $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo -);" \
+         "load before: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d${DURATION}s;" \
          "$ROUNDS alternating rounds; $WORKERS workers and $POOL connections each; database over TCP;" \
          "$SESSIONS sessions of 1,000 threads, $("${PSQL[@]}" -tAc 'SELECT count(*) FROM comments') comments;" \
          "bench0 marks: $("${PSQL[@]}" -tAc "SELECT count(*) FROM thread_reads r JOIN users u ON u.id = r.user_id WHERE u.username = 'bench0'")"
